@@ -1,0 +1,175 @@
+//! Reading an SMTP reply: its reply code (RFC 5321), enhanced status code (RFC 3463) and text.
+//!
+//! Accepts what bounce producers actually write: `smtp;`/`x-postfix;` diagnostic-type prefixes,
+//! multi-line replies (`550-5.1.1 ...` continuation lines, joined with single spaces), codes
+//! repeated on every line, and texts where the code is buried after a host name
+//! (`host mx.example.com said: 550 5.1.1 ...`).
+
+use std::borrow::Cow;
+
+use crate::EnhancedStatus;
+
+/// A parsed SMTP reply. `text` is the human-readable part with codes and prefixes removed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmtpReply<'a> {
+    pub code: Option<u16>,
+    pub status: Option<EnhancedStatus>,
+    pub text: Cow<'a, str>,
+}
+
+impl<'a> SmtpReply<'a> {
+    /// Parses a reply; never fails (a reply without codes has only text).
+    pub fn parse(input: &'a str) -> Self {
+        let body = strip_diagnostic_type(input.trim());
+        let mut lines = body.lines().map(str::trim).filter(|l| !l.is_empty());
+        let Some(first) = lines.next() else {
+            return Self { code: None, status: None, text: Cow::Borrowed("") };
+        };
+        let (code, mut status, first_text) = split_line(first);
+        let rest: Vec<&str> = lines.collect();
+        let text = if rest.is_empty() {
+            Cow::Borrowed(first_text)
+        } else {
+            let mut joined = String::with_capacity(body.len());
+            joined.push_str(first_text);
+            for line in rest {
+                let (_, line_status, line_text) = split_line(line);
+                status = status.or(line_status);
+                if !line_text.is_empty() {
+                    if !joined.is_empty() {
+                        joined.push(' ');
+                    }
+                    joined.push_str(line_text);
+                }
+            }
+            Cow::Owned(joined)
+        };
+        match code {
+            Some(_) => Self { code, status, text },
+            None => Self::from_embedded(text, status),
+        }
+    }
+
+    /// For replies whose code is not at the start: takes the first `NNN ` token that is followed by
+    /// an enhanced status code, else the first enhanced status code alone.
+    fn from_embedded(text: Cow<'a, str>, status: Option<EnhancedStatus>) -> Self {
+        let code = find_embedded_code(&text);
+        let status = status.or_else(|| EnhancedStatus::find(&text).map(|(s, _)| s));
+        Self { code, status, text }
+    }
+}
+
+/// Removes an RFC 3464 diagnostic-type prefix such as `smtp;` or `X-Postfix;`.
+fn strip_diagnostic_type(s: &str) -> &str {
+    match s.split_once(';') {
+        Some((kind, rest))
+            if !kind.is_empty()
+                && kind.len() <= 24
+                && kind.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') =>
+        {
+            rest.trim_start()
+        }
+        _ => s,
+    }
+}
+
+/// Splits one reply line into its leading reply code, a leading enhanced status and the text.
+fn split_line(line: &str) -> (Option<u16>, Option<EnhancedStatus>, &str) {
+    let (code, rest) = match leading_code(line) {
+        Some(code) => (Some(code), line[3..].trim_start_matches([' ', '-'])),
+        None => (None, line),
+    };
+    let token_end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+    match EnhancedStatus::parse(rest[..token_end].trim_end_matches([':', ','])) {
+        Some(status) => (code, Some(status), rest[token_end..].trim_start()),
+        None => (code, None, rest),
+    }
+}
+
+/// A reply code at the very start of a line: `[2-5][0-5][0-9]` followed by space, `-` or the end.
+fn leading_code(line: &str) -> Option<u16> {
+    let b = line.as_bytes();
+    if b.len() < 3 || !is_reply_code(&b[..3]) {
+        return None;
+    }
+    match b.get(3) {
+        None | Some(b' ' | b'-' | b'\t') => Some(reply_code_value(&b[..3])),
+        _ => None,
+    }
+}
+
+fn is_reply_code(d: &[u8]) -> bool {
+    matches!(d[0], b'2'..=b'5') && matches!(d[1], b'0'..=b'5') && d[2].is_ascii_digit()
+}
+
+fn reply_code_value(d: &[u8]) -> u16 {
+    u16::from(d[0] - b'0') * 100 + u16::from(d[1] - b'0') * 10 + u16::from(d[2] - b'0')
+}
+
+/// Finds `NNN C.S.D` inside text, with the code standing alone as a word.
+fn find_embedded_code(text: &str) -> Option<u16> {
+    let b = text.as_bytes();
+    (0..b.len().saturating_sub(3)).find_map(|i| {
+        let standalone = (i == 0 || !b[i - 1].is_ascii_alphanumeric())
+            && is_reply_code(&b[i..i + 3])
+            && matches!(b[i + 3], b' ' | b'-');
+        if !standalone {
+            return None;
+        }
+        let after = &text[i + 4..];
+        let token = after.split_whitespace().next()?;
+        EnhancedStatus::parse(token.trim_end_matches([':', ',']))
+            .map(|_| reply_code_value(&b[i..i + 3]))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(input: &str) -> (Option<u16>, Option<String>, String) {
+        let r = SmtpReply::parse(input);
+        (r.code, r.status.map(|s| s.to_string()), r.text.into_owned())
+    }
+
+    #[test]
+    fn single_line_with_prefix() {
+        assert_eq!(
+            parts("smtp; 550 5.1.1 <a@example.com>: Recipient address rejected"),
+            (Some(550), Some("5.1.1".into()), "<a@example.com>: Recipient address rejected".into())
+        );
+    }
+
+    #[test]
+    fn continuation_lines_are_joined() {
+        let input = "550-5.1.1 The email account that you tried to reach does not exist.\r\n550-5.1.1 Please try\r\n550 5.1.1 double-checking.";
+        assert_eq!(
+            parts(input),
+            (
+                Some(550),
+                Some("5.1.1".into()),
+                "The email account that you tried to reach does not exist. Please try double-checking.".into()
+            )
+        );
+    }
+
+    #[test]
+    fn code_after_host_name() {
+        let (code, status, _) = parts("host mx.example.com[192.0.2.1] said: 552 5.2.2 Mailbox full");
+        assert_eq!((code, status.as_deref()), (Some(552), Some("5.2.2")));
+    }
+
+    #[test]
+    fn text_without_codes() {
+        assert_eq!(parts("mailbox unavailable"), (None, None, "mailbox unavailable".into()));
+        assert_eq!(parts(""), (None, None, String::new()));
+        assert_eq!(parts("   \n  "), (None, None, String::new()));
+    }
+
+    #[test]
+    fn numbers_that_are_not_codes() {
+        assert_eq!(parts("600 5.1.1 nope").0, None);
+        assert_eq!(parts("5501 too long").0, None);
+        assert_eq!(parts("421").0, Some(421));
+    }
+}

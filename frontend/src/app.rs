@@ -1,0 +1,66 @@
+//! The application shell: the signed-in user, the navigation bar and the routes.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::components::{A, Route, Router, Routes};
+use leptos_router::path;
+use rebound_api::v1::Me;
+
+use crate::api;
+use crate::pages::classify::ClassifyPage;
+use crate::pages::login::LoginPage;
+
+/// Who is signed in: `None` until known or when signed out. Provided as context to every page.
+#[derive(Clone, Copy)]
+pub struct Session(pub RwSignal<Option<Me>>);
+
+#[component]
+pub fn App() -> impl IntoView {
+    let session = Session(RwSignal::new(None));
+    provide_context(session);
+    spawn_local(async move {
+        if let Ok(me) = api::me().await {
+            session.0.set(me);
+        }
+    });
+    view! {
+        <Router>
+            <header class="topbar">
+                <A href="/" attr:class="brand">"Rebound"</A>
+                <nav aria-label="Main">
+                    <A href="/">"Classify"</A>
+                </nav>
+                <SessionBadge/>
+            </header>
+            <main>
+                <Routes fallback=|| view! { <p class="empty">"This page does not exist."</p> }>
+                    <Route path=path!("/") view=ClassifyPage/>
+                    <Route path=path!("/login") view=LoginPage/>
+                </Routes>
+            </main>
+        </Router>
+    }
+}
+
+/// The signed-in user and a sign-out button, or a sign-in link.
+#[component]
+fn SessionBadge() -> impl IntoView {
+    let Session(me) = expect_context::<Session>();
+    let sign_out = move |_| {
+        spawn_local(async move {
+            if api::logout().await.is_ok() {
+                me.set(None);
+            }
+        });
+    };
+    move || match me.get() {
+        Some(user) => view! {
+            <div class="session">
+                <span data-testid="signed-in-as">{user.username}" · "{user.role.as_str()}</span>
+                <button type="button" class="link" on:click=sign_out>"Sign out"</button>
+            </div>
+        }
+        .into_any(),
+        None => view! { <A href="/login" attr:class="session">"Sign in"</A> }.into_any(),
+    }
+}

@@ -1,0 +1,218 @@
+//! The `rebound` command line: `serve` runs the server, `user add` creates staff accounts.
+//!
+//! Every option has an environment fallback (`REBOUND_*`) so the same binary runs from a shell,
+//! a systemd unit or a container without wrappers.
+
+use std::io::BufRead;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use rebound_api::v1::Role;
+use rebound_store::NewUser;
+
+use crate::auth;
+use crate::config::{Config, Database};
+use crate::error::StartError;
+use crate::state::AppState;
+
+#[derive(Debug, Parser)]
+#[command(name = "rebound", version, about = "Self-hosted bounce handling: classifier, suppression list, console")]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the HTTP server: the REST API under /api/v1 and the staff console at /.
+    Serve(ServeArgs),
+    /// Manage staff accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Debug, Args)]
+struct StoreArgs {
+    /// Directory for the embedded SQLite database (created if missing).
+    #[arg(long, env = "REBOUND_DATA_DIR", default_value = "data")]
+    data_dir: PathBuf,
+    /// Use PostgreSQL instead of SQLite: postgres://user[:password]@host[:port]/database.
+    #[arg(long, env = "REBOUND_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+}
+
+impl StoreArgs {
+    fn database(&self) -> Result<Database, StartError> {
+        match &self.database_url {
+            None => Ok(Database::Sqlite(self.data_dir.join("rebound.db"))),
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                Ok(Database::Postgres(url.clone()))
+            }
+            Some(url) => match url.strip_prefix("sqlite://") {
+                Some(path) if !path.is_empty() => Ok(Database::Sqlite(PathBuf::from(path))),
+                _ => Err(StartError::Usage(
+                    "--database-url must be postgres://... or sqlite://PATH".to_owned(),
+                )),
+            },
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// Address and port to listen on.
+    #[arg(long, env = "REBOUND_LISTEN", default_value = "127.0.0.1:8025")]
+    listen: SocketAddr,
+    /// The built console (Trunk's output directory).
+    #[arg(long, env = "REBOUND_CONSOLE_DIR", default_value = "dist")]
+    console_dir: PathBuf,
+    /// Mark session cookies Secure; set this when Rebound is reached over HTTPS.
+    #[arg(long, env = "REBOUND_SECURE_COOKIES")]
+    secure_cookies: bool,
+    /// How long a staff session lasts, in hours.
+    #[arg(long, env = "REBOUND_SESSION_HOURS", default_value_t = 12, value_parser = clap::value_parser!(u64).range(1..=720))]
+    session_hours: u64,
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Create a staff account. Prints a generated password unless --password-stdin is given.
+    Add {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long)]
+        username: String,
+        /// admin, operator or viewer.
+        #[arg(long, default_value = "admin", value_parser = parse_role)]
+        role: Role,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    Role::parse(s).ok_or_else(|| format!("`{s}` is not a role: use admin, operator or viewer"))
+}
+
+/// Runs a parsed command to completion.
+pub fn run(cli: Cli) -> Result<(), StartError> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    match cli.command {
+        Command::Serve(args) => runtime.block_on(serve(args)),
+        Command::User { command: UserCommand::Add { store, username, role, password_stdin } } => {
+            runtime.block_on(add_user(store, username, role, password_stdin))
+        }
+    }
+}
+
+async fn serve(args: ServeArgs) -> Result<(), StartError> {
+    let config = Config {
+        listen: args.listen,
+        database: args.store.database()?,
+        console_dir: args.console_dir,
+        secure_cookies: args.secure_cookies,
+        session_ttl: Duration::from_secs(args.session_hours * 3600),
+    };
+    if !config.console_dir.join("index.html").is_file() {
+        tracing::warn!(dir = %config.console_dir.display(), "console not built: run scripts/run.sh, or trunk build --release");
+    }
+    let state = AppState::open(config).await?;
+    let first_admin = create_first_admin(&state).await?;
+    let listener = tokio::net::TcpListener::bind(state.config.listen)
+        .await
+        .map_err(|source| StartError::Listen { addr: state.config.listen, source })?;
+    let addr = listener.local_addr()?;
+    print_banner(addr, first_admin.as_deref());
+    tracing::info!(%addr, database = ?state.config.database, "serving");
+    crate::serve(listener, state, shutdown_signal()).await?;
+    Ok(())
+}
+
+/// On a database without users, creates `admin` with a generated password and returns the password
+/// so it can be shown once.
+async fn create_first_admin(state: &AppState) -> Result<Option<String>, StartError> {
+    if state.store.count_users().await? > 0 {
+        return Ok(None);
+    }
+    let password = auth::generate_password();
+    let hash = auth::hash_password(&password).map_err(|e| StartError::Usage(e.to_string()))?;
+    state
+        .store
+        .create_user(NewUser { username: "admin", password_hash: &hash, role: Role::Admin, now: auth::now() })
+        .await?;
+    Ok(Some(password))
+}
+
+fn print_banner(addr: SocketAddr, first_admin_password: Option<&str>) {
+    let host = if addr.ip().is_unspecified() { "127.0.0.1".to_owned() } else { addr.ip().to_string() };
+    let url = if addr.is_ipv6() { format!("http://[{host}]:{}/", addr.port()) } else { format!("http://{host}:{}/", addr.port()) };
+    println!("\nRebound is running at {url}");
+    match first_admin_password {
+        Some(password) => println!(
+            "First login: user `admin`, password `{password}`\n\
+             (generated for this new database and shown only now; add more accounts with `rebound user add`)\n"
+        ),
+        None => println!("Sign in with your staff account (create one with `rebound user add`).\n"),
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(term) => term,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+async fn add_user(store: StoreArgs, username: String, role: Role, password_stdin: bool) -> Result<(), StartError> {
+    let username = username.trim().to_owned();
+    if username.is_empty() || username.len() > 64 {
+        return Err(StartError::Usage("--username must be 1 to 64 characters".to_owned()));
+    }
+    let (password, generated) = if password_stdin {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        (line.trim_end_matches(['\r', '\n']).to_owned(), false)
+    } else {
+        (auth::generate_password(), true)
+    };
+    if password.chars().count() < 12 {
+        return Err(StartError::Usage("passwords must have at least 12 characters".to_owned()));
+    }
+    let hash = auth::hash_password(&password).map_err(|e| StartError::Usage(e.to_string()))?;
+    let store = crate::state::open_store(&store.database()?).await?;
+    store
+        .create_user(NewUser { username: &username, password_hash: &hash, role, now: auth::now() })
+        .await?;
+    println!("created {} `{username}`", role.as_str());
+    if generated {
+        println!("password: {password}");
+    }
+    Ok(())
+}

@@ -1,0 +1,73 @@
+//! The server's resolved configuration: what `rebound serve` runs with, after the command line and
+//! environment have been parsed and checked. Secrets are redacted in `Debug`.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Where Rebound keeps its data.
+#[derive(Clone)]
+pub enum Database {
+    /// One SQLite file (the embedded default).
+    Sqlite(PathBuf),
+    /// A PostgreSQL connection URL (may hold a password).
+    Postgres(String),
+}
+
+impl fmt::Debug for Database {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Database::Sqlite(path) => f.debug_tuple("Sqlite").field(path).finish(),
+            Database::Postgres(url) => f.debug_tuple("Postgres").field(&redact_url(url)).finish(),
+        }
+    }
+}
+
+/// Replaces the password of a `scheme://user:password@host/...` URL with `***`.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    let Some((userinfo, host)) = rest.split_once('@') else { return url.to_owned() };
+    match userinfo.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+/// Everything the HTTP server needs to run.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub database: Database,
+    /// The built console (Trunk's `dist/`), served at `/`.
+    pub console_dir: PathBuf,
+    /// Mark session cookies `Secure` (set when Rebound is served over HTTPS).
+    pub secure_cookies: bool,
+    pub session_ttl: Duration,
+}
+
+impl Config {
+    /// A configuration for tests: an ephemeral port, the given database, no console.
+    pub fn for_test(database: Database) -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            database,
+            console_dir: PathBuf::from("dist"),
+            secure_cookies: false,
+            session_ttl: Duration::from_secs(12 * 3600),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn postgres_passwords_are_redacted() {
+        let db = Database::Postgres("postgres://rebound:s3cret@db:5432/rebound".into());
+        let shown = format!("{db:?}");
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(shown.contains("rebound:***@db:5432"), "{shown}");
+    }
+}

@@ -1,0 +1,94 @@
+//! Errors, and their one mapping to HTTP: every 4xx/5xx body is an `api::v1::ErrorBody`.
+
+use std::path::PathBuf;
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use rebound_api::v1::{ErrorBody, ErrorDetail};
+use rebound_store::StoreError;
+
+/// Everything a handler can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The request was malformed; `field` names the offending part when one is to blame.
+    #[error("{message}")]
+    Invalid { code: &'static str, message: String, field: Option<String> },
+    #[error("send the body as JSON with `Content-Type: application/json`")]
+    UnsupportedMediaType,
+    #[error("the request body is larger than the limit of {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("sign in or send an API key")]
+    Unauthenticated,
+    #[error("wrong username or password")]
+    BadCredentials,
+    #[error("cookie-authenticated writes must carry the `X-Rebound-Csrf: 1` header")]
+    MissingCsrfHeader,
+    #[error("your role may not do this")]
+    Forbidden,
+    #[error("no such resource: {0}")]
+    NotFound(String),
+    #[error("{what} already exists")]
+    Conflict { what: &'static str },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// A 400 naming the field at fault.
+    pub fn invalid_field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        ApiError::Invalid { code: "invalid_field", message: message.into(), field: Some(field.into()) }
+    }
+
+    fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            ApiError::Invalid { code, .. } => (StatusCode::BAD_REQUEST, code),
+            ApiError::UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
+            ApiError::PayloadTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            ApiError::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated"),
+            ApiError::BadCredentials => (StatusCode::UNAUTHORIZED, "bad_credentials"),
+            ApiError::MissingCsrfHeader => (StatusCode::FORBIDDEN, "csrf_header_missing"),
+            ApiError::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
+            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::Conflict { .. } | ApiError::Store(StoreError::Conflict { .. }) => {
+                (StatusCode::CONFLICT, "conflict")
+            }
+            ApiError::Store(_) | ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        let message = if status.is_server_error() {
+            tracing::error!(error = %self, "request failed");
+            "the server failed to handle this request; the error is in its log".to_owned()
+        } else {
+            self.to_string()
+        };
+        let field = match self {
+            ApiError::Invalid { field, .. } => field,
+            _ => None,
+        };
+        let body = ErrorBody { error: ErrorDetail { code: code.to_owned(), message, field } };
+        (status, Json(body)).into_response()
+    }
+}
+
+/// Why the server or a command could not start or finish.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen { addr: std::net::SocketAddr, source: std::io::Error },
+    #[error("{0}")]
+    Usage(String),
+    #[error("i/o error: {0}")]
+    Io(#[from] std::io::Error),
+}

@@ -1,0 +1,88 @@
+//! Request extractors whose failures use the same error shape as everything else.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::header::CONTENT_TYPE;
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+
+/// A JSON body. Unlike `axum::Json`, a bad body is answered with an `ErrorBody` that names the
+/// field at fault (`reply`, `items[3].email`) and what is wrong with it.
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_json = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|mime| {
+                let mime = mime.trim();
+                mime.eq_ignore_ascii_case("application/json")
+                    || (mime.starts_with("application/") && mime.ends_with("+json"))
+            });
+        if !is_json {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|_| ApiError::PayloadTooLarge { limit: crate::MAX_JSON_BODY })?;
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+/// Deserialises JSON, reporting the path of the field that failed.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if inner.is_syntax() || inner.is_eof() {
+            return ApiError::Invalid { code: "malformed_json", message: format!("the body is not valid JSON: {inner}"), field: None };
+        }
+        let field = if path == "." { named_in_message(&inner.to_string()) } else { Some(path) };
+        ApiError::Invalid { code: "invalid_field", message: inner.to_string(), field }
+    })
+}
+
+/// serde reports missing and unknown fields at the parent's path, naming the field in backquotes.
+fn named_in_message(message: &str) -> Option<String> {
+    ["missing field `", "unknown field `"]
+        .iter()
+        .find_map(|prefix| message.strip_prefix(prefix))
+        .and_then(|rest| rest.split('`').next())
+        .map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rebound_api::v1::ClassifyRequest;
+
+    fn field_of(json: &str) -> (Option<String>, &'static str) {
+        match parse_json::<ClassifyRequest>(json.as_bytes()) {
+            Err(ApiError::Invalid { field, code, .. }) => (field, code),
+            other => panic!("expected an invalid-input error, got {:?}", other.err()),
+        }
+    }
+
+    #[test]
+    fn names_the_field_with_the_wrong_type() {
+        assert_eq!(field_of(r#"{"reply": 5}"#), (Some("reply".into()), "invalid_field"));
+    }
+
+    #[test]
+    fn names_missing_and_unknown_fields() {
+        assert_eq!(field_of(r#"{}"#).0.as_deref(), Some("reply"));
+        assert_eq!(field_of(r#"{"reply": "x", "extra": 1}"#).0.as_deref(), Some("extra"));
+    }
+
+    #[test]
+    fn malformed_json_is_its_own_code() {
+        assert_eq!(field_of(r#"{"reply": "#).1, "malformed_json");
+    }
+}

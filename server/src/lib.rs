@@ -1,0 +1,50 @@
+//! Rebound's server: the axum application (`app`), its configuration and its command line.
+//!
+//! `app` builds the whole router from a state, so tests serve exactly what production serves on a
+//! real socket. Handlers never touch SQL (they call the `Store` trait) and never build error
+//! responses by hand (they return `ApiError`, mapped to HTTP once in `error`).
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+mod console;
+pub mod error;
+mod extract;
+mod routes;
+pub mod state;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use tower_http::timeout::TimeoutLayer;
+
+pub use state::AppState;
+
+/// Largest request body accepted by JSON endpoints.
+pub const MAX_JSON_BODY: usize = 1024 * 1024;
+
+/// The complete application: the API under `/api/v1`, the console everywhere else.
+pub fn app(state: AppState) -> Router {
+    let console = console::router(&state.config.console_dir);
+    Router::new()
+        .nest("/api/v1", routes::router())
+        .route("/api/{*rest}", axum::routing::any(routes::unknown_api_path))
+        .fallback_service(console)
+        .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(60),
+        ))
+        .with_state(state)
+}
+
+/// Serves the application on `listener` until `shutdown` completes, then finishes the requests in
+/// flight.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await
+}

@@ -1,0 +1,153 @@
+//! Test fixtures: databases (a temporary SQLite file; a fresh PostgreSQL database per test) and
+//! the real application served on an ephemeral loopback port.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rebound_api::v1::Role;
+use rebound_server::AppState;
+use rebound_server::config::{Config, Database};
+use rebound_store::NewUser;
+use sqlx::{Connection, Executor, PgConnection};
+
+pub const ADMIN: &str = "admin";
+pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
+
+/// Which database a test runs against.
+#[derive(Debug, Clone, Copy)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A database created for one test, removed when the test is over.
+pub struct TestDatabase {
+    pub database: Database,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    Dir(PathBuf),
+    PgDatabase { admin_url: String, name: String },
+}
+
+/// The PostgreSQL server used by tests: `REBOUND_TEST_POSTGRES_URL`, by default the `test`
+/// database these machines provide. Tests on it fail, never skip, when it is unreachable, unless
+/// `REBOUND_SKIP_POSTGRES=1` says to leave PostgreSQL out on purpose.
+fn postgres_admin_url() -> Option<String> {
+    if std::env::var("REBOUND_SKIP_POSTGRES").is_ok_and(|v| v == "1") {
+        return None;
+    }
+    Some(
+        std::env::var("REBOUND_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned()),
+    )
+}
+
+fn unique_suffix() -> String {
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    format!("{}_{}_{:08x}", std::process::id(), nanos, rand::random::<u32>())
+}
+
+impl TestDatabase {
+    /// Creates a fresh database; `None` only when PostgreSQL was explicitly opted out of.
+    pub async fn create(backend: Backend) -> Option<Self> {
+        match backend {
+            Backend::Sqlite => {
+                let dir = std::env::temp_dir().join(format!("rebound-test-{}", unique_suffix()));
+                std::fs::create_dir_all(&dir).unwrap();
+                Some(Self { database: Database::Sqlite(dir.join("rebound.db")), cleanup: Cleanup::Dir(dir) })
+            }
+            Backend::Postgres => {
+                let admin_url = postgres_admin_url()?;
+                let name = format!("rebound_t_{}", unique_suffix());
+                let mut conn = PgConnection::connect(&admin_url).await.unwrap_or_else(|e| {
+                    panic!(
+                        "PostgreSQL is unreachable at {admin_url} ({e}). Start it, point REBOUND_TEST_POSTGRES_URL \
+                         at one, or set REBOUND_SKIP_POSTGRES=1 to leave the PostgreSQL tests out"
+                    )
+                });
+                conn.execute(format!("CREATE DATABASE {name}").as_str()).await.unwrap();
+                let url = match admin_url.rsplit_once('/') {
+                    Some((server, _)) => format!("{server}/{name}"),
+                    None => panic!("REBOUND_TEST_POSTGRES_URL must end with /DATABASE: {admin_url}"),
+                };
+                Some(Self { database: Database::Postgres(url), cleanup: Cleanup::PgDatabase { admin_url, name } })
+            }
+        }
+    }
+
+    /// Removes the database. Called at the end of each test; a failed test leaves its database
+    /// behind for inspection.
+    pub async fn drop_database(self) {
+        match self.cleanup {
+            Cleanup::Dir(dir) => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            Cleanup::PgDatabase { admin_url, name } => {
+                let mut conn = PgConnection::connect(&admin_url).await.unwrap();
+                conn.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await.unwrap();
+            }
+        }
+    }
+}
+
+/// The real application on a real socket.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl TestServer {
+    /// Serves the app on `127.0.0.1:0` with an admin account (`ADMIN` / `ADMIN_PASSWORD`).
+    pub async fn start(db: &TestDatabase, console_dir: Option<PathBuf>) -> Self {
+        let mut config = Config::for_test(db.database.clone());
+        if let Some(dir) = console_dir {
+            config.console_dir = dir;
+        }
+        let state = AppState::open(config).await.unwrap();
+        let hash = rebound_server::auth::hash_password(ADMIN_PASSWORD).unwrap();
+        state
+            .store
+            .create_user(NewUser { username: ADMIN, password_hash: &hash, role: Role::Admin, now: 0 })
+            .await
+            .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let served = state.clone();
+        let task = tokio::spawn(async move {
+            let _ = rebound_server::serve(listener, served, std::future::pending()).await;
+        });
+        Self { addr, state, task }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// A client that keeps cookies, like a browser.
+    pub fn client(&self) -> reqwest::Client {
+        reqwest::Client::builder().cookie_store(true).build().unwrap()
+    }
+
+    /// A client signed in as the admin.
+    pub async fn admin_client(&self) -> reqwest::Client {
+        let client = self.client();
+        let response = client
+            .post(self.url("/api/v1/auth/login"))
+            .json(&serde_json::json!({ "username": ADMIN, "password": ADMIN_PASSWORD }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{}", response.text().await.unwrap_or_default());
+        client
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
