@@ -54,9 +54,7 @@ impl StoreArgs {
             }
             Some(url) => match url.strip_prefix("sqlite://") {
                 Some(path) if !path.is_empty() => Ok(Database::Sqlite(PathBuf::from(path))),
-                _ => Err(StartError::Usage(
-                    "--database-url must be postgres://... or sqlite://PATH".to_owned(),
-                )),
+                _ => Err(StartError::Usage("--database-url must be postgres://... or sqlite://PATH".to_owned())),
             },
         }
     }
@@ -159,7 +157,11 @@ async fn create_first_admin(state: &AppState) -> Result<Option<String>, StartErr
 
 fn print_banner(addr: SocketAddr, first_admin_password: Option<&str>) {
     let host = if addr.ip().is_unspecified() { "127.0.0.1".to_owned() } else { addr.ip().to_string() };
-    let url = if addr.is_ipv6() { format!("http://[{host}]:{}/", addr.port()) } else { format!("http://{host}:{}/", addr.port()) };
+    let url = if addr.is_ipv6() {
+        format!("http://[{host}]:{}/", addr.port())
+    } else {
+        format!("http://{host}:{}/", addr.port())
+    };
     println!("\nRebound is running at {url}");
     match first_admin_password {
         Some(password) => println!(
@@ -207,9 +209,7 @@ async fn add_user(store: StoreArgs, username: String, role: Role, password_stdin
     }
     let hash = auth::hash_password(&password).map_err(|e| StartError::Usage(e.to_string()))?;
     let store = crate::state::open_store(&store.database()?).await?;
-    store
-        .create_user(NewUser { username: &username, password_hash: &hash, role, now: auth::now() })
-        .await?;
+    store.create_user(NewUser { username: &username, password_hash: &hash, role, now: auth::now() }).await?;
     println!("created {} `{username}`", role.as_str());
     if generated {
         println!("password: {password}");

@@ -42,7 +42,11 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let path = e.path().to_string();
         let inner = e.into_inner();
         if inner.is_syntax() || inner.is_eof() {
-            return ApiError::Invalid { code: "malformed_json", message: format!("the body is not valid JSON: {inner}"), field: None };
+            return ApiError::Invalid {
+                code: "malformed_json",
+                message: format!("the body is not valid JSON: {inner}"),
+                field: None,
+            };
         }
         let field = if path == "." { named_in_message(&inner.to_string()) } else { Some(path) };
         ApiError::Invalid { code: "invalid_field", message: inner.to_string(), field }

@@ -55,7 +55,8 @@ async fn health_reports_the_backend(server: &TestServer) {
 
 async fn endpoints_require_authentication(server: &TestServer) {
     let client = server.client();
-    let response = client.post(server.url("/api/v1/classify")).json(&json!({"reply": "550 5.1.1 x"})).send().await.unwrap();
+    let response =
+        client.post(server.url("/api/v1/classify")).json(&json!({"reply": "550 5.1.1 x"})).send().await.unwrap();
     let (status, error) = error_of(response).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(error["code"], "unauthenticated");
@@ -69,9 +70,14 @@ async fn sign_in_classify_and_sign_out(server: &TestServer) {
     assert_eq!(me, json!({"username": "admin", "role": "admin"}));
 
     let classify = |reply: &'static str| {
-        client.post(server.url("/api/v1/classify")).header("X-Rebound-Csrf", "1").json(&json!({ "reply": reply })).send()
+        client
+            .post(server.url("/api/v1/classify"))
+            .header("X-Rebound-Csrf", "1")
+            .json(&json!({ "reply": reply }))
+            .send()
     };
-    let response = classify("smtp; 550 5.1.1 <jane@example.com>: Recipient address rejected: User unknown").await.unwrap();
+    let response =
+        classify("smtp; 550 5.1.1 <jane@example.com>: Recipient address rejected: User unknown").await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     let verdict = response.json::<Value>().await.unwrap()["verdict"].clone();
     assert_eq!(verdict["kind"], "hard");
@@ -144,7 +150,8 @@ async fn bad_bodies_get_errors_naming_the_field(server: &TestServer) {
 
 async fn cookie_writes_need_the_csrf_header(server: &TestServer) {
     let client = server.admin_client().await;
-    let response = client.post(server.url("/api/v1/classify")).json(&json!({"reply": "550 5.1.1 x"})).send().await.unwrap();
+    let response =
+        client.post(server.url("/api/v1/classify")).json(&json!({"reply": "550 5.1.1 x"})).send().await.unwrap();
     let (status, error) = error_of(response).await;
     assert_eq!((status, error["code"].as_str()), (StatusCode::FORBIDDEN, Some("csrf_header_missing")));
 }

@@ -31,7 +31,11 @@ impl Graph {
     }
 
     fn id_of(&self, name: &str) -> PackageId {
-        self.names.iter().find(|(_, n)| *n == name).map(|(id, _)| id.clone()).unwrap_or_else(|| panic!("no package {name}"))
+        self.names
+            .iter()
+            .find(|(_, n)| *n == name)
+            .map(|(id, _)| id.clone())
+            .unwrap_or_else(|| panic!("no package {name}"))
     }
 
     /// Every package a package pulls in when built (normal and build dependencies, all targets).
@@ -54,7 +58,9 @@ impl Graph {
         let target = self.id_of(name);
         self.nodes
             .values()
-            .filter(|n| n.deps.iter().any(|d| d.pkg == target && d.dep_kinds.iter().any(|k| k.kind == DependencyKind::Normal)))
+            .filter(|n| {
+                n.deps.iter().any(|d| d.pkg == target && d.dep_kinds.iter().any(|k| k.kind == DependencyKind::Normal))
+            })
             .map(|n| self.names[&n.id].clone())
             .collect()
     }
@@ -75,7 +81,9 @@ fn assert_no_server_machinery(graph: &Graph, package: &str, platform: &str) {
     let bad: Vec<_> = graph
         .closure(package)
         .into_iter()
-        .filter(|dep| SERVER_ONLY.contains(&dep.as_str()) || dep.starts_with("rebound-store") || dep == "rebound-server")
+        .filter(|dep| {
+            SERVER_ONLY.contains(&dep.as_str()) || dep.starts_with("rebound-store") || dep == "rebound-server"
+        })
         .collect();
     assert!(bad.is_empty(), "{package} depends on {bad:?} when built for {platform}");
 }
@@ -91,7 +99,10 @@ fn browser_crates_pull_in_no_server_machinery() {
     for package in ["rebound-core", "rebound-api"] {
         assert_no_server_machinery(&host, package, &triple);
     }
-    assert!(host.closure("rebound-core").iter().all(|d| !d.starts_with("rebound-")), "core depends on no other rebound crate");
+    assert!(
+        host.closure("rebound-core").iter().all(|d| !d.starts_with("rebound-")),
+        "core depends on no other rebound crate"
+    );
 }
 
 #[test]

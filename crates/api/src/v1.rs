@@ -91,9 +91,8 @@ mod tests {
 
     #[test]
     fn error_body_omits_absent_field() {
-        let body = ErrorBody {
-            error: ErrorDetail { code: "not_found".into(), message: "no such thing".into(), field: None },
-        };
+        let body =
+            ErrorBody { error: ErrorDetail { code: "not_found".into(), message: "no such thing".into(), field: None } };
         assert_eq!(
             serde_json::to_string(&body).ok().as_deref(),
             Some(r#"{"error":{"code":"not_found","message":"no such thing"}}"#)

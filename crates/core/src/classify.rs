@@ -16,12 +16,9 @@ pub fn classify_reply(input: &str) -> Verdict {
             (reason, format!("status.x.{}.{}", status.subject, status.detail), status.to_string(), confidence)
         }
         None => match reply.code {
-            Some(code) => (
-                reason_for_code_class(code),
-                format!("reply_code.{}xx", code / 100),
-                code.to_string(),
-                Confidence::Low,
-            ),
+            Some(code) => {
+                (reason_for_code_class(code), format!("reply_code.{}xx", code / 100), code.to_string(), Confidence::Low)
+            }
             None => (Reason::Undefined, "none".to_owned(), String::new(), Confidence::Low),
         },
     };

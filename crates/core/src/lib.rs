@@ -18,3 +18,5 @@ pub use reply::SmtpReply;
 pub use status::EnhancedStatus;
 pub use taxonomy::{Action, Confidence, Kind, Reason, UnknownName};
 pub use verdict::Verdict;
+#[cfg(target_arch = "wasm32")]
+pub use wasm::classify;

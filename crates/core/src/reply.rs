@@ -63,9 +63,7 @@ impl<'a> SmtpReply<'a> {
 fn strip_diagnostic_type(s: &str) -> &str {
     match s.split_once(';') {
         Some((kind, rest))
-            if !kind.is_empty()
-                && kind.len() <= 24
-                && kind.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') =>
+            if !kind.is_empty() && kind.len() <= 24 && kind.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') =>
         {
             rest.trim_start()
         }
@@ -118,8 +116,7 @@ fn find_embedded_code(text: &str) -> Option<u16> {
         }
         let after = &text[i + 4..];
         let token = after.split_whitespace().next()?;
-        EnhancedStatus::parse(token.trim_end_matches([':', ',']))
-            .map(|_| reply_code_value(&b[i..i + 3]))
+        EnhancedStatus::parse(token.trim_end_matches([':', ','])).map(|_| reply_code_value(&b[i..i + 3]))
     })
 }
 

@@ -39,10 +39,7 @@ impl EnhancedStatus {
             if matches!(b, b'2' | b'4' | b'5') && bytes.get(i + 1) == Some(&b'.') {
                 let boundary_before = i == 0 || !is_code_byte(bytes[i - 1]);
                 if boundary_before {
-                    let end = bytes[i..]
-                        .iter()
-                        .position(|c| !is_code_byte(*c))
-                        .map_or(bytes.len(), |p| i + p);
+                    let end = bytes[i..].iter().position(|c| !is_code_byte(*c)).map_or(bytes.len(), |p| i + p);
                     let candidate = text[i..end].trim_end_matches('.');
                     if let Some(status) = Self::parse(candidate) {
                         return Some((status, i));
@@ -82,8 +79,7 @@ impl serde::Serialize for EnhancedStatus {
 impl<'de> serde::Deserialize<'de> for EnhancedStatus {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;
-        Self::parse(&s)
-            .ok_or_else(|| serde::de::Error::custom(format!("`{s}` is not an enhanced status code")))
+        Self::parse(&s).ok_or_else(|| serde::de::Error::custom(format!("`{s}` is not an enhanced status code")))
     }
 }
 
@@ -208,10 +204,7 @@ mod tests {
 
     #[test]
     fn parses_valid_codes_and_rejects_the_rest() {
-        assert_eq!(
-            EnhancedStatus::parse("5.7.650"),
-            Some(EnhancedStatus { class: 5, subject: 7, detail: 650 })
-        );
+        assert_eq!(EnhancedStatus::parse("5.7.650"), Some(EnhancedStatus { class: 5, subject: 7, detail: 650 }));
         for bad in ["3.1.1", "5.1", "5.1.1.1", "5.1000.1", "", "5..1", "a.b.c"] {
             assert_eq!(EnhancedStatus::parse(bad), None, "{bad}");
         }

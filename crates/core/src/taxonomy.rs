@@ -153,12 +153,11 @@ impl Reason {
         use Reason::*;
         match self {
             UserUnknown | HostUnknown | HasMoved | NotAccept => Kind::Hard,
-            Suspend | MailboxFull | MessageTooBig | ExceedLimit | Expired | Filtered
-            | NetworkError | SystemError | SystemFull | MailerError | TooManyConnections
-            | SyntaxError | OnHold => Kind::Soft,
-            RateLimited | Blocked | BadReputation | SpamDetected | PolicyViolation | AuthFailure
-            | RequirePtr | SecurityError | Rejected | NoRelaying | ContentError | VirusDetected
-            | NotCompliantRfc | FailedStarttls => Kind::Block,
+            Suspend | MailboxFull | MessageTooBig | ExceedLimit | Expired | Filtered | NetworkError | SystemError
+            | SystemFull | MailerError | TooManyConnections | SyntaxError | OnHold => Kind::Soft,
+            RateLimited | Blocked | BadReputation | SpamDetected | PolicyViolation | AuthFailure | RequirePtr
+            | SecurityError | Rejected | NoRelaying | ContentError | VirusDetected | NotCompliantRfc
+            | FailedStarttls => Kind::Block,
             Suppressed => Kind::Suppressed,
             Feedback => Kind::Complaint,
             Vacation => Kind::AutoReply,
@@ -178,9 +177,7 @@ impl Reason {
             (Kind::Block, RateLimited | TooManyConnections) => Action::PauseIsp,
             (Kind::Block, MessageTooBig) => Action::ReduceSize,
             (Kind::Block, _) => Action::FixSender,
-            (Kind::AutoReply | Kind::Delivered | Kind::Suppressed | Kind::Unknown, _) => {
-                Action::Ignore
-            }
+            (Kind::AutoReply | Kind::Delivered | Kind::Suppressed | Kind::Unknown, _) => Action::Ignore,
         }
     }
 }

@@ -8,9 +8,7 @@ use rebound_core::{Verdict, classify_reply};
 #[component]
 pub fn ClassifyPage() -> impl IntoView {
     let (input, set_input) = signal(String::new());
-    let verdict = Memo::new(move |_| {
-        input.with(|text| (!text.trim().is_empty()).then(|| classify_reply(text)))
-    });
+    let verdict = Memo::new(move |_| input.with(|text| (!text.trim().is_empty()).then(|| classify_reply(text))));
     view! {
         <section class="page classify">
             <h1>"Classify a bounce"</h1>

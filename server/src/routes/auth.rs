@@ -16,13 +16,11 @@ use crate::extract::ApiJson;
 
 /// Verified against when the user does not exist, so that a wrong name costs as much time as a
 /// wrong password and does not reveal which names exist.
-const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$9eJ7PV3wk0VwqJh7Rr5mBbGGhG8Qj1fd+ExmVYzD8f4";
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$9eJ7PV3wk0VwqJh7Rr5mBbGGhG8Qj1fd+ExmVYzD8f4";
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/auth/login", post(login))
-        .route("/auth/logout", post(logout))
-        .route("/auth/me", get(me))
+    Router::new().route("/auth/login", post(login)).route("/auth/logout", post(logout)).route("/auth/me", get(me))
 }
 
 async fn login(
@@ -58,7 +56,11 @@ async fn login(
     Ok((headers, Json(Me { username: user.username, role: user.role })))
 }
 
-async fn logout(State(state): State<AppState>, headers: HeaderMap, _user: CurrentUser) -> Result<impl IntoResponse, ApiError> {
+async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    _user: CurrentUser,
+) -> Result<impl IntoResponse, ApiError> {
     if let Some(token) = session::cookie(&headers, SESSION_COOKIE) {
         state.store.delete_session(&session::token_digest(token)).await?;
     }

@@ -1,0 +1,98 @@
+// The console served by the real server, in headless Chromium: classification in the browser with
+// no network, first sign-in with the password the server printed, client-side routes on reload.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, openBrowser } from './harness.mjs';
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer();
+  browser = await openBrowser();
+});
+
+after(async () => {
+  await browser?.browser.close();
+  await server?.stop();
+});
+
+async function verdictFor(page, reply) {
+  await page.getByLabel('SMTP reply').fill(reply);
+  const card = page.getByTestId('verdict');
+  await card.waitFor();
+  return {
+    kind: await page.getByTestId('verdict-kind').textContent(),
+    reason: await page.getByTestId('verdict-reason').textContent(),
+    action: await page.getByTestId('verdict-action').textContent(),
+    status: await page.getByTestId('verdict-status').textContent(),
+  };
+}
+
+test('classifies replies in the browser, with the network off', async () => {
+  const { page, context, errors, requests } = browser;
+  await page.goto(server.url);
+  await page.getByRole('heading', { name: 'Classify a bounce' }).waitFor();
+  await context.setOffline(true);
+  const before = requests.length;
+
+  const hard = await verdictFor(page, '550 5.1.1 <jane@example.com>: Recipient address rejected: User unknown');
+  assert.equal(hard.kind, 'hard');
+  assert.equal(hard.reason, 'user_unknown');
+  assert.equal(hard.action, 'suppress');
+  assert.match(hard.status, /^5\.1\.1 — Bad destination mailbox address$/);
+
+  const block = await verdictFor(page, '550 5.7.1 Message rejected: spam detected');
+  assert.equal(block.kind, 'block');
+  assert.equal(block.action, 'fix_sender');
+
+  assert.deepEqual(requests.slice(before), [], 'classifying made no request');
+  await context.setOffline(false);
+  assert.deepEqual(errors, []);
+});
+
+test('pasted text is shown as text, never as markup', async () => {
+  const { page, errors } = browser;
+  await page.goto(server.url);
+  const hostile = '550 <img src=x onerror="window.__pwned=1"> 5.1.1 <script>window.__pwned=1</script>';
+  await page.getByLabel('SMTP reply').fill(hostile);
+  await page.getByTestId('verdict').waitFor();
+  assert.equal(await page.locator('main img').count(), 0);
+  assert.equal(await page.evaluate(() => window.__pwned), undefined);
+  assert.equal(await page.getByLabel('SMTP reply').inputValue(), hostile);
+  assert.deepEqual(errors, []);
+});
+
+test('first sign-in with the printed admin password, then sign out', async () => {
+  const { page, errors } = browser;
+  await page.goto(`${server.url}login`);
+  await page.getByLabel('Username').fill('admin');
+  await page.getByLabel('Password').fill('not the password');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('alert').waitFor();
+  assert.match(await page.getByRole('alert').textContent(), /wrong username or password/);
+
+  await page.getByLabel('Password').fill(server.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByTestId('signed-in-as').waitFor();
+  assert.equal(await page.getByTestId('signed-in-as').textContent(), 'admin · admin');
+  assert.equal(new URL(page.url()).pathname, '/');
+
+  await page.reload();
+  await page.getByTestId('signed-in-as').waitFor();
+
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByRole('link', { name: 'Sign in' }).waitFor();
+  assert.deepEqual(errors, []);
+});
+
+test('the server answers client-side routes with the console and unknown API paths with JSON', async () => {
+  const page = await fetch(`${server.url}login`);
+  assert.equal(page.status, 200);
+  assert.equal(page.headers.get('cache-control'), 'no-cache');
+  assert.match(await page.text(), /<title>Rebound<\/title>/);
+
+  const api = await fetch(`${server.url}api/v1/nope`);
+  assert.equal(api.status, 404);
+  assert.equal((await api.json()).error.code, 'not_found');
+});
