@@ -28,6 +28,7 @@ export async function startServer() {
   child.stderr.on('data', (chunk) => { stderr += chunk; });
   const banner = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start in 30 s:\n${stdout}\n${stderr}`)), 30_000);
+    child.on('error', (e) => reject(new Error(`cannot start ${process.env.REBOUND_BIN}: ${e.message}`)));
     child.on('exit', (code) => reject(new Error(`server exited with ${code}:\n${stdout}\n${stderr}`)));
     child.stdout.on('data', (chunk) => {
       stdout += chunk;
