@@ -28,6 +28,16 @@ pub struct Cli {
 enum Command {
     /// Run the HTTP server: the REST API under /api/v1 and the staff console at /.
     Serve(ServeArgs),
+    /// Classify bounce emails (files, or directories of *.eml) or, with --lines, SMTP replies, one
+    /// per line. Prints JSON Lines.
+    Classify {
+        /// A file with one SMTP reply per line (`-` for standard input).
+        #[arg(long, conflicts_with = "paths")]
+        lines: Option<PathBuf>,
+        /// Bounce email files, or directories of *.eml files.
+        #[arg(required_unless_present = "lines")]
+        paths: Vec<PathBuf>,
+    },
     /// Manage staff accounts.
     User {
         #[command(subcommand)]
@@ -110,6 +120,8 @@ pub fn run(cli: Cli) -> Result<(), StartError> {
         .init();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     match cli.command {
+        Command::Classify { lines: Some(source), .. } => crate::classify_cmd::lines(&source),
+        Command::Classify { lines: None, paths } => crate::classify_cmd::files(&paths),
         Command::Serve(args) => runtime.block_on(serve(args)),
         Command::User { command: UserCommand::Add { store, username, role, password_stdin } } => {
             runtime.block_on(add_user(store, username, role, password_stdin))

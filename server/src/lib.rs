@@ -5,6 +5,7 @@
 //! responses by hand (they return `ApiError`, mapped to HTTP once in `error`).
 
 pub mod auth;
+mod classify_cmd;
 pub mod cli;
 pub mod config;
 mod console;

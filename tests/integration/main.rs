@@ -4,4 +4,5 @@
 
 mod api;
 mod architecture;
+mod corpus;
 mod support;

@@ -1,21 +1,31 @@
 //! Rebound's classifier: reads what a mail system said about a delivery and decides what it means.
 //!
-//! Everything here is a pure function of its input: no I/O, no clock, no global state, so the same
-//! crate runs in the server, in the CLI and (compiled to wasm32) in the browser console, and gives the
-//! same verdict everywhere. Nothing in this crate panics on any input; an input it cannot read yields
-//! a verdict of kind `unknown` with the evidence it had.
+//! Everything here is a pure function of its input: no I/O, no clock, no global state beyond
+//! lazily compiled matchers, so the same crate runs in the server, in the CLI and (compiled to
+//! wasm32) in the browser console, and gives the same verdict everywhere. Nothing in this crate
+//! panics on any input; an input it cannot read yields a verdict of kind `unknown` with the
+//! evidence it had.
 
-mod classify;
+mod classifier;
+mod command;
+mod kinds;
+mod message;
 mod reply;
+mod report;
+pub mod rules;
 mod status;
 mod taxonomy;
 mod verdict;
 #[cfg(target_arch = "wasm32")]
 mod wasm;
 
-pub use classify::classify_reply;
+pub use classifier::{Classifier, ClassifierConfig, builtin_rules, classify_reply};
+pub use command::SmtpCommand;
+pub use kinds::KindTable;
+pub use message::classify_message;
 pub use reply::SmtpReply;
-pub use status::EnhancedStatus;
+pub use report::{DsnAction, Hint, Report};
+pub use status::{EnhancedStatus, derived_status, reason_for_status};
 pub use taxonomy::{Action, Confidence, Kind, Reason, UnknownName};
 pub use verdict::Verdict;
 #[cfg(target_arch = "wasm32")]

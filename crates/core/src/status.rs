@@ -6,6 +6,8 @@
 
 use std::fmt;
 
+use crate::{Confidence, Reason};
+
 /// An enhanced status code such as `5.1.1`: class 2, 4 or 5; subject and detail 0–999.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct EnhancedStatus {
@@ -81,6 +83,98 @@ impl<'de> serde::Deserialize<'de> for EnhancedStatus {
         let s = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;
         Self::parse(&s).ok_or_else(|| serde::de::Error::custom(format!("`{s}` is not an enhanced status code")))
     }
+}
+
+/// The reason an enhanced status code stands for on its own, by its registry meaning, when it is
+/// specific enough to decide; `None` for catch-alls such as `5.0.0`. Every security or policy code
+/// (X.7.x) is a refusal of the sender, never an address error.
+pub fn reason_for_status(status: EnhancedStatus) -> Option<(Reason, Confidence)> {
+    use Reason::*;
+    if status.class == 2 {
+        return Some((Delivered, Confidence::Medium));
+    }
+    let reason = match (status.subject, status.detail) {
+        (1, 1 | 3) => UserUnknown,
+        (1, 2) => HostUnknown,
+        (1, 6) => HasMoved,
+        (1, 10) => NotAccept,
+        (1, 7 | 8) | (7, 27) => Rejected,
+        (2, 1) | (7, 13) => Suspend,
+        (2, 2) => MailboxFull,
+        (2, 3) => ExceedLimit,
+        (3, 4) => MessageTooBig,
+        (3, 1) | (4, 5) => SystemFull,
+        (3, 2) => NotAccept,
+        (2, 4) | (3, 0 | 3 | 5) | (4, 3) => SystemError,
+        (4, 4) => HostUnknown,
+        (4, 6) => NetworkError,
+        (4, 7) => Expired,
+        (4, 1 | 2) => NetworkError,
+        (5, 3) => ExceedLimit,
+        (5, 1 | 2 | 4 | 5) => SyntaxError,
+        (6, 0..=10) => ContentError,
+        (7, 10 | 30) => FailedStarttls,
+        (7, 17 | 18) => HasMoved,
+        (7, 20..=24 | 26 | 29) => AuthFailure,
+        (7, 25) => RequirePtr,
+        (7, 28) => RateLimited,
+        (7, 15 | 16) => PolicyViolation,
+        (7, 2) => Rejected,
+        (7, 1) => Blocked,
+        (7, _) => SecurityError,
+        _ => return None,
+    };
+    Some((reason, Confidence::Medium))
+}
+
+/// A status for a verdict whose message carried none: `C.0.9NN`, where `9NN` stands for the
+/// reason. This follows the convention of Sisimai (the most widely used open bounce parser), so
+/// results can be compared with it; detail numbers from 900 up are not in the IANA registry, and
+/// verdicts flag such a status as derived.
+pub fn derived_status(reason: Reason, transient: bool) -> EnhancedStatus {
+    use Reason::*;
+    let detail = match reason {
+        Undefined => 900,
+        OnHold => 901,
+        Filtered => 910,
+        UserUnknown => 911,
+        HostUnknown => 912,
+        HasMoved => 916,
+        Rejected => 918,
+        NoRelaying => 919,
+        Suspend => 921,
+        MailboxFull => 922,
+        ExceedLimit => 923,
+        SystemFull => 924,
+        SystemError => 930,
+        NotAccept => 932,
+        MessageTooBig => 934,
+        MailerError => 939,
+        NetworkError => 944,
+        Expired => 947,
+        SyntaxError => 950,
+        ContentError => 960,
+        NotCompliantRfc => 961,
+        SecurityError => 970,
+        Blocked => 971,
+        PolicyViolation => 972,
+        RequirePtr => 973,
+        VirusDetected => 974,
+        AuthFailure => 975,
+        FailedStarttls => 976,
+        BadReputation => 977,
+        SpamDetected => 980,
+        TooManyConnections => 981,
+        RateLimited => 982,
+        Suppressed => 990,
+        Feedback | Vacation | Delivered => 0,
+    };
+    let class = match reason {
+        Delivered => 2,
+        _ if transient => 4,
+        _ => 5,
+    };
+    EnhancedStatus { class, subject: 0, detail }
 }
 
 fn is_code_byte(b: u8) -> bool {

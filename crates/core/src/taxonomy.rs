@@ -30,6 +30,11 @@ macro_rules! named_enum {
             pub const fn as_str(self) -> &'static str {
                 match self { $($name::$variant => $text,)+ }
             }
+
+            /// The position in `ALL`.
+            pub const fn index(self) -> usize {
+                self as usize
+            }
         }
 
         impl fmt::Display for $name {
@@ -178,6 +183,24 @@ impl Reason {
             (Kind::Block, MessageTooBig) => Action::ReduceSize,
             (Kind::Block, _) => Action::FixSender,
             (Kind::AutoReply | Kind::Delivered | Kind::Suppressed | Kind::Unknown, _) => Action::Ignore,
+        }
+    }
+}
+
+impl Reason {
+    /// A suggested wait before retrying, for verdicts whose action is to retry: longer for
+    /// problems that take time to clear (a full mailbox), shorter for congestion.
+    pub const fn retry_after_secs(self, kind: Kind) -> Option<u32> {
+        use Reason::*;
+        match kind {
+            Kind::Soft => Some(match self {
+                MailboxFull | SystemFull | Suspend => 6 * 3600,
+                TooManyConnections | NetworkError => 15 * 60,
+                Expired => 24 * 3600,
+                _ => 3600,
+            }),
+            Kind::Block if matches!(self, RateLimited | TooManyConnections) => Some(3600),
+            _ => None,
         }
     }
 }

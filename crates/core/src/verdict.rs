@@ -10,11 +10,22 @@ use crate::{Action, Confidence, EnhancedStatus, Kind, Reason};
 pub struct Verdict {
     pub recipient: Option<String>,
     pub reply_code: Option<u16>,
+    /// The enhanced status code the message carried or, when it carried none, one derived from the
+    /// reason (`C.0.9NN`, see `status_derived`).
     pub status: Option<EnhancedStatus>,
+    /// `status` was derived from the reason, not reported by a mail server.
+    #[serde(default)]
+    pub status_derived: bool,
     pub reason: Reason,
     pub kind: Kind,
     pub action: Action,
+    /// For `retry`: a suggested wait before the next attempt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_secs: Option<u32>,
     pub rule: String,
     pub evidence: String,
     pub confidence: Confidence,
+    /// For complaints: the ARF `Feedback-Type` (abuse, fraud, opt-out, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feedback_type: Option<String>,
 }

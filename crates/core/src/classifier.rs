@@ -1,0 +1,287 @@
+//! Turning a decoder's `Report` into a `Verdict`: the one place where reasons, kinds and actions
+//! are decided.
+//!
+//! Order of evidence, strongest first: what the format itself says (an ARF report, an auto-reply,
+//! a provider's bounce type); staff rules; built-in text rules; the enhanced status code's registry
+//! meaning; the SMTP command the failure answered. A transient reply (4xx, 4.x.x) is never `hard`,
+//! and nothing uncertain is: an undefined permanent failure stays `unknown`.
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use serde::{Deserialize, Serialize};
+
+use crate::report::{DsnAction, Report};
+use crate::rules::{MatchContext, Rule, RuleError, RuleSet, parse_rule_file};
+use crate::status::{derived_status, reason_for_status};
+use crate::{Confidence, EnhancedStatus, Kind, KindTable, Reason, SmtpCommand, SmtpReply, Verdict};
+
+const BUILTIN_RULES: &str = include_str!("../rules/builtin.rules");
+
+/// Staff configuration merged over the built-in knowledge: their rules (checked first) and their
+/// overrides of the reason → kind table. The same JSON is used by the server and the console.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClassifierConfig {
+    #[serde(default)]
+    pub rules: Vec<Rule>,
+    #[serde(default)]
+    pub kinds: BTreeMap<Reason, Kind>,
+}
+
+/// The compiled classifier: built-in rules, staff rules and the kind table.
+#[derive(Debug)]
+pub struct Classifier {
+    custom: Option<RuleSet>,
+    kinds: KindTable,
+}
+
+/// The built-in rules, parsed and compiled on first use.
+pub fn builtin_rules() -> Result<&'static RuleSet, &'static RuleError> {
+    static BUILTIN: OnceLock<Result<RuleSet, RuleError>> = OnceLock::new();
+    BUILTIN.get_or_init(|| parse_rule_file(BUILTIN_RULES).and_then(|rules| RuleSet::compile(&rules))).as_ref()
+}
+
+impl Classifier {
+    /// The classifier with built-in knowledge only.
+    pub fn builtin() -> &'static Classifier {
+        static DEFAULT: OnceLock<Classifier> = OnceLock::new();
+        DEFAULT.get_or_init(|| Classifier { custom: None, kinds: KindTable::default() })
+    }
+
+    /// A classifier with staff rules and kind overrides. Fails, naming the rule, when a rule does
+    /// not compile.
+    pub fn new(config: &ClassifierConfig) -> Result<Self, RuleError> {
+        let custom = if config.rules.is_empty() { None } else { Some(RuleSet::compile(&config.rules)?) };
+        Ok(Self { custom, kinds: KindTable::with_overrides(&config.kinds) })
+    }
+
+    pub fn kinds(&self) -> &KindTable {
+        &self.kinds
+    }
+
+    /// Classifies one SMTP reply (one or several lines, with or without a diagnostic-type prefix).
+    pub fn classify_reply(&self, reply: &str) -> Verdict {
+        self.judge(&Report { diagnostic: reply.into(), decoder: "reply", ..Report::default() })
+    }
+
+    /// Decides the verdict for one decoded recipient report.
+    pub fn judge(&self, report: &Report<'_>) -> Verdict {
+        let text = report.diagnostic.as_ref();
+        let reply = SmtpReply::parse(text);
+        let reply_code = reply.code.or(report.reply_code);
+        let reported = prefer_status(report.status, reply.status);
+        let class =
+            reported.map(|s| s.class).or(reply_code.map(|c| (c / 100) as u8)).or(report.action.map(action_class));
+        let command = report.command.or_else(|| SmtpCommand::find(text));
+        let recipient_domain = report.recipient.as_deref().and_then(|r| r.rsplit_once('@')).map(|(_, d)| d);
+        let ctx = MatchContext { class, command, recipient_domain, remote_host: report.remote_host.as_deref() };
+        let decision = self.decide(report, text, reported, &ctx);
+        let kind = report.hint.as_ref().and_then(|h| h.kind).unwrap_or_else(|| self.kind_of(decision.reason, class));
+        let status = reported.or_else(|| Some(derived_status(decision.reason, class == Some(4))));
+        Verdict {
+            recipient: report.recipient.clone(),
+            reply_code,
+            status,
+            status_derived: reported.is_none(),
+            reason: decision.reason,
+            kind,
+            action: decision.reason.action(kind),
+            retry_after_secs: decision.reason.retry_after_secs(kind),
+            rule: decision.rule,
+            evidence: decision.evidence,
+            confidence: decision.confidence,
+            feedback_type: report.hint.as_ref().and_then(|h| h.feedback_type.clone()),
+        }
+    }
+
+    fn decide(
+        &self,
+        report: &Report<'_>,
+        text: &str,
+        status: Option<EnhancedStatus>,
+        ctx: &MatchContext<'_>,
+    ) -> Decision {
+        if let Some(hint) = &report.hint {
+            return Decision {
+                reason: hint.reason,
+                rule: hint.rule.to_owned(),
+                evidence: hint.evidence.clone(),
+                confidence: Confidence::High,
+            };
+        }
+        let builtin = builtin_rules().ok();
+        for set in [self.custom.as_ref(), builtin].into_iter().flatten() {
+            if let Some(hit) = set.find(text, ctx) {
+                let evidence = text.get(hit.span.clone()).unwrap_or_default().to_owned();
+                return Decision {
+                    reason: hit.reason,
+                    rule: hit.id.to_owned(),
+                    evidence,
+                    confidence: Confidence::High,
+                };
+            }
+        }
+        if let Some((status, (reason, confidence))) = status.and_then(|s| reason_for_status(s).map(|r| (s, r))) {
+            let rule = format!("status.x.{}.{}", status.subject, status.detail);
+            return Decision { reason, rule, evidence: status.to_string(), confidence };
+        }
+        let (reason, rule) = match (ctx.command, ctx.class) {
+            (_, Some(2)) => (Reason::Delivered, "class.2xx"),
+            (Some(SmtpCommand::Connect | SmtpCommand::Helo), _) => (Reason::Blocked, "command.connect"),
+            (Some(SmtpCommand::MailFrom), _) => (Reason::Rejected, "command.mail_from"),
+            _ => (Reason::Undefined, report.decoder),
+        };
+        let evidence = ctx.command.map(|c| c.as_str().to_owned()).unwrap_or_default();
+        Decision { reason, rule: rule.to_owned(), evidence, confidence: Confidence::Low }
+    }
+
+    /// The kind of a reason for a reply of this class: the table's answer, except that a transient
+    /// reply is never hard and a success is delivered.
+    fn kind_of(&self, reason: Reason, class: Option<u8>) -> Kind {
+        match (self.kinds.kind(reason), class) {
+            (Kind::Hard, Some(4)) => Kind::Soft,
+            (Kind::Unknown, Some(4)) => Kind::Soft,
+            (_, Some(2)) if reason == Reason::Undefined => Kind::Delivered,
+            (kind, _) => kind,
+        }
+    }
+}
+
+struct Decision {
+    reason: Reason,
+    rule: String,
+    evidence: String,
+    confidence: Confidence,
+}
+
+fn action_class(action: DsnAction) -> u8 {
+    match action {
+        DsnAction::Failed => 5,
+        DsnAction::Delayed => 4,
+        DsnAction::Delivered | DsnAction::Relayed | DsnAction::Expanded => 2,
+    }
+}
+
+/// Chooses between the status a format states (the DSN `Status` field) and the one inside the
+/// diagnostic text: the text's is the remote server's own word and usually more specific (a
+/// `Status: 4.4.7` expiry hiding a `4.7.1` refusal), unless it is the catch-all `X.0.0`.
+fn prefer_status(field: Option<EnhancedStatus>, in_text: Option<EnhancedStatus>) -> Option<EnhancedStatus> {
+    match (field, in_text) {
+        (Some(f), Some(t)) if t.subject == 0 && t.detail == 0 => Some(f),
+        (Some(f), Some(t)) if f.class == 2 && t.class != 2 => Some(f),
+        (_, Some(t)) => Some(t),
+        (f, None) => f,
+    }
+}
+
+/// Classifies one SMTP reply with the built-in rules.
+pub fn classify_reply(reply: &str) -> Verdict {
+    Classifier::builtin().classify_reply(reply)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Action;
+
+    fn kind_reason(input: &str) -> (Kind, Reason) {
+        let v = classify_reply(input);
+        (v.kind, v.reason)
+    }
+
+    #[test]
+    fn the_builtin_rules_compile() {
+        let rules = builtin_rules().map_err(|e| e.to_string());
+        assert!(rules.as_ref().is_ok_and(|r| r.len() > 50), "{:?}", rules.err());
+    }
+
+    #[test]
+    fn user_unknown_is_hard_and_suppressed() {
+        let v = classify_reply("550 5.1.1 <jane@example.com>: Recipient address rejected: User unknown");
+        assert_eq!((v.kind, v.reason, v.action), (Kind::Hard, Reason::UserUnknown, Action::Suppress));
+        assert_eq!((v.reply_code, v.status.map(|s| s.to_string())), (Some(550), Some("5.1.1".into())));
+        assert_eq!(v.rule, "user_unknown.unknown_user");
+        assert!(v.evidence.contains("User"), "{}", v.evidence);
+        assert!(!v.status_derived);
+    }
+
+    #[test]
+    fn policy_and_spam_rejections_are_blocks_not_hard_bounces() {
+        for reply in [
+            "550 5.7.1 Message rejected as spam",
+            "554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org",
+            "550 5.7.26 Unauthenticated email from example.com is not accepted due to domain's DMARC policy",
+            "421 4.7.0 [TSS04] Messages from 192.0.2.1 temporarily deferred due to user complaints",
+        ] {
+            assert_eq!(classify_reply(reply).kind, Kind::Block, "{reply}");
+        }
+    }
+
+    #[test]
+    fn a_block_mentioning_the_recipient_is_still_a_block() {
+        let v =
+            classify_reply("550 5.7.1 <jane@example.com>: Recipient address rejected: blocked using bl.example.org");
+        assert_eq!(v.kind, Kind::Block);
+    }
+
+    #[test]
+    fn transient_address_errors_are_soft() {
+        assert_eq!(kind_reason("450 4.1.1 <a@b.example>: Recipient address rejected: User unknown").0, Kind::Soft);
+        assert_eq!(
+            kind_reason("452 4.2.2 The email account that you tried to reach is over quota"),
+            (Kind::Soft, Reason::MailboxFull)
+        );
+    }
+
+    #[test]
+    fn uncertain_permanent_failures_are_never_hard() {
+        assert_eq!(kind_reason("550 5.0.0 rejected"), (Kind::Unknown, Reason::Undefined));
+        assert_eq!(kind_reason("550 go away"), (Kind::Unknown, Reason::Undefined));
+        assert_eq!(kind_reason("no codes at all").0, Kind::Unknown);
+        assert_eq!(kind_reason("550 5.7.1 Message refused by spamfilter.mx.example.com").0, Kind::Block);
+    }
+
+    #[test]
+    fn success_is_delivered() {
+        assert_eq!(kind_reason("250 2.0.0 OK queued"), (Kind::Delivered, Reason::Delivered));
+        assert_eq!(classify_reply("250 ok").action, Action::Ignore);
+    }
+
+    #[test]
+    fn a_missing_status_is_derived_and_flagged() {
+        let v = classify_reply("550 Mailbox is full");
+        assert_eq!(v.reason, Reason::MailboxFull);
+        assert_eq!(v.status.map(|s| s.to_string()).as_deref(), Some("5.0.922"));
+        assert!(v.status_derived);
+    }
+
+    #[test]
+    fn staff_rules_come_first_and_kind_overrides_apply() {
+        let config: ClassifierConfig = serde_json::from_str(
+            r#"{"rules": [{"id": "acme.greylist", "pattern": "greylisted", "reason": "rate_limited",
+                           "scope": {"classes": [4]}}],
+                "kinds": {"suspend": "hard"}}"#,
+        )
+        .unwrap();
+        let classifier = Classifier::new(&config).unwrap();
+        let v = classifier.classify_reply("451 4.7.1 User unknown, greylisted, try again");
+        assert_eq!((v.reason, v.rule.as_str()), (Reason::RateLimited, "acme.greylist"));
+        assert_eq!(classifier.classify_reply("550 5.2.1 account disabled").kind, Kind::Hard);
+        assert_eq!(Classifier::builtin().classify_reply("550 5.2.1 account disabled").kind, Kind::Soft);
+    }
+
+    #[test]
+    fn a_bad_staff_rule_is_an_error_naming_it() {
+        let config = ClassifierConfig {
+            rules: vec![Rule {
+                id: "acme.bad".into(),
+                pattern: "[".into(),
+                reason: Reason::Blocked,
+                scope: Default::default(),
+            }],
+            kinds: BTreeMap::new(),
+        };
+        let err = Classifier::new(&config).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains("acme.bad"), "{err}");
+    }
+}

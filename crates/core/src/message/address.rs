@@ -1,0 +1,54 @@
+//! Finding and cleaning email addresses in bounce text.
+
+/// Trims the punctuation that surrounds addresses in prose and checks that what is left looks like
+/// `local@domain.tld` (a dot in the domain, no spaces, no angle brackets).
+pub fn clean(raw: &str) -> Option<String> {
+    let trimmed = raw
+        .trim()
+        .trim_start_matches(['<', '(', '[', '"', '\'', '{'])
+        .trim_end_matches(['>', ')', ']', '"', '\'', '}', ':', ';', ',', '.']);
+    let trimmed = trimmed.strip_prefix("mailto:").unwrap_or(trimmed);
+    let (local, domain) = trimmed.rsplit_once('@')?;
+    let plausible = !local.is_empty()
+        && local.len() <= 128
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && domain.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b >= 0x80)
+        && !local
+            .bytes()
+            .any(|b| b.is_ascii_whitespace() || b == b'<' || b == b'>' || b == b'@' || b == b'"' || b == b',');
+    plausible.then(|| trimmed.to_owned())
+}
+
+/// The first address in a line, with where it ends.
+pub fn first_in(line: &str) -> Option<(String, usize)> {
+    let at = line.find('@')?;
+    let start = line[..at]
+        .rfind(|c: char| c.is_whitespace() || matches!(c, '<' | '(' | '[' | '"' | ':' | ',' | ';'))
+        .map_or(0, |i| i + 1);
+    let end = line[at..]
+        .find(|c: char| c.is_whitespace() || matches!(c, '>' | ')' | ']' | '"' | ',' | ';'))
+        .map_or(line.len(), |i| at + i);
+    clean(&line[start..end]).map(|a| (a, end))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cleans_addresses_from_prose() {
+        assert_eq!(clean("<kijitora@example.jp>:").as_deref(), Some("kijitora@example.jp"));
+        assert_eq!(clean("mailto:a@b.example").as_deref(), Some("a@b.example"));
+        assert_eq!(clean("not-an-address"), None);
+        assert_eq!(clean("a@localhost"), None);
+    }
+
+    #[test]
+    fn finds_the_first_address_in_a_line() {
+        assert_eq!(first_in("  <jane@example.com>: host mx said").map(|(a, _)| a).as_deref(), Some("jane@example.com"));
+        assert_eq!(first_in("To: Jane <jane@example.com>, x").map(|(a, _)| a).as_deref(), Some("jane@example.com"));
+        assert_eq!(first_in("no address here"), None);
+    }
+}

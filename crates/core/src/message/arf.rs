@@ -1,0 +1,53 @@
+//! RFC 5965 feedback reports (ISP feedback loops): a complaint, an opt-out or another kind of
+//! feedback about a message, for the recipient who reported it.
+
+use super::{Bounce, address, fields};
+use crate::report::{Hint, Report};
+use crate::{Kind, Reason};
+
+/// The reports of a feedback-report message; `None` when the bounce is not one.
+pub fn decode<'b>(bounce: &'b Bounce<'_>) -> Option<Vec<Report<'b>>> {
+    let is_arf = bounce.feedback_report.is_some() || bounce.report_type.as_deref() == Some("feedback-report");
+    if !is_arf {
+        return None;
+    }
+    let fields = bounce.feedback_report.as_deref().map(fields::parse).unwrap_or_default();
+    let get = |name: &str| fields.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str());
+    let feedback_type = get("Feedback-Type").map_or_else(|| "other".to_owned(), |t| t.trim().to_ascii_lowercase());
+    let kind = match feedback_type.as_str() {
+        "opt-out" | "unsubscribe" => Kind::Unsubscribe,
+        "not-spam" => Kind::Unknown,
+        _ => Kind::Complaint,
+    };
+    let mut recipients: Vec<String> = fields
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("Original-Rcpt-To") || n.eq_ignore_ascii_case("Removed-Recipient"))
+        .filter_map(|(_, v)| address::clean(v))
+        .collect();
+    if recipients.is_empty() {
+        recipients.extend(original_recipient(bounce));
+    }
+    let report = |recipient: Option<String>| Report {
+        recipient,
+        hint: Some(Hint {
+            reason: Reason::Feedback,
+            kind: (kind != Kind::Complaint).then_some(kind),
+            rule: "arf.feedback_type",
+            evidence: format!("Feedback-Type: {feedback_type}"),
+            feedback_type: Some(feedback_type.clone()),
+        }),
+        decoder: "arf",
+        ..Report::default()
+    };
+    if recipients.is_empty() {
+        return Some(vec![report(None)]);
+    }
+    Some(recipients.into_iter().map(|r| report(Some(r))).collect())
+}
+
+/// The recipient named in the attached original message's `To:` header.
+fn original_recipient(bounce: &Bounce<'_>) -> Option<String> {
+    let headers = bounce.original_headers.as_deref()?;
+    let to = fields::parse(headers).into_iter().find(|(n, _)| n.eq_ignore_ascii_case("To"))?.1;
+    address::first_in(&to).map(|(a, _)| a)
+}

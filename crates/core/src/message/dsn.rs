@@ -1,0 +1,83 @@
+//! RFC 3464 delivery-status reports: one `Report` per recipient group of the `message/
+//! delivery-status` part, enriched from the human-readable part (which often names the SMTP
+//! command that failed, or carries the only diagnostic).
+
+use super::{Bounce, fields, text};
+use crate::report::{DsnAction, Report};
+use crate::{EnhancedStatus, SmtpCommand};
+
+/// The recipient groups of the delivery-status part; `None` when the bounce has none.
+pub fn decode<'b>(bounce: &'b Bounce<'_>) -> Option<Vec<Report<'b>>> {
+    let body = bounce.delivery_status.as_deref()?;
+    let notification = text::notification_text(&bounce.human);
+    let blocks = text::recipient_blocks(notification);
+    let mut reports = Vec::new();
+    for group in recipient_groups(&fields::parse(body)) {
+        let Some(recipient) = group.recipient() else { continue };
+        let block = blocks.iter().find(|b| b.address.eq_ignore_ascii_case(&recipient)).map(|b| b.text.as_str());
+        let diagnostic = group.get("Diagnostic-Code").map(fields::typed_value).filter(|d| !d.is_empty());
+        let command = diagnostic.and_then(SmtpCommand::find).or_else(|| block.and_then(SmtpCommand::find));
+        let diagnostic = match (diagnostic, block) {
+            (Some(d), _) => d.to_owned(),
+            (None, Some(b)) => b.to_owned(),
+            (None, None) => String::new(),
+        };
+        reports.push(Report {
+            recipient: Some(recipient),
+            status: group.get("Status").and_then(EnhancedStatus::find).map(|(s, _)| s),
+            diagnostic: diagnostic.into(),
+            command,
+            action: group.get("Action").and_then(DsnAction::parse),
+            remote_host: group.get("Remote-MTA").map(|v| fields::typed_value(v).to_owned()),
+            decoder: "rfc3464",
+            ..Report::default()
+        });
+    }
+    Some(reports)
+}
+
+/// The fields of one recipient.
+struct Group<'f> {
+    fields: Vec<&'f (&'f str, String)>,
+}
+
+impl Group<'_> {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.fields.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    fn recipient(&self) -> Option<String> {
+        self.get("Final-Recipient")
+            .and_then(fields::typed_address)
+            .or_else(|| self.get("Original-Recipient").and_then(fields::typed_address))
+    }
+}
+
+/// Splits the fields into per-recipient groups. A group starts at a `Final-Recipient` (or an
+/// `Original-Recipient` that precedes it), so reports that forget the blank line between
+/// recipients still split correctly; the per-message fields before the first group are dropped.
+fn recipient_groups<'f>(all: &'f [(&'f str, String)]) -> Vec<Group<'f>> {
+    let mut groups: Vec<Group<'f>> = Vec::new();
+    let mut current: Option<Group<'f>> = None;
+    let mut has_final = false;
+    for field in all {
+        let name = field.0;
+        let is_final = name.eq_ignore_ascii_case("Final-Recipient");
+        let is_original = name.eq_ignore_ascii_case("Original-Recipient");
+        let starts_group = match &current {
+            None => is_final || is_original,
+            Some(_) => (is_final || is_original) && has_final,
+        };
+        if starts_group {
+            groups.extend(current.take());
+            current = Some(Group { fields: Vec::new() });
+            has_final = false;
+        }
+        if let Some(group) = current.as_mut() {
+            group.fields.push(field);
+            has_final |= is_final;
+        }
+    }
+    groups.extend(current);
+    groups
+}

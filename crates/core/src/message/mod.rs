@@ -1,0 +1,168 @@
+//! Reading a whole bounce email: finds the parts that matter with a MIME parser (`mail-parser`),
+//! then hands them to the decoder that fits — an ARF feedback report (RFC 5965), an RFC 3464
+//! delivery-status report, the free-text formats of MTAs that send no DSN, or an auto-reply
+//! (RFC 3834) — which produce one `Report` per recipient for the classifier to judge.
+
+mod address;
+mod arf;
+mod autoreply;
+mod dsn;
+mod fields;
+mod text;
+
+use std::borrow::Cow;
+
+use mail_parser::{Message, MessageParser, MimeHeaders, PartType};
+
+use crate::report::Report;
+use crate::{Classifier, Verdict};
+
+/// The parts of a bounce a decoder may need, decoded to text.
+#[derive(Debug, Default)]
+pub(crate) struct Bounce<'m> {
+    pub subject: Cow<'m, str>,
+    pub from: Option<String>,
+    /// Raw top-level header values by (case-insensitive) name, for format detection.
+    pub headers: Vec<(Cow<'m, str>, Cow<'m, str>)>,
+    /// The human-readable notification: the text parts before any attached original message.
+    pub human: String,
+    /// The `message/delivery-status` part, if any.
+    pub delivery_status: Option<String>,
+    /// The `message/feedback-report` part, if any.
+    pub feedback_report: Option<String>,
+    /// The headers of the attached original message (from `message/rfc822` or
+    /// `text/rfc822-headers`).
+    pub original_headers: Option<String>,
+    pub report_type: Option<String>,
+}
+
+impl<'m> Bounce<'m> {
+    /// Reads a raw email. Never fails: what cannot be parsed as MIME is taken as plain text.
+    pub fn read(raw: &'m [u8]) -> Self {
+        match MessageParser::default().parse(raw) {
+            Some(message) => Self::from_message(&message),
+            None => Self { human: String::from_utf8_lossy(raw).into_owned(), ..Self::default() },
+        }
+    }
+
+    fn from_message(message: &Message<'_>) -> Self {
+        let mut bounce = Bounce {
+            subject: Cow::Owned(message.subject().unwrap_or_default().to_owned()),
+            from: message.from().and_then(|a| a.first()).and_then(|a| a.address()).map(str::to_owned),
+            headers: message
+                .headers_raw()
+                .map(|(name, value)| (Cow::Owned(name.to_owned()), Cow::Owned(value.trim().to_owned())))
+                .collect(),
+            report_type: message.content_type().and_then(|c| c.attribute("report-type")).map(str::to_ascii_lowercase),
+            ..Self::default()
+        };
+        let mut seen_original = false;
+        for part in &message.parts {
+            let (ctype, subtype) = match part.content_type() {
+                Some(c) => (c.ctype().to_ascii_lowercase(), c.subtype().unwrap_or_default().to_ascii_lowercase()),
+                None => ("text".to_owned(), "plain".to_owned()),
+            };
+            match (ctype.as_str(), subtype.as_str(), &part.body) {
+                (_, _, PartType::Multipart(_)) => {}
+                ("message", "delivery-status" | "global-delivery-status", _) => {
+                    bounce.delivery_status.get_or_insert_with(|| lossy(part.contents()));
+                }
+                ("message", "feedback-report", _) => {
+                    bounce.feedback_report.get_or_insert_with(|| lossy(part.contents()));
+                }
+                (_, _, PartType::Message(original)) => {
+                    seen_original = true;
+                    bounce.original_headers.get_or_insert_with(|| header_block(original.raw_message()));
+                }
+                ("text", "rfc822-headers" | "global-headers", _) => {
+                    seen_original = true;
+                    bounce.original_headers.get_or_insert_with(|| lossy(part.contents()));
+                }
+                ("text", "plain", PartType::Text(text)) if !seen_original => push_text(&mut bounce.human, text),
+                ("text", "html", PartType::Html(html)) if !seen_original && bounce.human.is_empty() => {
+                    push_text(&mut bounce.human, &strip_tags(html));
+                }
+                _ => {}
+            }
+        }
+        bounce
+    }
+
+    /// A top-level header's raw value.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_ref())
+    }
+}
+
+fn lossy(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn push_text(human: &mut String, text: &str) {
+    if !human.is_empty() {
+        human.push('\n');
+    }
+    human.push_str(text);
+}
+
+/// The header section of a raw message (up to the first empty line).
+fn header_block(raw: &[u8]) -> String {
+    let text = String::from_utf8_lossy(raw);
+    let end = text.find("\n\n").or_else(|| text.find("\r\n\r\n")).unwrap_or(text.len());
+    text[..end].to_owned()
+}
+
+/// Text of an HTML body, for bounces that have no plain-text part: tags dropped, block-level tags
+/// turned into line breaks, the common entities decoded.
+fn strip_tags(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(open) = rest.find('<') {
+        out.push_str(&rest[..open]);
+        let Some(close) = rest[open..].find('>') else { break };
+        let tag = rest[open + 1..open + close].to_ascii_lowercase();
+        if ["br", "/p", "p", "/div", "div", "/tr", "li", "/h"].iter().any(|t| tag.starts_with(t)) {
+            out.push('\n');
+        }
+        rest = &rest[open + close + 1..];
+    }
+    out.push_str(rest);
+    out.replace("&nbsp;", " ").replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&amp;", "&")
+}
+
+impl Classifier {
+    /// Classifies a whole bounce email: one verdict per bounced recipient, in the order the message
+    /// lists them; at least one verdict (with no recipient) when none can be found.
+    pub fn classify_message(&self, raw: &[u8]) -> Vec<Verdict> {
+        let bounce = Bounce::read(raw);
+        let reports = decode(&bounce);
+        if reports.is_empty() {
+            let diagnostic = text::notification_text(&bounce.human);
+            return vec![self.judge(&Report {
+                diagnostic: diagnostic.into(),
+                decoder: "unrecognised",
+                ..Report::default()
+            })];
+        }
+        reports.iter().map(|report| self.judge(report)).collect()
+    }
+}
+
+/// Chooses the decoder for a bounce.
+fn decode<'b>(bounce: &'b Bounce<'_>) -> Vec<Report<'b>> {
+    if let Some(reports) = arf::decode(bounce) {
+        return reports;
+    }
+    if let Some(reports) = dsn::decode(bounce).filter(|r| !r.is_empty()) {
+        return reports;
+    }
+    if let Some(report) = autoreply::decode(bounce) {
+        return vec![report];
+    }
+    text::decode(bounce)
+}
+
+/// Classifies a whole bounce email with the built-in rules.
+pub fn classify_message(raw: &[u8]) -> Vec<Verdict> {
+    Classifier::builtin().classify_message(raw)
+}

@@ -1,0 +1,177 @@
+//! Bounces without a delivery-status report: the free-text notices of qmail, Exim, older
+//! Sendmail, Exchange, webmail providers and the rest. They share a shape — a preamble, then each
+//! failed address at the start of a line followed by what went wrong, then the original message —
+//! so one decoder reads them all: it cuts the original message off, finds the address lines, and
+//! takes the text up to the next address as that recipient's diagnostic.
+
+use super::{Bounce, address};
+use crate::report::Report;
+
+/// Longest diagnostic kept for one recipient; real ones are a few hundred bytes.
+const MAX_DIAGNOSTIC: usize = 4096;
+
+/// Lines that start the copy of the original message (compared case-insensitively, trimmed).
+const ORIGINAL_MARKERS: &[&str] = &[
+    "--- below this line is a copy of the message",
+    "------ this is a copy of the message",
+    "this is a copy of the message",
+    "----- original message -----",
+    "------ original message ------",
+    "--- original message follows",
+    "original message follows",
+    "----- unsent message follows -----",
+    "------ unsent message follows ------",
+    "----- message header follows -----",
+    "----- the header of the original message is following",
+    "----- original message header -----",
+    "--- the header of the original message is following",
+    "------ below this line is a copy of the message",
+    "content-type: message/rfc822",
+    "content-type: text/rfc822-headers",
+    "the original message was",
+    "--- mail original ---",
+    "----- returned message -----",
+];
+
+/// The notification without the original message appended to it.
+pub fn notification_text(human: &str) -> &str {
+    let mut offset = 0;
+    for line in human.split_inclusive('\n') {
+        let lower = line.trim().to_ascii_lowercase();
+        if ORIGINAL_MARKERS.iter().any(|m| lower.starts_with(m)) {
+            return &human[..offset];
+        }
+        offset += line.len();
+    }
+    human
+}
+
+/// A failed address and the text about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Block {
+    pub address: String,
+    pub text: String,
+}
+
+/// The address lines of a notification and the text that follows each, up to the next address
+/// line. Text about the same address in several places (a Sendmail transcript) is joined.
+pub fn recipient_blocks(notification: &str) -> Vec<Block> {
+    let mut blocks: Vec<Block> = Vec::new();
+    let mut current: Option<usize> = None;
+    for line in notification.lines() {
+        if let Some((address, rest)) = address_line(line) {
+            let index = match blocks.iter().position(|b| b.address.eq_ignore_ascii_case(&address)) {
+                Some(i) => i,
+                None => {
+                    blocks.push(Block { address, text: String::new() });
+                    blocks.len() - 1
+                }
+            };
+            append(&mut blocks[index].text, rest);
+            current = Some(index);
+        } else if let Some(i) = current {
+            append(&mut blocks[i].text, line);
+        }
+    }
+    blocks
+}
+
+fn append(text: &mut String, line: &str) {
+    let line = line.trim();
+    if line.is_empty() || text.len() >= MAX_DIAGNOSTIC {
+        return;
+    }
+    if !text.is_empty() {
+        text.push(' ');
+    }
+    text.push_str(line);
+}
+
+/// A line that starts with an address (bare, or in angle brackets, optionally after a transcript
+/// marker), returning the address and the rest of the line.
+fn address_line(line: &str) -> Option<(String, &str)> {
+    let trimmed = line.trim_start();
+    let trimmed =
+        trimmed.strip_prefix("RCPT To:").or_else(|| trimmed.strip_prefix("To:")).map_or(trimmed, str::trim_start);
+    let first = trimmed.split_whitespace().next()?;
+    if !first.contains('@') {
+        return None;
+    }
+    let (address, end) = address::first_in(trimmed)?;
+    if end > first.len() + 1 {
+        return None;
+    }
+    let rest = trimmed[end..].trim_start_matches(['>', ':', '.', ',', ' ']);
+    Some((address, rest))
+}
+
+/// Reports from the free text of a bounce.
+pub fn decode<'b>(bounce: &'b Bounce<'_>) -> Vec<Report<'b>> {
+    let notification = notification_text(&bounce.human);
+    let blocks = recipient_blocks(notification);
+    if !blocks.is_empty() {
+        return blocks
+            .into_iter()
+            .map(|b| Report {
+                recipient: Some(b.address),
+                diagnostic: b.text.into(),
+                decoder: "text",
+                ..Report::default()
+            })
+            .collect();
+    }
+    let recipients = failed_recipients_header(bounce);
+    let diagnostic = compact(notification);
+    if recipients.is_empty() {
+        return Vec::new();
+    }
+    recipients
+        .into_iter()
+        .map(|r| Report {
+            recipient: Some(r),
+            diagnostic: diagnostic.clone().into(),
+            decoder: "text",
+            ..Report::default()
+        })
+        .collect()
+}
+
+/// `X-Failed-Recipients` (Exim and others), comma-separated.
+fn failed_recipients_header(bounce: &Bounce<'_>) -> Vec<String> {
+    bounce.header("X-Failed-Recipients").map(|v| v.split(',').filter_map(address::clean).collect()).unwrap_or_default()
+}
+
+/// The text joined into one line, bounded.
+fn compact(text: &str) -> String {
+    let mut out = String::new();
+    for line in text.lines() {
+        append(&mut out, line);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cuts_the_original_message() {
+        let text =
+            "Hi.\n<a@example.com>:\nfailed\n--- Below this line is a copy of the message.\n\nTo: b@example.com\n";
+        assert_eq!(notification_text(text), "Hi.\n<a@example.com>:\nfailed\n");
+    }
+
+    #[test]
+    fn pairs_each_address_with_its_text() {
+        let text = "intro\n\n<a@example.com>: host x said:\n    550 no such user\n\n<b@example.com>: mailbox full\n";
+        let blocks = recipient_blocks(text);
+        assert_eq!(blocks.len(), 2);
+        assert_eq!(blocks[0], Block { address: "a@example.com".into(), text: "host x said: 550 no such user".into() });
+        assert_eq!(blocks[1].text, "mailbox full");
+    }
+
+    #[test]
+    fn addresses_inside_sentences_are_not_anchors() {
+        assert!(recipient_blocks("Please contact postmaster@example.com for help.\n").is_empty());
+    }
+}

@@ -1,0 +1,62 @@
+//! What a decoder extracts about one recipient before any judgement: the raw material of a verdict.
+
+use std::borrow::Cow;
+
+use crate::{EnhancedStatus, Kind, Reason, SmtpCommand};
+
+/// The RFC 3464 `Action` of a recipient.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DsnAction {
+    Failed,
+    Delayed,
+    Delivered,
+    Relayed,
+    Expanded,
+}
+
+impl DsnAction {
+    pub fn parse(value: &str) -> Option<Self> {
+        let word = value.split(|c: char| c.is_whitespace() || c == '(' || c == ';').next()?;
+        Some(match word.to_ascii_lowercase().as_str() {
+            "failed" | "failure" => DsnAction::Failed,
+            "delayed" => DsnAction::Delayed,
+            "delivered" | "deliverable" => DsnAction::Delivered,
+            "relayed" => DsnAction::Relayed,
+            "expanded" => DsnAction::Expanded,
+            _ => return None,
+        })
+    }
+}
+
+/// A verdict a decoder knows without reading the text, from the format itself (an ARF report, an
+/// auto-reply, a provider's own bounce type).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hint {
+    pub reason: Reason,
+    /// A kind that overrides the reason's row of the kind table (an ARF opt-out is an
+    /// unsubscribe, not a complaint).
+    pub kind: Option<Kind>,
+    pub rule: &'static str,
+    pub evidence: String,
+    /// For ARF reports: the `Feedback-Type`.
+    pub feedback_type: Option<String>,
+}
+
+/// One recipient's failure as a decoder found it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Report<'a> {
+    pub recipient: Option<String>,
+    /// A reply code the format states separately from the text (e.g. a provider's JSON field).
+    pub reply_code: Option<u16>,
+    /// The `Status` field (or the format's equivalent).
+    pub status: Option<EnhancedStatus>,
+    /// The diagnostic: the remote server's reply, or the reporting MTA's own explanation.
+    pub diagnostic: Cow<'a, str>,
+    pub command: Option<SmtpCommand>,
+    pub action: Option<DsnAction>,
+    pub remote_host: Option<String>,
+    pub hint: Option<Hint>,
+    /// The decoder that produced the report (`rfc3464`, `postfix`, `arf`, ...), for the rule id of
+    /// a verdict that no rule decided.
+    pub decoder: &'static str,
+}

@@ -1,0 +1,308 @@
+//! Classification rules: ordered `pattern → reason` data, compiled once into one matcher.
+//!
+//! Built-in rules live in `rules/*.rules` inside this crate, embedded at compile time; staff rules
+//! arrive as `CustomRule`s (JSON in the server and the console) and are checked before them. Each
+//! set compiles into one `RegexSet` (every pattern in a single pass over the text) plus one `Regex`
+//! per rule to find the evidence of the winner. The first rule in file order whose pattern matches
+//! and whose scope fits the reply wins.
+//!
+//! Rule file syntax, one rule per line (`#` starts a comment line):
+//!
+//! ```text
+//! [mailbox_full]                       section: the reason of the rules below it
+//! over_quota      over ?quota          id, then the pattern (case-insensitive regex)
+//! @rcpt,5xx  unknown  user unknown     optional scope first: commands and/or reply classes
+//! ```
+
+use std::ops::Range;
+
+use regex::bytes::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
+use serde::{Deserialize, Serialize};
+
+use crate::{Reason, SmtpCommand};
+
+/// Room for the lazy DFA, so that long bounce texts stay on the fast path.
+const DFA_BUDGET: usize = 16 << 20;
+const SIZE_BUDGET: usize = 32 << 20;
+
+/// When a rule applies, beyond its pattern matching.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Scope {
+    /// Only replies of these classes (4 for transient, 5 for permanent); empty means any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub classes: Vec<u8>,
+    /// Only replies to these SMTP commands (`connect`, `helo`, `mail`, `rcpt`, `data`); empty means any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub commands: Vec<String>,
+    /// Only for this mailbox provider: a domain matched against the recipient's domain and the
+    /// remote MTA's host name, including their subdomains.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+}
+
+/// One rule: when `pattern` matches (and the scope fits), the reason is `reason`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rule {
+    pub id: String,
+    pub pattern: String,
+    pub reason: Reason,
+    #[serde(default)]
+    pub scope: Scope,
+}
+
+/// Why a rule set could not be built. Every variant names the rule (or line) at fault.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RuleError {
+    #[error("rule file line {line}: {message}")]
+    Syntax { line: usize, message: String },
+    #[error("rule `{id}`: the pattern does not compile: {message}")]
+    Pattern { id: String, message: String },
+    #[error("rule `{id}`: {message}")]
+    Scope { id: String, message: String },
+    #[error("rule id `{id}` is used twice")]
+    DuplicateId { id: String },
+    #[error("the rules together are too large to compile: {message}")]
+    TooLarge { message: String },
+}
+
+/// What a reply looks like to the scope check.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MatchContext<'a> {
+    pub class: Option<u8>,
+    pub command: Option<SmtpCommand>,
+    pub recipient_domain: Option<&'a str>,
+    pub remote_host: Option<&'a str>,
+}
+
+/// The rule that decided, and where its pattern matched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleHit<'r> {
+    pub id: &'r str,
+    pub reason: Reason,
+    pub span: Range<usize>,
+}
+
+#[derive(Debug)]
+struct CompiledScope {
+    classes: Vec<u8>,
+    commands: Vec<SmtpCommand>,
+    provider: Option<String>,
+}
+
+impl CompiledScope {
+    fn new(id: &str, scope: &Scope) -> Result<Self, RuleError> {
+        let error = |message: String| RuleError::Scope { id: id.to_owned(), message };
+        if let Some(bad) = scope.classes.iter().find(|c| !matches!(c, 2 | 4 | 5)) {
+            return Err(error(format!("reply class {bad} is not 2, 4 or 5")));
+        }
+        let commands = scope
+            .commands
+            .iter()
+            .map(|name| SmtpCommand::from_name(name).ok_or_else(|| error(format!("`{name}` is not an SMTP command"))))
+            .collect::<Result<_, _>>()?;
+        let provider = scope.provider.as_deref().map(|p| p.trim().trim_start_matches('.').to_ascii_lowercase());
+        if provider.as_deref() == Some("") {
+            return Err(error("the provider is empty".to_owned()));
+        }
+        Ok(Self { classes: scope.classes.clone(), commands, provider })
+    }
+
+    fn fits(&self, ctx: &MatchContext<'_>) -> bool {
+        let class_ok = self.classes.is_empty() || ctx.class.is_some_and(|c| self.classes.contains(&c));
+        let command_ok = self.commands.is_empty() || ctx.command.is_some_and(|c| self.commands.contains(&c));
+        let provider_ok = self.provider.as_deref().is_none_or(|p| {
+            [ctx.recipient_domain, ctx.remote_host].into_iter().flatten().any(|host| is_domain_or_sub(host, p))
+        });
+        class_ok && command_ok && provider_ok
+    }
+}
+
+fn is_domain_or_sub(host: &str, domain: &str) -> bool {
+    let host = host.trim_end_matches('.');
+    host.len() >= domain.len()
+        && host[host.len() - domain.len()..].eq_ignore_ascii_case(domain)
+        && (host.len() == domain.len() || host.as_bytes()[host.len() - domain.len() - 1] == b'.')
+}
+
+/// A compiled, ordered set of rules.
+#[derive(Debug)]
+pub struct RuleSet {
+    matcher: RegexSet,
+    patterns: Vec<Regex>,
+    ids: Vec<String>,
+    reasons: Vec<Reason>,
+    scopes: Vec<CompiledScope>,
+}
+
+impl RuleSet {
+    /// Compiles rules in priority order. Fails on the first rule that does not compile, naming it.
+    pub fn compile(rules: &[Rule]) -> Result<Self, RuleError> {
+        let mut ids: Vec<String> = Vec::with_capacity(rules.len());
+        let mut patterns = Vec::with_capacity(rules.len());
+        let mut scopes = Vec::with_capacity(rules.len());
+        for rule in rules {
+            if rule.id.trim().is_empty() {
+                return Err(RuleError::Scope { id: rule.id.clone(), message: "the id is empty".to_owned() });
+            }
+            if ids.contains(&rule.id) {
+                return Err(RuleError::DuplicateId { id: rule.id.clone() });
+            }
+            let regex = builder(&rule.pattern)
+                .build()
+                .map_err(|e| RuleError::Pattern { id: rule.id.clone(), message: e.to_string() })?;
+            if regex.is_match(b"") {
+                let message = "the pattern matches empty text, so it would match everything".to_owned();
+                return Err(RuleError::Pattern { id: rule.id.clone(), message });
+            }
+            scopes.push(CompiledScope::new(&rule.id, &rule.scope)?);
+            patterns.push(regex);
+            ids.push(rule.id.clone());
+        }
+        let matcher = RegexSetBuilder::new(rules.iter().map(|r| r.pattern.as_str()))
+            .case_insensitive(true)
+            .unicode(false)
+            .dfa_size_limit(DFA_BUDGET)
+            .size_limit(SIZE_BUDGET)
+            .build()
+            .map_err(|e| RuleError::TooLarge { message: e.to_string() })?;
+        let reasons = rules.iter().map(|r| r.reason).collect();
+        Ok(Self { matcher, patterns, ids, reasons, scopes })
+    }
+
+    /// The number of rules.
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// The first rule whose pattern matches `text` and whose scope fits.
+    pub fn find<'r>(&'r self, text: &str, ctx: &MatchContext<'_>) -> Option<RuleHit<'r>> {
+        if self.ids.is_empty() {
+            return None;
+        }
+        let matches = self.matcher.matches(text.as_bytes());
+        let index = matches.iter().find(|&i| self.scopes[i].fits(ctx))?;
+        let span = self.patterns[index].find(text.as_bytes()).map_or(0..0, |m| m.range());
+        Some(RuleHit { id: &self.ids[index], reason: self.reasons[index], span })
+    }
+}
+
+fn builder(pattern: &str) -> RegexBuilder {
+    let mut b = RegexBuilder::new(pattern);
+    b.case_insensitive(true).unicode(false).size_limit(1 << 20);
+    b
+}
+
+/// Parses the rule file syntax described in the module docs.
+pub fn parse_rule_file(text: &str) -> Result<Vec<Rule>, RuleError> {
+    let mut rules = Vec::new();
+    let mut reason = None;
+    for (number, raw) in text.lines().enumerate() {
+        let line = number + 1;
+        let trimmed = raw.trim();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        if let Some(name) = trimmed.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
+            let parsed =
+                name.trim().parse::<Reason>().map_err(|e| RuleError::Syntax { line, message: e.to_string() })?;
+            reason = Some(parsed);
+            continue;
+        }
+        let reason = reason
+            .ok_or_else(|| RuleError::Syntax { line, message: "a rule before any [reason] section".to_owned() })?;
+        rules.push(parse_rule_line(trimmed, reason).map_err(|message| RuleError::Syntax { line, message })?);
+    }
+    Ok(rules)
+}
+
+fn parse_rule_line(line: &str, reason: Reason) -> Result<Rule, String> {
+    let (scope, rest) = match line.strip_prefix('@') {
+        Some(scoped) => {
+            let (tokens, rest) = scoped.split_once(char::is_whitespace).ok_or("a scope without a rule")?;
+            (parse_scope(tokens)?, rest.trim_start())
+        }
+        None => (Scope::default(), line),
+    };
+    let (name, pattern) = rest.split_once(char::is_whitespace).ok_or("expected `id pattern`")?;
+    let pattern = pattern.trim();
+    if pattern.is_empty() {
+        return Err(format!("rule `{name}` has no pattern"));
+    }
+    Ok(Rule { id: format!("{reason}.{name}"), pattern: pattern.to_owned(), reason, scope })
+}
+
+fn parse_scope(tokens: &str) -> Result<Scope, String> {
+    let mut scope = Scope::default();
+    for token in tokens.split(',') {
+        match token {
+            "2xx" => scope.classes.push(2),
+            "4xx" => scope.classes.push(4),
+            "5xx" => scope.classes.push(5),
+            _ if SmtpCommand::from_name(token).is_some() => scope.commands.push(token.to_owned()),
+            _ => return Err(format!("`{token}` is not a scope (use 4xx, 5xx, connect, helo, mail, rcpt, data)")),
+        }
+    }
+    Ok(scope)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules(text: &str) -> RuleSet {
+        RuleSet::compile(&parse_rule_file(text).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn first_matching_rule_wins_and_names_its_evidence() {
+        let set = rules("[mailbox_full]\nquota  over ?quota\n[user_unknown]\nunknown  user unknown\n");
+        let text = "550 User Unknown and over quota";
+        let hit = set.find(text, &MatchContext::default()).unwrap();
+        assert_eq!((hit.id, hit.reason), ("mailbox_full.quota", Reason::MailboxFull));
+        assert_eq!(&text[hit.span], "over quota");
+    }
+
+    #[test]
+    fn scopes_restrict_rules() {
+        let set = rules("[filtered]\n@data unknown_after_data  user unknown\n[user_unknown]\nunknown  user unknown\n");
+        let at = |command| MatchContext { command: Some(command), ..Default::default() };
+        assert_eq!(set.find("user unknown", &at(SmtpCommand::Data)).unwrap().reason, Reason::Filtered);
+        assert_eq!(set.find("user unknown", &at(SmtpCommand::RcptTo)).unwrap().reason, Reason::UserUnknown);
+    }
+
+    #[test]
+    fn provider_scope_matches_domains_and_subdomains_only() {
+        let rule = Rule {
+            id: "custom.gmail".into(),
+            pattern: "try again".into(),
+            reason: Reason::RateLimited,
+            scope: Scope { provider: Some("gmail.com".into()), ..Default::default() },
+        };
+        let set = RuleSet::compile(&[rule]).unwrap();
+        let ctx = |domain| MatchContext { recipient_domain: Some(domain), ..Default::default() };
+        assert!(set.find("try again", &ctx("gmail.com")).is_some());
+        assert!(set.find("try again", &ctx("mx.gmail.com")).is_some());
+        assert!(set.find("try again", &ctx("notgmail.com")).is_none());
+    }
+
+    #[test]
+    fn errors_name_the_rule_or_line() {
+        let bad = Rule {
+            id: "custom.bad".into(),
+            pattern: "(unclosed".into(),
+            reason: Reason::Blocked,
+            scope: Scope::default(),
+        };
+        assert!(matches!(RuleSet::compile(&[bad]), Err(RuleError::Pattern { id, .. }) if id == "custom.bad"));
+        let empty =
+            Rule { id: "custom.empty".into(), pattern: "x*".into(), reason: Reason::Blocked, scope: Scope::default() };
+        assert!(matches!(RuleSet::compile(&[empty]), Err(RuleError::Pattern { .. })));
+        assert!(matches!(parse_rule_file("[nonsense]\n"), Err(RuleError::Syntax { line: 1, .. })));
+        assert!(matches!(parse_rule_file("orphan  x\n"), Err(RuleError::Syntax { line: 1, .. })));
+        assert!(matches!(parse_rule_file("[blocked]\n@sometimes x  y\n"), Err(RuleError::Syntax { line: 2, .. })));
+    }
+}

@@ -1,0 +1,122 @@
+//! Classification accuracy on the labelled corpora in `../shared/corpus` (or
+//! `REBOUND_CORPUS_DIR`), scored like `shared/tools/score.py`, with floors that only ever rise: a
+//! change that makes the classifier worse fails here.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use rebound_core::{Classifier, Kind, Verdict};
+use serde_json::Value;
+
+/// The current floors. They are the measured figures rounded down; raise them as accuracy rises.
+const REASON_FLOOR: f64 = 0.62;
+const STATUS_FLOOR: f64 = 0.63;
+const RECIPIENT_FLOOR: f64 = 0.87;
+const PROVIDER_KIND_FLOOR: f64 = 0.76;
+
+fn corpus_dir() -> PathBuf {
+    let dir = std::env::var_os("REBOUND_CORPUS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus"));
+    assert!(
+        dir.join("sisimai/labels.jsonl").is_file(),
+        "the labelled corpus is not at {} (set REBOUND_CORPUS_DIR)",
+        dir.display()
+    );
+    dir
+}
+
+fn jsonl(path: PathBuf) -> Vec<Value> {
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    text.lines().filter(|l| !l.trim().is_empty()).map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+fn norm(address: Option<&str>) -> String {
+    address.unwrap_or_default().trim().trim_matches(['<', '>']).to_ascii_lowercase()
+}
+
+/// Pairs labels with verdicts as score.py does: same recipient first, then the rest in order.
+fn pair<'v>(labels: &[&Value], verdicts: &'v [Verdict]) -> Vec<Option<&'v Verdict>> {
+    let mut used = vec![false; verdicts.len()];
+    let mut matched: Vec<Option<&Verdict>> = labels
+        .iter()
+        .map(|label| {
+            let want = norm(label["recipient"].as_str());
+            let found = (!want.is_empty())
+                .then(|| (0..verdicts.len()).find(|&j| !used[j] && norm(verdicts[j].recipient.as_deref()) == want))
+                .flatten()?;
+            used[found] = true;
+            Some(&verdicts[found])
+        })
+        .collect();
+    for slot in matched.iter_mut().filter(|m| m.is_none()) {
+        if let Some(j) = (0..verdicts.len()).find(|&j| !used[j]) {
+            used[j] = true;
+            *slot = Some(&verdicts[j]);
+        }
+    }
+    matched
+}
+
+#[test]
+fn sisimai_corpus_meets_the_floors() {
+    let dir = corpus_dir().join("sisimai");
+    let map: HashMap<String, String> =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("../../tools/sisimai_reason_map.json")).unwrap())
+            .unwrap();
+    let labels = jsonl(dir.join("labels.jsonl"));
+    assert!(labels.len() > 400, "the corpus is not empty");
+    let mut by_file: Vec<(&str, Vec<&Value>)> = Vec::new();
+    for label in &labels {
+        let file = label["file"].as_str().unwrap();
+        match by_file.iter_mut().find(|(f, _)| *f == file) {
+            Some((_, list)) => list.push(label),
+            None => by_file.push((file, vec![label])),
+        }
+    }
+    let classifier = Classifier::builtin();
+    let (mut n, mut reason_ok, mut status_ok, mut recipient_n, mut recipient_ok) = (0, 0, 0, 0, 0);
+    for (file, file_labels) in &by_file {
+        let raw = std::fs::read(dir.join("eml").join(file)).unwrap();
+        let verdicts = classifier.classify_message(&raw);
+        for (label, verdict) in file_labels.iter().zip(pair(file_labels, &verdicts)) {
+            n += 1;
+            let gold = map.get(label["reason"].as_str().unwrap()).cloned().unwrap_or_default();
+            let Some(v) = verdict else { continue };
+            reason_ok += usize::from(v.reason.as_str() == gold);
+            status_ok +=
+                usize::from(v.status.map(|s| s.to_string()).unwrap_or_default() == label["status"].as_str().unwrap());
+            if let Some(want) = label["recipient"].as_str().filter(|r| !r.is_empty()) {
+                recipient_n += 1;
+                recipient_ok += usize::from(norm(v.recipient.as_deref()) == norm(Some(want)));
+            }
+        }
+    }
+    let ratio = |ok: usize, all: usize| ok as f64 / all as f64;
+    let (reason, status, recipient) = (ratio(reason_ok, n), ratio(status_ok, n), ratio(recipient_ok, recipient_n));
+    eprintln!("sisimai corpus: reason {reason:.3}, status {status:.3}, recipient {recipient:.3} over {n} labels");
+    assert!(reason >= REASON_FLOOR, "reason accuracy {reason:.3} < {REASON_FLOOR}");
+    assert!(status >= STATUS_FLOOR, "status accuracy {status:.3} < {STATUS_FLOOR}");
+    assert!(recipient >= RECIPIENT_FLOOR, "recipient accuracy {recipient:.3} < {RECIPIENT_FLOOR}");
+}
+
+#[test]
+fn provider_lines_meet_the_floor_and_no_block_is_hard() {
+    let lines = jsonl(corpus_dir().join("provider_lines_dev.jsonl"));
+    assert!(lines.len() > 50, "the corpus is not empty");
+    let classifier = Classifier::builtin();
+    let mut ok = 0;
+    let mut blocks_called_hard = Vec::new();
+    for line in &lines {
+        let text = line["line"].as_str().unwrap();
+        let verdict = classifier.classify_reply(text);
+        ok += usize::from(verdict.kind.as_str() == line["kind"].as_str().unwrap());
+        if line["kind"] == "block" && verdict.kind == Kind::Hard {
+            blocks_called_hard.push(text);
+        }
+    }
+    let accuracy = ok as f64 / lines.len() as f64;
+    eprintln!("provider lines: kind {accuracy:.3} over {}", lines.len());
+    assert!(blocks_called_hard.is_empty(), "blocks classified hard: {blocks_called_hard:#?}");
+    assert!(accuracy >= PROVIDER_KIND_FLOOR, "kind accuracy {accuracy:.3} < {PROVIDER_KIND_FLOOR}");
+}
