@@ -77,12 +77,12 @@ impl Classifier {
         let ctx = MatchContext { class, command, recipient_domain, remote_host: report.remote_host.as_deref() };
         let decision = self.decide(report, text, reported, &ctx);
         let kind = report.hint.as_ref().and_then(|h| h.kind).unwrap_or_else(|| self.kind_of(decision.reason, class));
-        let status = reported.or_else(|| Some(derived_status(decision.reason, class == Some(4))));
+        let status = reported.or_else(|| derived_status(decision.reason, class == Some(4)));
         Verdict {
             recipient: report.recipient.clone(),
             reply_code,
             status,
-            status_derived: reported.is_none(),
+            status_derived: reported.is_none() && status.is_some(),
             reason: decision.reason,
             kind,
             action: decision.reason.action(kind),

@@ -127,11 +127,12 @@ pub fn reason_for_status(status: EnhancedStatus) -> Option<(Reason, Confidence)>
     Some((reason, Confidence::Medium))
 }
 
-/// A status for a verdict whose message carried none: `C.0.9NN`, where `9NN` stands for the
+/// A status for a verdict whose message carried none (none for complaints and auto-replies, which
+/// are not delivery failures): `C.0.9NN`, where `9NN` stands for the
 /// reason. This follows the convention of Sisimai (the most widely used open bounce parser), so
 /// results can be compared with it; detail numbers from 900 up are not in the IANA registry, and
 /// verdicts flag such a status as derived.
-pub fn derived_status(reason: Reason, transient: bool) -> EnhancedStatus {
+pub fn derived_status(reason: Reason, transient: bool) -> Option<EnhancedStatus> {
     use Reason::*;
     let detail = match reason {
         Undefined => 900,
@@ -167,14 +168,15 @@ pub fn derived_status(reason: Reason, transient: bool) -> EnhancedStatus {
         TooManyConnections => 981,
         RateLimited => 982,
         Suppressed => 990,
-        Feedback | Vacation | Delivered => 0,
+        Delivered => 0,
+        Feedback | Vacation => return None,
     };
     let class = match reason {
         Delivered => 2,
         _ if transient => 4,
         _ => 5,
     };
-    EnhancedStatus { class, subject: 0, detail }
+    Some(EnhancedStatus { class, subject: 0, detail })
 }
 
 fn is_code_byte(b: u8) -> bool {

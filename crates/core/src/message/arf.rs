@@ -25,7 +25,7 @@ pub fn decode<'b>(bounce: &'b Bounce<'_>) -> Option<Vec<Report<'b>>> {
         .filter_map(|(_, v)| address::clean(v))
         .collect();
     if recipients.is_empty() {
-        recipients.extend(original_recipient(bounce));
+        recipients.extend(bounce.original_recipient());
     }
     let report = |recipient: Option<String>| Report {
         recipient,
@@ -43,11 +43,4 @@ pub fn decode<'b>(bounce: &'b Bounce<'_>) -> Option<Vec<Report<'b>>> {
         return Some(vec![report(None)]);
     }
     Some(recipients.into_iter().map(|r| report(Some(r))).collect())
-}
-
-/// The recipient named in the attached original message's `To:` header.
-fn original_recipient(bounce: &Bounce<'_>) -> Option<String> {
-    let headers = bounce.original_headers.as_deref()?;
-    let to = fields::parse(headers).into_iter().find(|(n, _)| n.eq_ignore_ascii_case("To"))?.1;
-    address::first_in(&to).map(|(a, _)| a)
 }

@@ -13,7 +13,16 @@ pub fn decode<'b>(bounce: &'b Bounce<'_>) -> Option<Vec<Report<'b>>> {
     let blocks = text::recipient_blocks(notification);
     let mut reports = Vec::new();
     for group in recipient_groups(&fields::parse(body)) {
-        let Some(recipient) = group.recipient() else { continue };
+        let recipient = match group.recipient() {
+            Some(r) => r,
+            None if group.get("Status").is_some() => {
+                match blocks.first().map(|b| b.address.clone()).or_else(|| bounce.original_recipient()) {
+                    Some(r) => r,
+                    None => continue,
+                }
+            }
+            None => continue,
+        };
         let block = blocks.iter().find(|b| b.address.eq_ignore_ascii_case(&recipient)).map(|b| b.text.as_str());
         let diagnostic = group.get("Diagnostic-Code").map(fields::typed_value).filter(|d| !d.is_empty());
         let command = diagnostic.and_then(SmtpCommand::find).or_else(|| block.and_then(SmtpCommand::find));
@@ -53,31 +62,27 @@ impl Group<'_> {
     }
 }
 
-/// Splits the fields into per-recipient groups. A group starts at a `Final-Recipient` (or an
-/// `Original-Recipient` that precedes it), so reports that forget the blank line between
-/// recipients still split correctly; the per-message fields before the first group are dropped.
+/// Splits the fields into per-recipient groups. A group starts at a recipient field that the
+/// current group already has (RFC 3464 puts `Original-Recipient` first, Postfix puts it second),
+/// so reports that forget the blank line between recipients still split correctly; the
+/// per-message fields before the first group are dropped.
 fn recipient_groups<'f>(all: &'f [(&'f str, String)]) -> Vec<Group<'f>> {
     let mut groups: Vec<Group<'f>> = Vec::new();
-    let mut current: Option<Group<'f>> = None;
-    let mut has_final = false;
+    let (mut has_final, mut has_original) = (false, false);
     for field in all {
-        let name = field.0;
-        let is_final = name.eq_ignore_ascii_case("Final-Recipient");
-        let is_original = name.eq_ignore_ascii_case("Original-Recipient");
-        let starts_group = match &current {
-            None => is_final || is_original,
-            Some(_) => (is_final || is_original) && has_final,
-        };
+        let is_final = field.0.eq_ignore_ascii_case("Final-Recipient");
+        let is_original = field.0.eq_ignore_ascii_case("Original-Recipient");
+        let starts_group = (is_final || is_original)
+            && (groups.is_empty() || (is_final && has_final) || (is_original && has_original));
         if starts_group {
-            groups.extend(current.take());
-            current = Some(Group { fields: Vec::new() });
-            has_final = false;
+            groups.push(Group { fields: Vec::new() });
+            (has_final, has_original) = (false, false);
         }
-        if let Some(group) = current.as_mut() {
+        if let Some(group) = groups.last_mut() {
             group.fields.push(field);
             has_final |= is_final;
+            has_original |= is_original;
         }
     }
-    groups.extend(current);
     groups
 }

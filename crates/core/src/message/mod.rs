@@ -79,19 +79,77 @@ impl<'m> Bounce<'m> {
                     bounce.original_headers.get_or_insert_with(|| lossy(part.contents()));
                 }
                 ("text", "plain", PartType::Text(text)) if !seen_original => push_text(&mut bounce.human, text),
+                ("multipart", _, PartType::Text(text)) => push_text(&mut bounce.human, text),
                 ("text", "html", PartType::Html(html)) if !seen_original && bounce.human.is_empty() => {
                     push_text(&mut bounce.human, &strip_tags(html));
                 }
                 _ => {}
             }
         }
+        bounce.recover_embedded_reports();
         bounce
+    }
+
+    /// Finds report sections that the MIME structure did not deliver as parts — a boundary that
+    /// does not match the one declared, or a report pasted into plain text — by their
+    /// `Content-Type` line or their first fields.
+    fn recover_embedded_reports(&mut self) {
+        if self.delivery_status.is_none() {
+            self.delivery_status = embedded_section(&self.human, "message/delivery-status")
+                .or_else(|| embedded_fields(&self.human, &["Final-Recipient:", "Original-Recipient:"]));
+        }
+        if self.feedback_report.is_none() {
+            self.feedback_report = embedded_section(&self.human, "message/feedback-report")
+                .or_else(|| embedded_fields(&self.human, &["Feedback-Type:"]));
+        }
+    }
+
+    /// The recipient of the attached original message (its first `To:` address), the best guess
+    /// when a bounce does not say which address failed.
+    pub fn original_recipient(&self) -> Option<String> {
+        let headers = self.original_headers.as_deref()?;
+        let to = fields::parse(headers).into_iter().find(|(n, _)| n.eq_ignore_ascii_case("To"))?.1;
+        address::first_in(&to).map(|(a, _)| a)
     }
 
     /// A top-level header's raw value.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_ref())
     }
+}
+
+/// The body of an embedded MIME section of the given type: from the blank line after its
+/// `Content-Type` line to the next boundary line (`--...`).
+fn embedded_section(text: &str, mime_type: &str) -> Option<String> {
+    let lower = text.to_ascii_lowercase();
+    let at = lower.find(&format!("content-type: {mime_type}"))?;
+    let after = &text[at..];
+    let body_start = after.find("\n\n").or_else(|| after.find("\r\n\r\n"))?;
+    let body = after[body_start..].trim_start_matches(['\r', '\n']);
+    let end = body
+        .lines()
+        .position(|l| l.starts_with("--"))
+        .map_or(body.len(), |n| body.lines().take(n).map(|l| l.len() + 1).sum());
+    Some(body[..end.min(body.len())].to_owned())
+}
+
+/// Report fields pasted into plain text: from the first line starting with one of `starts` to
+/// the next boundary-like line.
+fn embedded_fields(text: &str, starts: &[&str]) -> Option<String> {
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        if starts.iter().any(|s| line.len() >= s.len() && line.as_bytes()[..s.len()].eq_ignore_ascii_case(s.as_bytes()))
+        {
+            let rest = &text[offset..];
+            let end = rest
+                .lines()
+                .position(|l| l.starts_with("--"))
+                .map_or(rest.len(), |n| rest.lines().take(n).map(|l| l.len() + 1).sum());
+            return Some(rest[..end.min(rest.len())].to_owned());
+        }
+        offset += line.len();
+    }
+    None
 }
 
 fn lossy(bytes: &[u8]) -> String {

@@ -28,7 +28,6 @@ const ORIGINAL_MARKERS: &[&str] = &[
     "------ below this line is a copy of the message",
     "content-type: message/rfc822",
     "content-type: text/rfc822-headers",
-    "the original message was",
     "--- mail original ---",
     "----- returned message -----",
 ];
@@ -90,9 +89,7 @@ fn append(text: &mut String, line: &str) {
 /// A line that starts with an address (bare, or in angle brackets, optionally after a transcript
 /// marker), returning the address and the rest of the line.
 fn address_line(line: &str) -> Option<(String, &str)> {
-    let trimmed = line.trim_start();
-    let trimmed =
-        trimmed.strip_prefix("RCPT To:").or_else(|| trimmed.strip_prefix("To:")).map_or(trimmed, str::trim_start);
+    let trimmed = strip_line_prefixes(line.trim_start());
     let first = trimmed.split_whitespace().next()?;
     if !first.contains('@') {
         return None;
@@ -103,6 +100,30 @@ fn address_line(line: &str) -> Option<(String, &str)> {
     }
     let rest = trimmed[end..].trim_start_matches(['>', ':', '.', ',', ' ']);
     Some((address, rest))
+}
+
+/// Removes what may stand before a failed address at the start of a line: transcript markers
+/// (`>>> `, `<<< `), a reply code and enhanced status (`550 5.1.1 `), `RCPT To:`.
+fn strip_line_prefixes(line: &str) -> &str {
+    let mut rest = line;
+    for marker in [">>>", "<<<", "RCPT To:", "To:", "Recipient:", "Original-Recipient:"] {
+        if let Some(stripped) = rest.strip_prefix(marker) {
+            rest = stripped.trim_start();
+        }
+    }
+    let b = rest.as_bytes();
+    if b.len() > 4
+        && b[..3].iter().all(u8::is_ascii_digit)
+        && matches!(b[3], b' ' | b'-')
+        && matches!(b[0], b'2'..=b'5')
+    {
+        rest = rest[4..].trim_start();
+        let token = rest.split_whitespace().next().unwrap_or_default();
+        if crate::EnhancedStatus::parse(token).is_some() {
+            rest = rest[token.len()..].trim_start();
+        }
+    }
+    rest
 }
 
 /// Reports from the free text of a bounce.
@@ -120,7 +141,10 @@ pub fn decode<'b>(bounce: &'b Bounce<'_>) -> Vec<Report<'b>> {
             })
             .collect();
     }
-    let recipients = failed_recipients_header(bounce);
+    let mut recipients = failed_recipients_header(bounce);
+    if recipients.is_empty() {
+        recipients.extend(bounce.original_recipient());
+    }
     let diagnostic = compact(notification);
     if recipients.is_empty() {
         return Vec::new();
