@@ -113,12 +113,8 @@ impl Classifier {
         for set in [self.custom.as_ref(), builtin].into_iter().flatten() {
             if let Some(hit) = set.find(text, ctx) {
                 let evidence = text.get(hit.span.clone()).unwrap_or_default().to_owned();
-                return Decision {
-                    reason: hit.reason,
-                    rule: hit.id.to_owned(),
-                    evidence,
-                    confidence: Confidence::High,
-                };
+                let (reason, confidence) = confirm_user_unknown(hit.reason, status, ctx.command);
+                return Decision { reason, rule: hit.id.to_owned(), evidence, confidence };
             }
         }
         if let Some((status, (reason, confidence))) = status.and_then(|s| reason_for_status(s).map(|r| (s, r))) {
@@ -159,6 +155,26 @@ fn action_class(action: DsnAction) -> u8 {
         DsnAction::Failed => 5,
         DsnAction::Delayed => 4,
         DsnAction::Delivered | DsnAction::Relayed | DsnAction::Expanded => 2,
+    }
+}
+
+/// "User unknown" is proof of a dead mailbox only when the server said it about the address: in
+/// reply to RCPT TO, or with an address-error status (X.1.1). The same words after DATA, or with
+/// nothing to place them, often come from a content filter or a catch-all refusal, so they are
+/// `filtered` (a soft failure that escalates) rather than a hard bounce.
+fn confirm_user_unknown(
+    reason: Reason,
+    status: Option<EnhancedStatus>,
+    command: Option<SmtpCommand>,
+) -> (Reason, Confidence) {
+    if reason != Reason::UserUnknown {
+        return (reason, Confidence::High);
+    }
+    let status_says_so = status.and_then(reason_for_status).is_some_and(|(r, _)| r == Reason::UserUnknown);
+    if status_says_so || command == Some(SmtpCommand::RcptTo) {
+        (Reason::UserUnknown, Confidence::High)
+    } else {
+        (Reason::Filtered, Confidence::Medium)
     }
 }
 

@@ -98,6 +98,9 @@ impl<'m> Bounce<'m> {
             self.delivery_status = embedded_section(&self.human, "message/delivery-status")
                 .or_else(|| embedded_fields(&self.human, &["Final-Recipient:", "Original-Recipient:"]));
         }
+        if self.original_headers.is_none() {
+            self.original_headers = text::appended_original(&self.human).map(str::to_owned);
+        }
         if self.feedback_report.is_none() {
             self.feedback_report = embedded_section(&self.human, "message/feedback-report")
                 .or_else(|| embedded_fields(&self.human, &["Feedback-Type:"]));

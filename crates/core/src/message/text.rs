@@ -30,19 +30,30 @@ const ORIGINAL_MARKERS: &[&str] = &[
     "content-type: text/rfc822-headers",
     "--- mail original ---",
     "----- returned message -----",
+    "message headers follow",
 ];
 
 /// The notification without the original message appended to it.
 pub fn notification_text(human: &str) -> &str {
+    &human[..original_start(human).map_or(human.len(), |(start, _)| start)]
+}
+
+/// The original message (or its headers) when it is appended to the notification as text.
+pub fn appended_original(human: &str) -> Option<&str> {
+    original_start(human).map(|(_, after)| human[after..].trim_start_matches(['\r', '\n']))
+}
+
+/// Where the marker line of an appended original message starts, and where the line after it does.
+fn original_start(human: &str) -> Option<(usize, usize)> {
     let mut offset = 0;
     for line in human.split_inclusive('\n') {
         let lower = line.trim().to_ascii_lowercase();
         if ORIGINAL_MARKERS.iter().any(|m| lower.starts_with(m)) {
-            return &human[..offset];
+            return Some((offset, offset + line.len()));
         }
         offset += line.len();
     }
-    human
+    None
 }
 
 /// A failed address and the text about it.
@@ -57,6 +68,7 @@ pub struct Block {
 pub fn recipient_blocks(notification: &str) -> Vec<Block> {
     let mut blocks: Vec<Block> = Vec::new();
     let mut current: Option<usize> = None;
+    let mut previous = "";
     for line in notification.lines() {
         if let Some((address, rest)) = address_line(line) {
             let index = match blocks.iter().position(|b| b.address.eq_ignore_ascii_case(&address)) {
@@ -66,10 +78,17 @@ pub fn recipient_blocks(notification: &str) -> Vec<Block> {
                     blocks.len() - 1
                 }
             };
-            append(&mut blocks[index].text, rest);
+            let text = &mut blocks[index].text;
+            if rest.starts_with(|c: char| c.is_ascii_digit()) && previous.trim_end().ends_with(':') {
+                append(text, previous);
+            }
+            append(text, &rest);
             current = Some(index);
         } else if let Some(i) = current {
             append(&mut blocks[i].text, line);
+        }
+        if !line.trim().is_empty() {
+            previous = line;
         }
     }
     blocks
@@ -88,8 +107,9 @@ fn append(text: &mut String, line: &str) {
 
 /// A line that starts with an address (bare, or in angle brackets, optionally after a transcript
 /// marker), returning the address and the rest of the line.
-fn address_line(line: &str) -> Option<(String, &str)> {
-    let trimmed = strip_line_prefixes(line.trim_start());
+fn address_line(line: &str) -> Option<(String, String)> {
+    let line = line.trim_start();
+    let (code, trimmed) = strip_line_prefixes(line);
     let first = trimmed.split_whitespace().next()?;
     if !first.contains('@') {
         return None;
@@ -99,12 +119,13 @@ fn address_line(line: &str) -> Option<(String, &str)> {
         return None;
     }
     let rest = trimmed[end..].trim_start_matches(['>', ':', '.', ',', ' ']);
+    let rest = if code.is_empty() { rest.to_owned() } else { format!("{code} {rest}") };
     Some((address, rest))
 }
 
 /// Removes what may stand before a failed address at the start of a line: transcript markers
-/// (`>>> `, `<<< `), a reply code and enhanced status (`550 5.1.1 `), `RCPT To:`.
-fn strip_line_prefixes(line: &str) -> &str {
+/// (`>>> `, `<<< `), a reply code and enhanced status (`550 5.1.1 `), `RCPT To:`. Returns the reply code and status found there (kept for the diagnostic) and the rest.
+fn strip_line_prefixes(line: &str) -> (&str, &str) {
     let mut rest = line;
     for marker in [">>>", "<<<", "RCPT To:", "To:", "Recipient:", "Original-Recipient:"] {
         if let Some(stripped) = rest.strip_prefix(marker) {
@@ -117,13 +138,16 @@ fn strip_line_prefixes(line: &str) -> &str {
         && matches!(b[3], b' ' | b'-')
         && matches!(b[0], b'2'..=b'5')
     {
+        let code_start = rest;
         rest = rest[4..].trim_start();
         let token = rest.split_whitespace().next().unwrap_or_default();
         if crate::EnhancedStatus::parse(token).is_some() {
             rest = rest[token.len()..].trim_start();
         }
+        let code = code_start[..code_start.len() - rest.len()].trim_end();
+        return (code, rest);
     }
-    rest
+    ("", rest)
 }
 
 /// Reports from the free text of a bounce.
