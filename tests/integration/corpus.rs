@@ -12,7 +12,7 @@ use serde_json::Value;
 const REASON_FLOOR: f64 = 0.73;
 const STATUS_FLOOR: f64 = 0.81;
 const RECIPIENT_FLOOR: f64 = 0.95;
-const PROVIDER_KIND_FLOOR: f64 = 0.76;
+const PROVIDER_KIND_FLOOR: f64 = 0.95;
 
 fn corpus_dir() -> PathBuf {
     let dir = std::env::var_os("REBOUND_CORPUS_DIR")

@@ -60,8 +60,11 @@ impl Classifier {
     }
 
     /// Classifies one SMTP reply (one or several lines, with or without a diagnostic-type prefix).
+    /// A bare reply is taken to answer RCPT TO, as the per-recipient replies that MTAs log and
+    /// providers forward do, unless its text names another command.
     pub fn classify_reply(&self, reply: &str) -> Verdict {
-        self.judge(&Report { diagnostic: reply.into(), decoder: "reply", ..Report::default() })
+        let command = SmtpCommand::find(reply).or(Some(SmtpCommand::RcptTo));
+        self.judge(&Report { diagnostic: reply.into(), command, decoder: "reply", ..Report::default() })
     }
 
     /// Decides the verdict for one decoded recipient report.
@@ -276,14 +279,14 @@ mod tests {
         let config: ClassifierConfig = serde_json::from_str(
             r#"{"rules": [{"id": "acme.greylist", "pattern": "greylisted", "reason": "rate_limited",
                            "scope": {"classes": [4]}}],
-                "kinds": {"suspend": "hard"}}"#,
+                "kinds": {"mailbox_full": "hard"}}"#,
         )
         .unwrap();
         let classifier = Classifier::new(&config).unwrap();
         let v = classifier.classify_reply("451 4.7.1 User unknown, greylisted, try again");
         assert_eq!((v.reason, v.rule.as_str()), (Reason::RateLimited, "acme.greylist"));
-        assert_eq!(classifier.classify_reply("550 5.2.1 account disabled").kind, Kind::Hard);
-        assert_eq!(Classifier::builtin().classify_reply("550 5.2.1 account disabled").kind, Kind::Soft);
+        assert_eq!(classifier.classify_reply("552 5.2.2 mailbox full").kind, Kind::Hard);
+        assert_eq!(Classifier::builtin().classify_reply("552 5.2.2 mailbox full").kind, Kind::Soft);
     }
 
     #[test]

@@ -50,10 +50,10 @@ mod tests {
 
     #[test]
     fn overrides_change_only_their_row() {
-        let table = KindTable::with_overrides(&BTreeMap::from([(Reason::Suspend, Kind::Hard)]));
-        assert_eq!(table.kind(Reason::Suspend), Kind::Hard);
+        let table = KindTable::with_overrides(&BTreeMap::from([(Reason::Filtered, Kind::Hard)]));
+        assert_eq!(table.kind(Reason::Filtered), Kind::Hard);
         assert_eq!(table.kind(Reason::MailboxFull), Kind::Soft);
-        assert_eq!(KindTable::default().kind(Reason::Suspend), Kind::Soft);
+        assert_eq!(KindTable::default().kind(Reason::Filtered), Kind::Soft);
         assert_eq!(table.rows().count(), Reason::ALL.len());
     }
 }

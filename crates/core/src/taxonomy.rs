@@ -157,8 +157,8 @@ impl Reason {
     pub const fn default_kind(self) -> Kind {
         use Reason::*;
         match self {
-            UserUnknown | HostUnknown | HasMoved | NotAccept => Kind::Hard,
-            Suspend | MailboxFull | MessageTooBig | ExceedLimit | Expired | Filtered | NetworkError | SystemError
+            UserUnknown | HostUnknown | HasMoved | NotAccept | Suspend => Kind::Hard,
+            MailboxFull | MessageTooBig | ExceedLimit | Expired | Filtered | NetworkError | SystemError
             | SystemFull | MailerError | TooManyConnections | SyntaxError | OnHold => Kind::Soft,
             RateLimited | Blocked | BadReputation | SpamDetected | PolicyViolation | AuthFailure | RequirePtr
             | SecurityError | Rejected | NoRelaying | ContentError | VirusDetected | NotCompliantRfc
