@@ -116,7 +116,7 @@ impl Classifier {
         for set in [self.custom.as_ref(), builtin].into_iter().flatten() {
             if let Some(hit) = set.find(text, ctx) {
                 let evidence = text.get(hit.span.clone()).unwrap_or_default().to_owned();
-                let (reason, confidence) = confirm_user_unknown(hit.reason, status, ctx.command);
+                let (reason, confidence) = confirm_user_unknown(hit.reason, status, ctx.command, report.via_filter);
                 return Decision { reason, rule: hit.id.to_owned(), evidence, confidence };
             }
         }
@@ -161,20 +161,23 @@ fn action_class(action: DsnAction) -> u8 {
     }
 }
 
-/// "User unknown" is proof of a dead mailbox only when the server said it about the address: in
-/// reply to RCPT TO, or with an address-error status (X.1.1). The same words after DATA, or with
-/// nothing to place them, often come from a content filter or a catch-all refusal, so they are
-/// `filtered` (a soft failure that escalates) rather than a hard bounce.
+/// "User unknown" is a dead mailbox unless something says otherwise: it came after the message was
+/// sent (in reply to DATA), from a filtering gateway, or with a status code of another kind
+/// (mailbox disabled, system, policy). Then it is more often a filter or a catch-all refusal
+/// speaking, so it is `filtered` (a soft failure that escalates), not a hard bounce. An
+/// address-error status (X.1.1) always keeps it a hard bounce.
 fn confirm_user_unknown(
     reason: Reason,
     status: Option<EnhancedStatus>,
     command: Option<SmtpCommand>,
+    via_filter: bool,
 ) -> (Reason, Confidence) {
     if reason != Reason::UserUnknown {
         return (reason, Confidence::High);
     }
     let status_says_so = status.and_then(reason_for_status).is_some_and(|(r, _)| r == Reason::UserUnknown);
-    if status_says_so || command == Some(SmtpCommand::RcptTo) {
+    let status_says_otherwise = status.is_some_and(|s| matches!(s.subject, 2 | 3 | 7));
+    if status_says_so || !(command == Some(SmtpCommand::Data) || via_filter || status_says_otherwise) {
         (Reason::UserUnknown, Confidence::High)
     } else {
         (Reason::Filtered, Confidence::Medium)

@@ -56,6 +56,9 @@ pub struct Report<'a> {
     pub action: Option<DsnAction>,
     pub remote_host: Option<String>,
     pub hint: Option<Hint>,
+    /// The bounce was issued by a content-filtering gateway (an appliance or service in front of
+    /// the real mail server), whose "unknown user" is often its own policy speaking.
+    pub via_filter: bool,
     /// The decoder that produced the report (`rfc3464`, `postfix`, `arf`, ...), for the rule id of
     /// a verdict that no rule decided.
     pub decoder: &'static str,

@@ -38,6 +38,7 @@ pub fn decode<'b>(bounce: &'b Bounce<'_>) -> Option<Vec<Report<'b>>> {
             command,
             action: group.get("Action").and_then(DsnAction::parse),
             remote_host: group.get("Remote-MTA").map(|v| fields::typed_value(v).to_owned()),
+            via_filter: bounce.via_filter(),
             decoder: "rfc3464",
             ..Report::default()
         });

@@ -115,6 +115,23 @@ impl<'m> Bounce<'m> {
         address::first_in(&to).map(|(a, _)| a)
     }
 
+    /// Whether a content-filtering gateway issued the bounce, by the marks such products leave
+    /// in their headers.
+    pub fn via_filter(&self) -> bool {
+        const MARKS: &[(&str, &str)] = &[
+            ("X-NAI-Header", ""),
+            ("X-Mailer", "m-filter"),
+            ("X-Mailer", "surfcontrol"),
+            ("X-AHMAILID", ""),
+            ("From", "mxlogic.net"),
+            ("X-MXL-Hash", ""),
+            ("X-Barracuda-Envelope-From", ""),
+        ];
+        MARKS.iter().any(|(name, needle)| {
+            self.header(name).is_some_and(|v| needle.is_empty() || v.to_ascii_lowercase().contains(needle))
+        })
+    }
+
     /// A top-level header's raw value.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_ref())

@@ -160,6 +160,7 @@ pub fn decode<'b>(bounce: &'b Bounce<'_>) -> Vec<Report<'b>> {
             .map(|b| Report {
                 recipient: Some(b.address),
                 diagnostic: b.text.into(),
+                via_filter: bounce.via_filter(),
                 decoder: "text",
                 ..Report::default()
             })
@@ -178,6 +179,7 @@ pub fn decode<'b>(bounce: &'b Bounce<'_>) -> Vec<Report<'b>> {
         .map(|r| Report {
             recipient: Some(r),
             diagnostic: diagnostic.clone().into(),
+            via_filter: bounce.via_filter(),
             decoder: "text",
             ..Report::default()
         })
