@@ -163,7 +163,7 @@ fn action_class(action: DsnAction) -> u8 {
 
 /// "User unknown" is a dead mailbox unless something says otherwise: it came after the message was
 /// sent (in reply to DATA), from a filtering gateway, or with a status code of another kind
-/// (mailbox disabled, system, policy). Then it is more often a filter or a catch-all refusal
+/// (system, policy). Then it is more often a filter or a catch-all refusal
 /// speaking, so it is `filtered` (a soft failure that escalates), not a hard bounce. An
 /// address-error status (X.1.1) always keeps it a hard bounce.
 fn confirm_user_unknown(
@@ -176,7 +176,7 @@ fn confirm_user_unknown(
         return (reason, Confidence::High);
     }
     let status_says_so = status.and_then(reason_for_status).is_some_and(|(r, _)| r == Reason::UserUnknown);
-    let status_says_otherwise = status.is_some_and(|s| matches!(s.subject, 2 | 3 | 7));
+    let status_says_otherwise = status.is_some_and(|s| matches!(s.subject, 3 | 7));
     if status_says_so || !(command == Some(SmtpCommand::Data) || via_filter || status_says_otherwise) {
         (Reason::UserUnknown, Confidence::High)
     } else {

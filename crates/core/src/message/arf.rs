@@ -9,7 +9,7 @@ use crate::{Kind, Reason};
 pub fn decode<'b>(bounce: &'b Bounce<'_>) -> Option<Vec<Report<'b>>> {
     let is_arf = bounce.feedback_report.is_some() || bounce.report_type.as_deref() == Some("feedback-report");
     if !is_arf {
-        return None;
+        return microsoft_jmrp(bounce);
     }
     let fields = bounce.feedback_report.as_deref().map(fields::parse).unwrap_or_default();
     let get = |name: &str| fields.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str());
@@ -43,4 +43,26 @@ pub fn decode<'b>(bounce: &'b Bounce<'_>) -> Option<Vec<Report<'b>>> {
         return Some(vec![report(None)]);
     }
     Some(recipients.into_iter().map(|r| report(Some(r))).collect())
+}
+
+/// Microsoft's junk-mail reporting program (JMRP) forwards the reported message as an attachment,
+/// without an RFC 5965 report; the reporter's address is in its `X-HmXmrOriginalRecipient` header.
+fn microsoft_jmrp<'b>(bounce: &'b Bounce<'_>) -> Option<Vec<Report<'b>>> {
+    let headers = bounce.original_headers.as_deref()?;
+    let recipient = fields::parse(headers)
+        .into_iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case("X-HmXmrOriginalRecipient"))
+        .and_then(|(_, v)| address::clean(&v))?;
+    Some(vec![Report {
+        recipient: Some(recipient),
+        hint: Some(Hint {
+            reason: Reason::Feedback,
+            kind: None,
+            rule: "arf.microsoft_jmrp",
+            evidence: "X-HmXmrOriginalRecipient".to_owned(),
+            feedback_type: Some("abuse".to_owned()),
+        }),
+        decoder: "arf",
+        ..Report::default()
+    }])
 }

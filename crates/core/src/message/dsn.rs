@@ -28,8 +28,8 @@ pub fn decode<'b>(bounce: &'b Bounce<'_>) -> Option<Vec<Report<'b>>> {
         let command = diagnostic.and_then(SmtpCommand::find).or_else(|| block.and_then(SmtpCommand::find));
         let diagnostic = match (diagnostic, block) {
             (Some(d), _) => d.to_owned(),
-            (None, Some(b)) => b.to_owned(),
-            (None, None) => String::new(),
+            (None, Some(b)) if !b.is_empty() => b.to_owned(),
+            (None, _) => text::compact(notification),
         };
         reports.push(Report {
             recipient: Some(recipient),

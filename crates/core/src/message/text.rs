@@ -5,7 +5,8 @@
 //! takes the text up to the next address as that recipient's diagnostic.
 
 use super::{Bounce, address};
-use crate::report::Report;
+use crate::Reason;
+use crate::report::{Hint, Report};
 
 /// Longest diagnostic kept for one recipient; real ones are a few hundred bytes.
 const MAX_DIAGNOSTIC: usize = 4096;
@@ -150,40 +151,55 @@ fn strip_line_prefixes(line: &str) -> (&str, &str) {
     ("", rest)
 }
 
-/// Reports from the free text of a bounce.
+/// Reports from the free text of a bounce. When the bounce names its failed recipients in an
+/// `X-Failed-Recipients` header, those are the recipients (an address at the start of a line may
+/// be a greeting to the sender); otherwise the address lines are.
 pub fn decode<'b>(bounce: &'b Bounce<'_>) -> Vec<Report<'b>> {
     let notification = notification_text(&bounce.human);
-    let blocks = recipient_blocks(notification);
-    if !blocks.is_empty() {
-        return blocks
+    let mut blocks = recipient_blocks(notification);
+    let failed = failed_recipients_header(bounce);
+    if !failed.is_empty() {
+        blocks = failed
             .into_iter()
-            .map(|b| Report {
-                recipient: Some(b.address),
-                diagnostic: b.text.into(),
-                via_filter: bounce.via_filter(),
-                decoder: "text",
-                ..Report::default()
+            .map(|address| match blocks.iter().position(|b| b.address.eq_ignore_ascii_case(&address)) {
+                Some(i) => blocks[i].clone(),
+                None => Block { address, text: compact(notification) },
             })
             .collect();
     }
-    let mut recipients = failed_recipients_header(bounce);
-    if recipients.is_empty() {
-        recipients.extend(bounce.original_recipient());
+    if blocks.is_empty() {
+        if let Some(address) = bounce.original_recipient() {
+            blocks.push(Block { address, text: compact(notification) });
+        }
     }
-    let diagnostic = compact(notification);
-    if recipients.is_empty() {
-        return Vec::new();
+    for block in blocks.iter_mut().filter(|b| b.text.is_empty()) {
+        block.text = compact(notification);
     }
-    recipients
+    blocks
         .into_iter()
-        .map(|r| Report {
-            recipient: Some(r),
-            diagnostic: diagnostic.clone().into(),
+        .map(|b| Report {
+            hint: provider_hint(&b.address),
+            recipient: Some(b.address),
+            diagnostic: b.text.into(),
             via_filter: bounce.via_filter(),
             decoder: "text",
             ..Report::default()
         })
         .collect()
+}
+
+/// What a recipient's provider is known to mean by any bounce it sends: Google Groups bounces
+/// (in the poster's language) say that the group does not exist or does not accept the sender's
+/// posts, which is a refusal of the sender.
+fn provider_hint(address: &str) -> Option<Hint> {
+    let domain = address.rsplit_once('@')?.1.to_ascii_lowercase();
+    (domain == "googlegroups.com").then(|| Hint {
+        reason: Reason::Rejected,
+        kind: None,
+        rule: "googlegroups.not_permitted",
+        evidence: address.to_owned(),
+        feedback_type: None,
+    })
 }
 
 /// `X-Failed-Recipients` (Exim and others), comma-separated.
@@ -192,7 +208,7 @@ fn failed_recipients_header(bounce: &Bounce<'_>) -> Vec<String> {
 }
 
 /// The text joined into one line, bounded.
-fn compact(text: &str) -> String {
+pub fn compact(text: &str) -> String {
     let mut out = String::new();
     for line in text.lines() {
         append(&mut out, line);
