@@ -167,10 +167,10 @@ pub fn decode<'b>(bounce: &'b Bounce<'_>) -> Vec<Report<'b>> {
             })
             .collect();
     }
-    if blocks.is_empty() {
-        if let Some(address) = bounce.original_recipient() {
-            blocks.push(Block { address, text: compact(notification) });
-        }
+    if blocks.is_empty()
+        && let Some(address) = bounce.original_recipient()
+    {
+        blocks.push(Block { address, text: compact(notification) });
     }
     for block in blocks.iter_mut().filter(|b| b.text.is_empty()) {
         block.text = compact(notification);
