@@ -12,6 +12,7 @@
 //! [mailbox_full]                       section: the reason of the rules below it
 //! over_quota      over ?quota          id, then the pattern (case-insensitive regex)
 //! @rcpt,5xx  unknown  user unknown     optional scope first: commands and/or reply classes
+//! @helo  greeting  *                   `*`: any text, when the scope fits (a scope is required)
 //! ```
 
 use std::ops::Range;
@@ -124,11 +125,18 @@ fn is_domain_or_sub(host: &str, domain: &str) -> bool {
         && (host.len() == domain.len() || host.as_bytes()[host.len() - domain.len() - 1] == b'.')
 }
 
-/// A compiled, ordered set of rules.
+/// The pattern of a rule that matches any text (within its scope).
+pub const ANY_TEXT: &str = "*";
+
+/// A compiled, ordered set of rules. Rules with a pattern are matched all at once by one
+/// `RegexSet`; `*` rules are not in it (a pattern matching everywhere would keep the set's automaton
+/// in a match state at every byte) and are checked by scope alone, in their place in the order.
 #[derive(Debug)]
 pub struct RuleSet {
     matcher: RegexSet,
-    patterns: Vec<Regex>,
+    /// For each rule, its own regex (for the evidence span) and its index in `matcher`; `None`
+    /// for `*` rules.
+    patterns: Vec<Option<(Regex, usize)>>,
     ids: Vec<String>,
     reasons: Vec<Reason>,
     scopes: Vec<CompiledScope>,
@@ -147,18 +155,28 @@ impl RuleSet {
             if ids.contains(&rule.id) {
                 return Err(RuleError::DuplicateId { id: rule.id.clone() });
             }
-            let regex = builder(&rule.pattern)
-                .build()
-                .map_err(|e| RuleError::Pattern { id: rule.id.clone(), message: e.to_string() })?;
-            if regex.is_match(b"") {
-                let message = "the pattern matches empty text, so it would match everything".to_owned();
-                return Err(RuleError::Pattern { id: rule.id.clone(), message });
+            let scope = CompiledScope::new(&rule.id, &rule.scope)?;
+            if rule.pattern == ANY_TEXT {
+                if scope.classes.is_empty() && scope.commands.is_empty() && scope.provider.is_none() {
+                    let message = "a `*` rule needs a scope, or it would match everything".to_owned();
+                    return Err(RuleError::Scope { id: rule.id.clone(), message });
+                }
+                patterns.push(None);
+            } else {
+                let regex = builder(&rule.pattern)
+                    .build()
+                    .map_err(|e| RuleError::Pattern { id: rule.id.clone(), message: e.to_string() })?;
+                if regex.is_match(b"") {
+                    let message = "the pattern matches empty text, so it would match everything".to_owned();
+                    return Err(RuleError::Pattern { id: rule.id.clone(), message });
+                }
+                let slot = patterns.iter().flatten().count();
+                patterns.push(Some((regex, slot)));
             }
-            scopes.push(CompiledScope::new(&rule.id, &rule.scope)?);
-            patterns.push(regex);
+            scopes.push(scope);
             ids.push(rule.id.clone());
         }
-        let matcher = RegexSetBuilder::new(rules.iter().map(|r| r.pattern.as_str()))
+        let matcher = RegexSetBuilder::new(rules.iter().map(|r| r.pattern.as_str()).filter(|p| *p != ANY_TEXT))
             .case_insensitive(true)
             .unicode(false)
             .dfa_size_limit(DFA_BUDGET)
@@ -184,8 +202,17 @@ impl RuleSet {
             return None;
         }
         let matches = self.matcher.matches(text.as_bytes());
-        let index = matches.iter().find(|&i| self.scopes[i].fits(ctx))?;
-        let span = self.patterns[index].find(text.as_bytes()).map_or(0..0, |m| m.range());
+        let index = (0..self.ids.len()).find(|&i| {
+            let matched = match &self.patterns[i] {
+                Some((_, slot)) => matches.matched(*slot),
+                None => true,
+            };
+            matched && self.scopes[i].fits(ctx)
+        })?;
+        let span = match &self.patterns[index] {
+            Some((regex, _)) => regex.find(text.as_bytes()).map_or(0..0, |m| m.range()),
+            None => 0..text.len(),
+        };
         Some(RuleHit { id: &self.ids[index], reason: self.reasons[index], span })
     }
 }

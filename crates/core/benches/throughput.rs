@@ -1,0 +1,70 @@
+//! Throughput of the classifier over the labelled corpus, every built-in rule loaded:
+//! SMTP reply lines per second and whole bounce emails per second, on one core.
+//!
+//! `cargo bench -p rebound-core` (the corpus is read from `../shared/corpus`, or
+//! `REBOUND_CORPUS_DIR`). A bench binary rather than a test: it measures, it never asserts.
+
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use rebound_core::Classifier;
+
+fn corpus_dir() -> PathBuf {
+    std::env::var_os("REBOUND_CORPUS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus"))
+}
+
+/// Runs `work` over all `items` repeatedly for about `budget`, returning items per second.
+fn rate<T>(items: &[T], budget: Duration, mut work: impl FnMut(&T)) -> f64 {
+    for item in items {
+        work(item);
+    }
+    let start = Instant::now();
+    let mut done = 0u64;
+    while start.elapsed() < budget {
+        for item in items {
+            work(item);
+        }
+        done += items.len() as u64;
+    }
+    done as f64 / start.elapsed().as_secs_f64()
+}
+
+fn main() {
+    let dir = corpus_dir();
+    let classifier = Classifier::builtin();
+    let lines: Vec<String> = ["sisimai/smtp_lines.jsonl", "provider_lines_dev.jsonl"]
+        .iter()
+        .flat_map(|file| {
+            let text = std::fs::read_to_string(dir.join(file)).unwrap_or_default();
+            text.lines()
+                .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+                .filter_map(|v| v["line"].as_str().map(str::to_owned))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let mut emails: Vec<Vec<u8>> = std::fs::read_dir(dir.join("sisimai/eml"))
+        .map(|entries| entries.filter_map(|e| e.ok()).filter_map(|e| std::fs::read(e.path()).ok()).collect())
+        .unwrap_or_default();
+    emails.sort();
+    if lines.is_empty() || emails.is_empty() {
+        eprintln!("no corpus at {} (set REBOUND_CORPUS_DIR)", dir.display());
+        std::process::exit(1);
+    }
+    let budget = Duration::from_secs(3);
+    let per_line = rate(&lines, budget, |l| {
+        black_box(classifier.classify_reply(black_box(l)));
+    });
+    let bytes: usize = emails.iter().map(Vec::len).sum();
+    let per_email = rate(&emails, budget, |e| {
+        black_box(classifier.classify_message(black_box(e)));
+    });
+    println!("reply lines: {per_line:>12.0} per second ({} distinct lines)", lines.len());
+    println!(
+        "bounce emails: {per_email:>10.0} per second ({} emails, mean {} bytes)",
+        emails.len(),
+        bytes / emails.len()
+    );
+}
