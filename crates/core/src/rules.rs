@@ -187,6 +187,11 @@ impl RuleSet {
         Ok(Self { matcher, patterns, ids, reasons, scopes })
     }
 
+    /// The rule ids, in priority order.
+    pub fn ids(&self) -> impl Iterator<Item = &str> {
+        self.ids.iter().map(String::as_str)
+    }
+
     /// The number of rules.
     pub fn len(&self) -> usize {
         self.ids.len()
