@@ -63,6 +63,9 @@ cargo test --all-targets
 step "wasm32 tests of core (Node)"
 cargo test -p rebound-core --target wasm32-unknown-unknown
 
+step "fuzz targets build (fuzz/)"
+cargo build --manifest-path fuzz/Cargo.toml
+
 step "browser end-to-end tests (headless Chromium, real server)"
 cargo build -p rebound-server
 REBOUND_BIN="$REPO_ROOT/target/debug/rebound" REBOUND_DIST="$REPO_ROOT/dist" node --test tests/e2e/

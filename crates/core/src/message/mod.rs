@@ -141,16 +141,11 @@ impl<'m> Bounce<'m> {
 /// The body of an embedded MIME section of the given type: from the blank line after its
 /// `Content-Type` line to the next boundary line (`--...`).
 fn embedded_section(text: &str, mime_type: &str) -> Option<String> {
-    let lower = text.to_ascii_lowercase();
-    let at = lower.find(&format!("content-type: {mime_type}"))?;
+    let needle = format!("content-type: {mime_type}");
+    let at = text.as_bytes().windows(needle.len()).position(|w| w.eq_ignore_ascii_case(needle.as_bytes()))?;
     let after = &text[at..];
     let body_start = after.find("\n\n").or_else(|| after.find("\r\n\r\n"))?;
-    let body = after[body_start..].trim_start_matches(['\r', '\n']);
-    let end = body
-        .lines()
-        .position(|l| l.starts_with("--"))
-        .map_or(body.len(), |n| body.lines().take(n).map(|l| l.len() + 1).sum());
-    Some(body[..end.min(body.len())].to_owned())
+    Some(until_boundary(after[body_start..].trim_start_matches(['\r', '\n'])).to_owned())
 }
 
 /// Report fields pasted into plain text: from the first line starting with one of `starts` to
@@ -158,18 +153,25 @@ fn embedded_section(text: &str, mime_type: &str) -> Option<String> {
 fn embedded_fields(text: &str, starts: &[&str]) -> Option<String> {
     let mut offset = 0;
     for line in text.split_inclusive('\n') {
-        if starts.iter().any(|s| line.len() >= s.len() && line.as_bytes()[..s.len()].eq_ignore_ascii_case(s.as_bytes()))
-        {
-            let rest = &text[offset..];
-            let end = rest
-                .lines()
-                .position(|l| l.starts_with("--"))
-                .map_or(rest.len(), |n| rest.lines().take(n).map(|l| l.len() + 1).sum());
-            return Some(rest[..end.min(rest.len())].to_owned());
+        let begins = |s: &&str| line.len() >= s.len() && line.as_bytes()[..s.len()].eq_ignore_ascii_case(s.as_bytes());
+        if starts.iter().any(begins) {
+            return Some(until_boundary(&text[offset..]).to_owned());
         }
         offset += line.len();
     }
     None
+}
+
+/// The text up to the first line that starts with `--` (a MIME boundary).
+fn until_boundary(text: &str) -> &str {
+    let mut end = 0;
+    for line in text.split_inclusive('\n') {
+        if line.starts_with("--") {
+            break;
+        }
+        end += line.len();
+    }
+    &text[..end]
 }
 
 fn lossy(bytes: &[u8]) -> String {
