@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every Rebound test: formatting and lints, the native unit and integration tests (the API over
-# a real socket on SQLite and PostgreSQL), the wasm32 builds and tests, and the console's end-to-end
-# tests in headless Chromium against the real server. Installs what is missing first.
+# a real socket on SQLite and PostgreSQL, the classifier's corpus floors), the wasm32 builds and tests,
+# the fuzz targets' build, and the console's end-to-end tests in headless Chromium against the real
+# server. Installs what is missing first.
 #
 #   REBOUND_TEST_POSTGRES_URL  PostgreSQL for the tests (default postgres://postgres@127.0.0.1:5432/test);
 #                              each test creates and drops its own database on that server
