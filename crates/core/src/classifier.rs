@@ -11,6 +11,7 @@ use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
+use crate::reply::strip_repeated_codes;
 use crate::report::{DsnAction, Report};
 use crate::rules::{MatchContext, Rule, RuleError, RuleSet, parse_rule_file};
 use crate::status::{derived_status, reason_for_status};
@@ -78,7 +79,8 @@ impl Classifier {
         let command = report.command.or_else(|| SmtpCommand::find(text));
         let recipient_domain = report.recipient.as_deref().and_then(|r| r.rsplit_once('@')).map(|(_, d)| d);
         let ctx = MatchContext { class, command, recipient_domain, remote_host: report.remote_host.as_deref() };
-        let decision = self.decide(report, text, reported, &ctx);
+        let cleaned = reply_code.map_or(std::borrow::Cow::Borrowed(text), |code| strip_repeated_codes(text, code));
+        let decision = self.decide(report, &cleaned, reported, &ctx);
         let kind = report.hint.as_ref().and_then(|h| h.kind).unwrap_or_else(|| self.kind_of(decision.reason, class));
         let status = reported.or_else(|| derived_status(decision.reason, class == Some(4)));
         Verdict {
@@ -177,7 +179,9 @@ fn confirm_user_unknown(
     }
     let status_says_so = status.and_then(reason_for_status).is_some_and(|(r, _)| r == Reason::UserUnknown);
     let status_says_otherwise = status.is_some_and(|s| matches!(s.subject, 3 | 7));
-    if status_says_so || !(command == Some(SmtpCommand::Data) || via_filter || status_says_otherwise) {
+    let doubted = command == Some(SmtpCommand::Data)
+        || (command != Some(SmtpCommand::RcptTo) && (via_filter || status_says_otherwise));
+    if status_says_so || !doubted {
         (Reason::UserUnknown, Confidence::High)
     } else {
         (Reason::Filtered, Confidence::Medium)

@@ -59,6 +59,39 @@ impl<'a> SmtpReply<'a> {
     }
 }
 
+/// Removes the reply code (and enhanced status) that multi-line replies repeat at the start of each
+/// line once the lines have been folded into one (`Messages with multiple 550 5.7.1 addresses`),
+/// so that phrases split across lines can be matched again.
+pub fn strip_repeated_codes(text: &str, code: u16) -> Cow<'_, str> {
+    let code = code.to_string();
+    let repeated = |at: usize| {
+        let rest = &text[at + 3..];
+        let before_ok = at > 0 && text.as_bytes()[at - 1] == b' ';
+        let sep_ok = rest.starts_with(' ') || rest.starts_with('-');
+        before_ok && sep_ok
+    };
+    let hits: Vec<usize> = text.match_indices(code.as_str()).map(|(i, _)| i).filter(|&i| repeated(i)).collect();
+    if hits.is_empty() {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    for at in hits {
+        if at < last {
+            continue;
+        }
+        out.push_str(&text[last..at]);
+        let mut end = at + 4;
+        let token = text[end..].split(' ').next().unwrap_or_default();
+        if EnhancedStatus::parse(token).is_some() {
+            end += token.len() + 1;
+        }
+        last = end.min(text.len());
+    }
+    out.push_str(&text[last..]);
+    Cow::Owned(out)
+}
+
 /// Removes an RFC 3464 diagnostic-type prefix such as `smtp;` or `X-Postfix;`.
 fn strip_diagnostic_type(s: &str) -> &str {
     match s.split_once(';') {
@@ -154,6 +187,17 @@ mod tests {
     fn code_after_host_name() {
         let (code, status, _) = parts("host mx.example.com[192.0.2.1] said: 552 5.2.2 Mailbox full");
         assert_eq!((code, status.as_deref()), (Some(552), Some("5.2.2")));
+    }
+
+    #[test]
+    fn folded_continuation_codes_are_removed() {
+        let folded = "550-5.7.1 [192.0.2.1 13] Messages with multiple 550 5.7.1 addresses in From: header";
+        assert_eq!(
+            strip_repeated_codes(folded, 550),
+            "550-5.7.1 [192.0.2.1 13] Messages with multiple addresses in From: header"
+        );
+        assert_eq!(strip_repeated_codes("550 5.1.1 user unknown", 550), "550 5.1.1 user unknown");
+        assert_eq!(strip_repeated_codes("trailing 550", 550), "trailing 550");
     }
 
     #[test]
