@@ -17,14 +17,23 @@
 
 use std::ops::Range;
 
-use regex::bytes::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use regex_automata::util::syntax;
+use regex_automata::{Anchored, Input, meta};
+use regex_syntax::hir::literal::{ExtractKind, Extractor};
 use serde::{Deserialize, Serialize};
 
 use crate::{Reason, SmtpCommand};
 
-/// Room for the lazy DFA, so that long bounce texts stay on the fast path.
-const DFA_BUDGET: usize = 16 << 20;
-const SIZE_BUDGET: usize = 32 << 20;
+/// Room for each rule's lazy DFA, so that long bounce texts stay on the fast path.
+const DFA_BUDGET: usize = 2 << 20;
+/// Shortest literal worth prefiltering on; a rule whose match can start with something shorter is
+/// tried on every text.
+const MIN_LITERAL: usize = 4;
+/// Rules counted in a fixed-size bit set on the stack; larger sets use the heap.
+const STACK_RULES: usize = 512;
+/// Literal occurrences remembered per search; past this, candidates are searched unanchored.
+const MAX_OCCURRENCES: usize = 256;
 
 /// When a rule applies, beyond its pattern matching.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,7 +71,7 @@ pub enum RuleError {
     Scope { id: String, message: String },
     #[error("rule id `{id}` is used twice")]
     DuplicateId { id: String },
-    #[error("the rules together are too large to compile: {message}")]
+    #[error("the rules' literal prefilter could not be built: {message}")]
     TooLarge { message: String },
 }
 
@@ -128,31 +137,39 @@ fn is_domain_or_sub(host: &str, domain: &str) -> bool {
 /// The pattern of a rule that matches any text (within its scope).
 pub const ANY_TEXT: &str = "*";
 
-/// A compiled, ordered set of rules. Rules with a pattern are matched all at once by one
-/// `RegexSet`; `*` rules are not in it (a pattern matching everywhere would keep the set's automaton
-/// in a match state at every byte) and are checked by scope alone, in their place in the order.
+/// A compiled, ordered set of rules.
 #[derive(Debug)]
 pub struct RuleSet {
-    matcher: RegexSet,
-    /// For each rule, its own regex (for the evidence span) and its index in `matcher`; `None`
-    /// for `*` rules.
-    patterns: Vec<Option<(Regex, usize)>>,
+    /// Each rule's regex; `None` for `*` rules, which match by scope alone.
+    patterns: Vec<Option<meta::Regex>>,
     ids: Vec<String>,
     reasons: Vec<Reason>,
     scopes: Vec<CompiledScope>,
+    /// Finds the prefix literals of rules in one pass; `owners[p]` is the rule of literal `p`.
+    prefilter: Option<AhoCorasick>,
+    owners: Vec<usize>,
+    /// Rules without usable prefix literals: tried on every text.
+    unfiltered: Vec<usize>,
 }
 
 impl RuleSet {
     /// Compiles rules in priority order. Fails on the first rule that does not compile, naming it.
     pub fn compile(rules: &[Rule]) -> Result<Self, RuleError> {
-        let mut ids: Vec<String> = Vec::with_capacity(rules.len());
-        let mut patterns = Vec::with_capacity(rules.len());
-        let mut scopes = Vec::with_capacity(rules.len());
-        for rule in rules {
+        let mut set = RuleSet {
+            patterns: Vec::with_capacity(rules.len()),
+            ids: Vec::with_capacity(rules.len()),
+            reasons: Vec::with_capacity(rules.len()),
+            scopes: Vec::with_capacity(rules.len()),
+            prefilter: None,
+            owners: Vec::new(),
+            unfiltered: Vec::new(),
+        };
+        let mut literals: Vec<Vec<u8>> = Vec::new();
+        for (index, rule) in rules.iter().enumerate() {
             if rule.id.trim().is_empty() {
                 return Err(RuleError::Scope { id: rule.id.clone(), message: "the id is empty".to_owned() });
             }
-            if ids.contains(&rule.id) {
+            if set.ids.contains(&rule.id) {
                 return Err(RuleError::DuplicateId { id: rule.id.clone() });
             }
             let scope = CompiledScope::new(&rule.id, &rule.scope)?;
@@ -161,30 +178,38 @@ impl RuleSet {
                     let message = "a `*` rule needs a scope, or it would match everything".to_owned();
                     return Err(RuleError::Scope { id: rule.id.clone(), message });
                 }
-                patterns.push(None);
+                set.patterns.push(None);
+                set.unfiltered.push(index);
             } else {
-                let regex = builder(&rule.pattern)
-                    .build()
+                let regex = build_regex(&rule.pattern)
                     .map_err(|e| RuleError::Pattern { id: rule.id.clone(), message: e.to_string() })?;
-                if regex.is_match(b"") {
+                if regex.is_match(b"".as_slice()) {
                     let message = "the pattern matches empty text, so it would match everything".to_owned();
                     return Err(RuleError::Pattern { id: rule.id.clone(), message });
                 }
-                let slot = patterns.iter().flatten().count();
-                patterns.push(Some((regex, slot)));
+                match prefix_literals(&rule.pattern) {
+                    Some(found) => {
+                        set.owners.extend(std::iter::repeat_n(index, found.len()));
+                        literals.extend(found);
+                    }
+                    None => set.unfiltered.push(index),
+                }
+                set.patterns.push(Some(regex));
             }
-            scopes.push(scope);
-            ids.push(rule.id.clone());
+            set.scopes.push(scope);
+            set.ids.push(rule.id.clone());
+            set.reasons.push(rule.reason);
         }
-        let matcher = RegexSetBuilder::new(rules.iter().map(|r| r.pattern.as_str()).filter(|p| *p != ANY_TEXT))
-            .case_insensitive(true)
-            .unicode(false)
-            .dfa_size_limit(DFA_BUDGET)
-            .size_limit(SIZE_BUDGET)
-            .build()
-            .map_err(|e| RuleError::TooLarge { message: e.to_string() })?;
-        let reasons = rules.iter().map(|r| r.reason).collect();
-        Ok(Self { matcher, patterns, ids, reasons, scopes })
+        if !literals.is_empty() {
+            let automaton = AhoCorasickBuilder::new()
+                .ascii_case_insensitive(true)
+                .match_kind(MatchKind::Standard)
+                .kind(Some(AhoCorasickKind::DFA))
+                .build(&literals)
+                .map_err(|e| RuleError::TooLarge { message: e.to_string() })?;
+            set.prefilter = Some(automaton);
+        }
+        Ok(set)
     }
 
     /// The rule ids, in priority order.
@@ -202,30 +227,93 @@ impl RuleSet {
     }
 
     /// The first rule whose pattern matches `text` and whose scope fits.
+    ///
+    /// One prefilter pass records where each rule's literals occur; a rule is then tried only where
+    /// one of its matches could start (an anchored search that stops within a few bytes when it
+    /// fails), in priority order.
     pub fn find<'r>(&'r self, text: &str, ctx: &MatchContext<'_>) -> Option<RuleHit<'r>> {
-        if self.ids.is_empty() {
+        let n = self.ids.len();
+        if n == 0 {
             return None;
         }
-        let matches = self.matcher.matches(text.as_bytes());
-        let index = (0..self.ids.len()).find(|&i| {
-            let matched = match &self.patterns[i] {
-                Some((_, slot)) => matches.matched(*slot),
-                None => true,
-            };
-            matched && self.scopes[i].fits(ctx)
-        })?;
-        let span = match &self.patterns[index] {
-            Some((regex, _)) => regex.find(text.as_bytes()).map_or(0..0, |m| m.range()),
-            None => 0..text.len(),
+        let hay = text.as_bytes();
+        let mut stack = [0u64; STACK_RULES / 64];
+        let mut heap = Vec::new();
+        let bits: &mut [u64] = if n <= STACK_RULES {
+            &mut stack
+        } else {
+            heap.resize(n.div_ceil(64), 0);
+            &mut heap
         };
-        Some(RuleHit { id: &self.ids[index], reason: self.reasons[index], span })
+        for &i in &self.unfiltered {
+            bits[i / 64] |= 1 << (i % 64);
+        }
+        let mut occurrences = [(0u32, 0u32); MAX_OCCURRENCES];
+        let mut count = 0;
+        let mut overflow = false;
+        if let Some(prefilter) = &self.prefilter {
+            for found in prefilter.find_overlapping_iter(hay) {
+                let rule = self.owners[found.pattern().as_usize()];
+                bits[rule / 64] |= 1 << (rule % 64);
+                match occurrences.get_mut(count) {
+                    Some(slot) => {
+                        *slot = (rule as u32, found.start() as u32);
+                        count += 1;
+                    }
+                    None => overflow = true,
+                }
+            }
+        }
+        let occurrences = &mut occurrences[..count];
+        occurrences.sort_unstable();
+        let candidates = bits.iter().enumerate().flat_map(|(word, &value)| {
+            (0..64).filter(move |bit| value & (1 << bit) != 0).map(move |bit| word * 64 + bit)
+        });
+        for index in candidates {
+            if !self.scopes[index].fits(ctx) {
+                continue;
+            }
+            let span = match &self.patterns[index] {
+                None => Some(0..hay.len()),
+                Some(regex) if overflow => regex.find(hay).map(|m| m.range()),
+                Some(regex) => {
+                    let first = occurrences.partition_point(|(rule, _)| (*rule as usize) < index);
+                    occurrences[first..].iter().take_while(|(rule, _)| *rule as usize == index).find_map(
+                        |&(_, start)| {
+                            let input = Input::new(hay).span(start as usize..hay.len()).anchored(Anchored::Yes);
+                            regex.search(&input).map(|m| m.range())
+                        },
+                    )
+                }
+            };
+            if let Some(span) = span {
+                return Some(RuleHit { id: &self.ids[index], reason: self.reasons[index], span });
+            }
+        }
+        None
     }
 }
 
-fn builder(pattern: &str) -> RegexBuilder {
-    let mut b = RegexBuilder::new(pattern);
-    b.case_insensitive(true).unicode(false).size_limit(1 << 20);
-    b
+/// The literals that every match of `pattern` starts with (lower-cased, for a case-insensitive
+/// search), or `None` when there is no short, finite set of them of useful length.
+fn prefix_literals(pattern: &str) -> Option<Vec<Vec<u8>>> {
+    let hir = regex_syntax::ParserBuilder::new().unicode(false).utf8(false).build().parse(pattern).ok()?;
+    let mut extractor = Extractor::new();
+    extractor.kind(ExtractKind::Prefix).limit_class(8).limit_repeat(3).limit_literal_len(16).limit_total(128);
+    let seq = extractor.extract(&hir);
+    let literals = seq.literals()?;
+    if literals.is_empty() || literals.iter().any(|l| l.as_bytes().len() < MIN_LITERAL) {
+        return None;
+    }
+    Some(literals.iter().map(|l| l.as_bytes().to_ascii_lowercase()).collect())
+}
+
+/// Compiles one rule's pattern: case-insensitive (ASCII), over bytes, leftmost-first.
+fn build_regex(pattern: &str) -> Result<meta::Regex, meta::BuildError> {
+    meta::Regex::builder()
+        .syntax(syntax::Config::new().case_insensitive(true).unicode(false).utf8(false))
+        .configure(meta::Config::new().nfa_size_limit(Some(1 << 20)).hybrid_cache_capacity(DFA_BUDGET))
+        .build(pattern)
 }
 
 /// Parses the rule file syntax described in the module docs.
