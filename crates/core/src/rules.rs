@@ -29,7 +29,7 @@ use crate::{Reason, SmtpCommand};
 const DFA_BUDGET: usize = 2 << 20;
 /// Shortest literal worth prefiltering on; a rule whose match can start with something shorter is
 /// tried on every text.
-const MIN_LITERAL: usize = 4;
+const MIN_LITERAL: usize = 3;
 /// Rules counted in a fixed-size bit set on the stack; larger sets use the heap.
 const STACK_RULES: usize = 512;
 /// Literal occurrences remembered per search; past this, candidates are searched unanchored.
@@ -182,7 +182,7 @@ impl RuleSet {
                 set.unfiltered.push(index);
             } else {
                 let regex = build_regex(&rule.pattern)
-                    .map_err(|e| RuleError::Pattern { id: rule.id.clone(), message: e.to_string() })?;
+                    .map_err(|message| RuleError::Pattern { id: rule.id.clone(), message })?;
                 if regex.is_match(b"".as_slice()) {
                     let message = "the pattern matches empty text, so it would match everything".to_owned();
                     return Err(RuleError::Pattern { id: rule.id.clone(), message });
@@ -275,7 +275,9 @@ impl RuleSet {
             }
             let span = match &self.patterns[index] {
                 None => Some(0..hay.len()),
-                Some(regex) if overflow => regex.find(hay).map(|m| m.range()),
+                Some(regex) if overflow || self.unfiltered.binary_search(&index).is_ok() => {
+                    regex.find(hay).map(|m| m.range())
+                }
                 Some(regex) => {
                     let first = occurrences.partition_point(|(rule, _)| (*rule as usize) < index);
                     occurrences[first..].iter().take_while(|(rule, _)| *rule as usize == index).find_map(
@@ -309,11 +311,12 @@ fn prefix_literals(pattern: &str) -> Option<Vec<Vec<u8>>> {
 }
 
 /// Compiles one rule's pattern: case-insensitive (ASCII), over bytes, leftmost-first.
-fn build_regex(pattern: &str) -> Result<meta::Regex, meta::BuildError> {
+fn build_regex(pattern: &str) -> Result<meta::Regex, String> {
     meta::Regex::builder()
         .syntax(syntax::Config::new().case_insensitive(true).unicode(false).utf8(false))
         .configure(meta::Config::new().nfa_size_limit(Some(1 << 20)).hybrid_cache_capacity(DFA_BUDGET))
         .build(pattern)
+        .map_err(|e| e.to_string())
 }
 
 /// Parses the rule file syntax described in the module docs.
