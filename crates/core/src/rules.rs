@@ -390,6 +390,20 @@ mod tests {
     }
 
     #[test]
+    fn rules_without_prefix_literals_still_match() {
+        let set = rules("[blocked]\nshort  (ip|rbl) listed\n");
+        assert_eq!(set.find("your RBL listed host", &MatchContext::default()).map(|h| h.span), Some(5..15));
+    }
+
+    #[test]
+    fn a_rule_matches_at_a_later_occurrence_of_its_literal() {
+        let set = rules("[mailbox_full]\nfull  mailbox (is )?full\n");
+        let text = "mailbox ok, but mailbox is full";
+        let hit = set.find(text, &MatchContext::default()).unwrap();
+        assert_eq!(&text[hit.span], "mailbox is full");
+    }
+
+    #[test]
     fn scopes_restrict_rules() {
         let set = rules("[filtered]\n@data unknown_after_data  user unknown\n[user_unknown]\nunknown  user unknown\n");
         let at = |command| MatchContext { command: Some(command), ..Default::default() };
