@@ -12,7 +12,9 @@ mod text;
 
 use std::borrow::Cow;
 
-use mail_parser::{Message, MessageParser, MimeHeaders, PartType};
+use std::sync::OnceLock;
+
+use mail_parser::{HeaderName, Message, MessageParser, MimeHeaders, PartType};
 
 use crate::report::Report;
 use crate::{Classifier, Verdict};
@@ -39,7 +41,7 @@ pub(crate) struct Bounce<'m> {
 impl<'m> Bounce<'m> {
     /// Reads a raw email. Never fails: what cannot be parsed as MIME is taken as plain text.
     pub fn read(raw: &'m [u8]) -> Self {
-        match MessageParser::default().parse(raw) {
+        match parser().parse(raw) {
             Some(message) => Self::from_message(&message),
             None => Self { human: String::from_utf8_lossy(raw).into_owned(), ..Self::default() },
         }
@@ -172,6 +174,15 @@ fn until_boundary(text: &str) -> &str {
         end += line.len();
     }
     &text[..end]
+}
+
+/// The MIME parser, set to decode only the headers a verdict reads (MIME structure, Subject,
+/// From); the rest, Received chains above all, stay raw and cost nothing.
+fn parser() -> &'static MessageParser {
+    static PARSER: OnceLock<MessageParser> = OnceLock::new();
+    PARSER.get_or_init(|| {
+        MessageParser::new().with_mime_headers().header_text(HeaderName::Subject).header_address(HeaderName::From)
+    })
 }
 
 fn lossy(bytes: &[u8]) -> String {
