@@ -94,7 +94,7 @@ pub fn reason_for_status(status: EnhancedStatus) -> Option<(Reason, Confidence)>
         return Some((Delivered, Confidence::Medium));
     }
     let reason = match (status.subject, status.detail) {
-        (1, 1 | 3) => UserUnknown,
+        (1, 0 | 1 | 3) => UserUnknown,
         (1, 2) => HostUnknown,
         (1, 6) => HasMoved,
         (1, 10) => NotAccept,

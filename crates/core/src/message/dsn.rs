@@ -12,7 +12,8 @@ pub fn decode<'b>(bounce: &'b Bounce<'_>) -> Option<Vec<Report<'b>>> {
     let notification = text::notification_text(&bounce.human);
     let blocks = text::recipient_blocks(notification);
     let mut reports = Vec::new();
-    for group in recipient_groups(&fields::parse(body)) {
+    let paragraphs: Vec<Vec<(&str, String)>> = paragraphs(body).map(fields::parse).collect();
+    for group in paragraphs.iter().flat_map(|fields| recipient_groups(fields)) {
         let recipient = match group.recipient() {
             Some(r) => r,
             None if group.get("Status").is_some() => {
@@ -46,6 +47,34 @@ pub fn decode<'b>(bounce: &'b Bounce<'_>) -> Option<Vec<Report<'b>>> {
     Some(reports)
 }
 
+/// The blank-line separated blocks of a delivery-status body.
+fn paragraphs(body: &str) -> impl Iterator<Item = &str> {
+    let mut rest = body;
+    std::iter::from_fn(move || {
+        loop {
+            if rest.is_empty() {
+                return None;
+            }
+            let mut end = rest.len();
+            let mut next = rest.len();
+            let mut offset = 0;
+            for line in rest.split_inclusive('\n') {
+                if line.trim().is_empty() && offset > 0 {
+                    end = offset;
+                    next = offset + line.len();
+                    break;
+                }
+                offset += line.len();
+            }
+            let paragraph = &rest[..end];
+            rest = &rest[next..];
+            if !paragraph.trim().is_empty() {
+                return Some(paragraph);
+            }
+        }
+    })
+}
+
 /// The fields of one recipient.
 struct Group<'f> {
     fields: Vec<&'f (&'f str, String)>,
@@ -63,12 +92,18 @@ impl Group<'_> {
     }
 }
 
-/// Splits the fields into per-recipient groups. A group starts at a recipient field that the
-/// current group already has (RFC 3464 puts `Original-Recipient` first, Postfix puts it second),
-/// so reports that forget the blank line between recipients still split correctly; the
-/// per-message fields before the first group are dropped.
+/// Splits one paragraph's fields into per-recipient groups. A paragraph without recipient fields
+/// is the per-message part and yields none; fields before the first recipient field belong to the
+/// first group (some MTAs put `Diagnostic-Code` first). Another group starts at a recipient field
+/// that the current group already has (RFC 3464 puts `Original-Recipient` first, Postfix puts it
+/// second), so reports that forget the blank line between recipients still split correctly.
 fn recipient_groups<'f>(all: &'f [(&'f str, String)]) -> Vec<Group<'f>> {
-    let mut groups: Vec<Group<'f>> = Vec::new();
+    let is_recipient =
+        |name: &str| name.eq_ignore_ascii_case("Final-Recipient") || name.eq_ignore_ascii_case("Original-Recipient");
+    if !all.iter().any(|(name, _)| is_recipient(name)) {
+        return Vec::new();
+    }
+    let mut groups: Vec<Group<'f>> = vec![Group { fields: Vec::new() }];
     let (mut has_final, mut has_original) = (false, false);
     for field in all {
         let is_final = field.0.eq_ignore_ascii_case("Final-Recipient");
