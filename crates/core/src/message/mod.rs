@@ -14,6 +14,8 @@ use std::borrow::Cow;
 
 use std::sync::OnceLock;
 
+use aho_corasick::AhoCorasick;
+
 use mail_parser::{HeaderName, Message, MessageParser, MimeHeaders, PartType};
 
 use crate::report::Report;
@@ -41,10 +43,12 @@ pub(crate) struct Bounce<'m> {
 impl<'m> Bounce<'m> {
     /// Reads a raw email. Never fails: what cannot be parsed as MIME is taken as plain text.
     pub fn read(raw: &'m [u8]) -> Self {
-        match parser().parse(raw) {
+        let mut bounce = match parser().parse(raw) {
             Some(message) => Self::from_message(&message),
             None => Self { human: String::from_utf8_lossy(raw).into_owned(), ..Self::default() },
-        }
+        };
+        bounce.collect_concatenated_reports(raw);
+        bounce
     }
 
     fn from_message(message: &Message<'_>) -> Self {
@@ -90,6 +94,27 @@ impl<'m> Bounce<'m> {
         }
         bounce.recover_embedded_reports();
         bounce
+    }
+
+    /// Several delivery reports glued into one file (an mbox excerpt, a forwarded batch) hide all
+    /// but the first from the MIME parser; when the raw text holds more than one delivery-status
+    /// section, all of them are read.
+    fn collect_concatenated_reports(&mut self, raw: &[u8]) {
+        static FINDER: OnceLock<Option<AhoCorasick>> = OnceLock::new();
+        let finder = FINDER.get_or_init(|| {
+            AhoCorasick::builder().ascii_case_insensitive(true).build(["content-type: message/delivery-status"]).ok()
+        });
+        let Some(finder) = finder else { return };
+        let starts: Vec<usize> = finder.find_iter(raw).map(|m| m.start()).collect();
+        if starts.len() < 2 {
+            return;
+        }
+        let text = String::from_utf8_lossy(raw);
+        let sections: Vec<String> = starts
+            .iter()
+            .filter_map(|&at| text.get(at..).and_then(|rest| embedded_section(rest, "message/delivery-status")))
+            .collect();
+        self.delivery_status = Some(sections.join("\n\n"));
     }
 
     /// Finds report sections that the MIME structure did not deliver as parts — a boundary that
