@@ -9,7 +9,7 @@ use crate::{Kind, Reason};
 pub fn decode<'b>(bounce: &'b Bounce<'_>) -> Option<Vec<Report<'b>>> {
     let is_arf = bounce.feedback_report.is_some() || bounce.report_type.as_deref() == Some("feedback-report");
     if !is_arf {
-        return microsoft_jmrp(bounce);
+        return microsoft_jmrp(bounce).or_else(|| apple_unsubscribe(bounce));
     }
     let fields = bounce.feedback_report.as_deref().map(fields::parse).unwrap_or_default();
     let get = |name: &str| fields.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str());
@@ -61,6 +61,24 @@ fn microsoft_jmrp<'b>(bounce: &'b Bounce<'_>) -> Option<Vec<Report<'b>>> {
             rule: "arf.microsoft_jmrp",
             evidence: "X-HmXmrOriginalRecipient".to_owned(),
             feedback_type: Some("abuse".to_owned()),
+        }),
+        decoder: "arf",
+        ..Report::default()
+    }])
+}
+
+/// iCloud Mail's unsubscribe button sends the sender a message marked `X-Apple-Unsubscribe: true`
+/// from the subscriber's address: an opt-out.
+fn apple_unsubscribe<'b>(bounce: &'b Bounce<'_>) -> Option<Vec<Report<'b>>> {
+    bounce.header("X-Apple-Unsubscribe").filter(|v| v.trim().eq_ignore_ascii_case("true"))?;
+    Some(vec![Report {
+        recipient: bounce.from.as_deref().and_then(address::clean),
+        hint: Some(Hint {
+            reason: Reason::Feedback,
+            kind: Some(Kind::Unsubscribe),
+            rule: "arf.apple_unsubscribe",
+            evidence: "X-Apple-Unsubscribe: true".to_owned(),
+            feedback_type: Some("opt-out".to_owned()),
         }),
         decoder: "arf",
         ..Report::default()

@@ -66,10 +66,12 @@ fn signal(bounce: &Bounce<'_>) -> Option<String> {
 
 /// Delivery reports also carry `Auto-Submitted: auto-replied`; these signs tell them apart.
 fn looks_like_bounce(bounce: &Bounce<'_>) -> bool {
-    let from = bounce.from.as_deref().unwrap_or_default().to_ascii_lowercase();
+    let from = bounce.header("From").unwrap_or_default().to_ascii_lowercase();
     let subject = bounce.subject.to_ascii_lowercase();
     bounce.delivery_status.is_some()
-        || ["mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon"].iter().any(|f| from.starts_with(f))
+        || ["mailer-daemon", "postmaster@", "mail-daemon", "mailerdaemon", "mail delivery"]
+            .iter()
+            .any(|f| from.contains(f))
         || [
             "undeliver",
             "delivery status",

@@ -8,6 +8,7 @@ mod arf;
 mod autoreply;
 mod dsn;
 mod fields;
+mod ses;
 mod text;
 
 use std::borrow::Cow;
@@ -267,6 +268,9 @@ impl Classifier {
 /// Chooses the decoder for a bounce.
 fn decode<'b>(bounce: &'b Bounce<'_>) -> Vec<Report<'b>> {
     if let Some(reports) = arf::decode(bounce) {
+        return reports;
+    }
+    if let Some(reports) = ses::decode(&bounce.human).filter(|r| !r.is_empty()) {
         return reports;
     }
     if let Some(reports) = dsn::decode(bounce).filter(|r| !r.is_empty()) {
