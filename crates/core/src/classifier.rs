@@ -130,6 +130,7 @@ impl Classifier {
             (_, Some(2)) => (Reason::Delivered, "class.2xx"),
             (Some(SmtpCommand::Connect | SmtpCommand::Helo), _) => (Reason::Blocked, "command.connect"),
             (Some(SmtpCommand::MailFrom), _) => (Reason::Rejected, "command.mail_from"),
+            _ if report.decoder != "reply" && !text.trim().is_empty() => (Reason::OnHold, report.decoder),
             _ => (Reason::Undefined, report.decoder),
         };
         let evidence = ctx.command.map(|c| c.as_str().to_owned()).unwrap_or_default();

@@ -159,7 +159,7 @@ impl Reason {
         match self {
             UserUnknown | HostUnknown | HasMoved | NotAccept | Suspend => Kind::Hard,
             MailboxFull | MessageTooBig | ExceedLimit | Expired | Filtered | NetworkError | SystemError
-            | SystemFull | MailerError | TooManyConnections | SyntaxError | OnHold => Kind::Soft,
+            | SystemFull | MailerError | TooManyConnections | SyntaxError => Kind::Soft,
             RateLimited | Blocked | BadReputation | SpamDetected | PolicyViolation | AuthFailure | RequirePtr
             | SecurityError | Rejected | NoRelaying | ContentError | VirusDetected | NotCompliantRfc
             | FailedStarttls => Kind::Block,
@@ -167,7 +167,7 @@ impl Reason {
             Feedback => Kind::Complaint,
             Vacation => Kind::AutoReply,
             Delivered => Kind::Delivered,
-            Undefined => Kind::Unknown,
+            Undefined | OnHold => Kind::Unknown,
         }
     }
 
