@@ -12,7 +12,7 @@ use serde_json::Value;
 const REASON_FLOOR: f64 = 0.88;
 const STATUS_FLOOR: f64 = 0.89;
 const RECIPIENT_FLOOR: f64 = 0.96;
-const PROVIDER_KIND_FLOOR: f64 = 0.95;
+const PROVIDER_KIND_FLOOR: f64 = 0.98;
 
 fn corpus_dir() -> PathBuf {
     let dir = std::env::var_os("REBOUND_CORPUS_DIR")
