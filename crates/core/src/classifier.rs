@@ -70,7 +70,7 @@ impl Classifier {
 
     /// Decides the verdict for one decoded recipient report.
     pub fn judge(&self, report: &Report<'_>) -> Verdict {
-        let text = report.diagnostic.as_ref();
+        let text = quoted_remote_reply(report.diagnostic.as_ref());
         let reply = SmtpReply::parse(text);
         let reply_code = reply.code.or(report.reply_code);
         let reported = prefer_status(report.status, reply.status);
@@ -189,6 +189,21 @@ fn confirm_user_unknown(
     }
 }
 
+/// Amazon SES's older bounce texts wrap the remote server's reply in its own words:
+/// `5.1.0 - Unknown address error '5.7.1 <...>... Access denied' (delivery attempts: 0)`. The
+/// quoted part is what the remote server said, and what decides.
+fn quoted_remote_reply(text: &str) -> &str {
+    let Some(head) = text.find(" - ") else { return text };
+    if !text.contains("(delivery attempts:") {
+        return text;
+    }
+    let rest = &text[head..];
+    match (rest.find('\''), rest.rfind('\'')) {
+        (Some(open), Some(close)) if close > open + 1 => &rest[open + 1..close],
+        _ => text,
+    }
+}
+
 /// Chooses between the status a format states (the DSN `Status` field) and the one inside the
 /// diagnostic text: the text's is the remote server's own word and usually more specific (a
 /// `Status: 4.4.7` expiry hiding a `4.7.1` refusal), unless it is the catch-all `X.0.0`.
@@ -266,6 +281,14 @@ mod tests {
         assert_eq!(kind_reason("550 go away"), (Kind::Unknown, Reason::Undefined));
         assert_eq!(kind_reason("no codes at all").0, Kind::Unknown);
         assert_eq!(kind_reason("550 5.7.1 Message refused by spamfilter.mx.example.com").0, Kind::Block);
+    }
+
+    #[test]
+    fn the_remote_reply_quoted_by_ses_decides() {
+        let v = classify_reply(
+            "5.1.0 - Unknown address error '5.7.1 <a@b.example>... Access denied' (delivery attempts: 0)",
+        );
+        assert_eq!((v.kind, v.status.map(|s| s.to_string())), (Kind::Block, Some("5.7.1".into())));
     }
 
     #[test]
