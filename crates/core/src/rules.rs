@@ -145,9 +145,9 @@ pub struct RuleSet {
     ids: Vec<String>,
     reasons: Vec<Reason>,
     scopes: Vec<CompiledScope>,
-    /// Finds the prefix literals of rules in one pass; `owners[p]` is the rule of literal `p`.
+    /// Finds the prefix literals of rules in one pass; `owners[p]` are the rules of literal `p`.
     prefilter: Option<AhoCorasick>,
-    owners: Vec<usize>,
+    owners: Vec<Vec<usize>>,
     /// Rules without usable prefix literals: tried on every text.
     unfiltered: Vec<usize>,
 }
@@ -189,8 +189,16 @@ impl RuleSet {
                 }
                 match prefix_literals(&rule.pattern) {
                     Some(found) => {
-                        set.owners.extend(std::iter::repeat_n(index, found.len()));
-                        literals.extend(found);
+                        for literal in found {
+                            match literals.iter().position(|l| *l == literal) {
+                                Some(at) if set.owners[at].last() != Some(&index) => set.owners[at].push(index),
+                                Some(_) => {}
+                                None => {
+                                    literals.push(literal);
+                                    set.owners.push(vec![index]);
+                                }
+                            }
+                        }
                     }
                     None => set.unfiltered.push(index),
                 }
@@ -253,14 +261,15 @@ impl RuleSet {
         let mut overflow = false;
         if let Some(prefilter) = &self.prefilter {
             for found in prefilter.find_overlapping_iter(hay) {
-                let rule = self.owners[found.pattern().as_usize()];
-                bits[rule / 64] |= 1 << (rule % 64);
-                match occurrences.get_mut(count) {
-                    Some(slot) => {
-                        *slot = (rule as u32, found.start() as u32);
-                        count += 1;
+                for &rule in &self.owners[found.pattern().as_usize()] {
+                    bits[rule / 64] |= 1 << (rule % 64);
+                    match occurrences.get_mut(count) {
+                        Some(slot) => {
+                            *slot = (rule as u32, found.start() as u32);
+                            count += 1;
+                        }
+                        None => overflow = true,
                     }
-                    None => overflow = true,
                 }
             }
         }
@@ -301,13 +310,16 @@ impl RuleSet {
 fn prefix_literals(pattern: &str) -> Option<Vec<Vec<u8>>> {
     let hir = regex_syntax::ParserBuilder::new().unicode(false).utf8(false).build().parse(pattern).ok()?;
     let mut extractor = Extractor::new();
-    extractor.kind(ExtractKind::Prefix).limit_class(8).limit_repeat(3).limit_literal_len(16).limit_total(128);
+    extractor.kind(ExtractKind::Prefix).limit_class(8).limit_repeat(3).limit_literal_len(8).limit_total(512);
     let seq = extractor.extract(&hir);
     let literals = seq.literals()?;
     if literals.is_empty() || literals.iter().any(|l| l.as_bytes().len() < MIN_LITERAL) {
         return None;
     }
-    Some(literals.iter().map(|l| l.as_bytes().to_ascii_lowercase()).collect())
+    let mut lowered: Vec<Vec<u8>> = literals.iter().map(|l| l.as_bytes().to_ascii_lowercase()).collect();
+    lowered.sort();
+    lowered.dedup();
+    Some(lowered)
 }
 
 /// Compiles one rule's pattern: case-insensitive (ASCII), over bytes, leftmost-first.
