@@ -82,7 +82,8 @@ impl Classifier {
         let cleaned = reply_code.map_or(std::borrow::Cow::Borrowed(text), |code| strip_repeated_codes(text, code));
         let decision = self.decide(report, &cleaned, reported, &ctx);
         let kind = report.hint.as_ref().and_then(|h| h.kind).unwrap_or_else(|| self.kind_of(decision.reason, class));
-        let status = reported.or_else(|| derived_status(decision.reason, class == Some(4)));
+        let transient = class == Some(4) || (decision.reason == Reason::Expired && sounds_transient(&cleaned));
+        let status = reported.or_else(|| derived_status(decision.reason, transient));
         Verdict {
             recipient: report.recipient.clone(),
             reply_code,
@@ -187,6 +188,15 @@ fn confirm_user_unknown(
     } else {
         (Reason::Filtered, Confidence::Medium)
     }
+}
+
+/// Whether an expiry notice speaks of a temporary failure that ran out of time (deferrals, delays,
+/// retries, a 4xx reply) rather than of a permanent one.
+fn sounds_transient(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    ["delayed", "deferred", "retry timeout", "have been failing", "temporary", "error_code :4", "responsecode 4"]
+        .iter()
+        .any(|w| lower.contains(w))
 }
 
 /// Amazon SES's older bounce texts wrap the remote server's reply in its own words:

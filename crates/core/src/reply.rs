@@ -45,7 +45,10 @@ impl<'a> SmtpReply<'a> {
             Cow::Owned(joined)
         };
         match code {
-            Some(_) => Self { code, status, text },
+            Some(_) => {
+                let status = status.or_else(|| EnhancedStatus::find(&text).map(|(s, _)| s));
+                Self { code, status, text }
+            }
             None => Self::from_embedded(text, status),
         }
     }
