@@ -3,6 +3,9 @@
 /// Trims the punctuation that surrounds addresses in prose and checks that what is left looks like
 /// `local@domain.tld` (a dot in the domain, no spaces, no angle brackets).
 pub fn clean(raw: &str) -> Option<String> {
+    if let Some(quoted) = quoted_local_part(raw) {
+        return Some(quoted);
+    }
     let trimmed = raw
         .trim()
         .trim_start_matches(['<', '(', '[', '"', '\'', '{'])
@@ -19,6 +22,18 @@ pub fn clean(raw: &str) -> Option<String> {
             .bytes()
             .any(|b| b.is_ascii_whitespace() || b == b'<' || b == b'>' || b == b'@' || b == b'"' || b == b',');
     plausible.then(|| trimmed.to_owned())
+}
+
+/// An address with a quoted local part (`"john..doe"@example.com`), kept as written.
+fn quoted_local_part(raw: &str) -> Option<String> {
+    let start = raw.find('"')?;
+    let close = raw[start + 1..].find("\"@")? + start + 1;
+    let domain_end = raw[close + 2..]
+        .find(|c: char| c.is_whitespace() || matches!(c, '>' | ')' | ']' | ',' | ';'))
+        .map_or(raw.len(), |i| close + 2 + i);
+    let domain = raw[close + 2..domain_end].trim_end_matches('.');
+    let plausible = domain.contains('.') && domain.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+    (plausible && close > start + 1).then(|| format!("{}@{domain}", &raw[start..=close]))
 }
 
 /// The first address in a line, with where it ends.
@@ -43,6 +58,7 @@ mod tests {
         assert_eq!(clean("mailto:a@b.example").as_deref(), Some("a@b.example"));
         assert_eq!(clean("not-an-address"), None);
         assert_eq!(clean("a@localhost"), None);
+        assert_eq!(clean("<\"john..doe\"@example.com>").as_deref(), Some("\"john..doe\"@example.com"));
     }
 
     #[test]

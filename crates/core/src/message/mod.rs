@@ -93,6 +93,9 @@ impl<'m> Bounce<'m> {
                 _ => {}
             }
         }
+        if let Some(unquoted) = unquote(&bounce.human) {
+            bounce.human = unquoted;
+        }
         bounce.recover_embedded_reports();
         bounce
     }
@@ -164,6 +167,23 @@ impl<'m> Bounce<'m> {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_ref())
     }
+}
+
+/// A bounce forwarded as a quotation (`> ` before most lines) with the quotation marks removed;
+/// `None` when the text is not quoted.
+fn unquote(text: &str) -> Option<String> {
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let quoted = lines.iter().filter(|l| l.starts_with('>')).count();
+    if lines.len() < 4 || quoted * 10 < lines.len() * 6 {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        let line = line.strip_prefix("> ").or_else(|| line.strip_prefix('>')).unwrap_or(line);
+        out.push_str(line);
+        out.push('\n');
+    }
+    Some(out)
 }
 
 /// The body of an embedded MIME section of the given type: from the blank line after its

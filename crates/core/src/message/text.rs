@@ -168,7 +168,7 @@ pub fn decode<'b>(bounce: &'b Bounce<'_>) -> Vec<Report<'b>> {
             .collect();
     }
     if blocks.is_empty()
-        && let Some(address) = bounce.original_recipient()
+        && let Some(address) = bounce.original_recipient().or_else(|| address_in_prose(bounce, notification))
     {
         blocks.push(Block { address, text: compact(notification) });
     }
@@ -186,6 +186,22 @@ pub fn decode<'b>(bounce: &'b Bounce<'_>) -> Vec<Report<'b>> {
             ..Report::default()
         })
         .collect()
+}
+
+/// The last resort for a recipient: the first address anywhere in the notification that is not
+/// the bounce's own sender or addressee (the original sender).
+fn address_in_prose(bounce: &Bounce<'_>, notification: &str) -> Option<String> {
+    let own: Vec<String> = ["From", "To", "Reply-To"]
+        .iter()
+        .filter_map(|h| bounce.header(h))
+        .filter_map(|v| address::first_in(v).map(|(a, _)| a.to_ascii_lowercase()))
+        .collect();
+    notification.lines().flat_map(|line| line.split_whitespace()).find_map(|word| {
+        let address = address::clean(word)?;
+        let lower = address.to_ascii_lowercase();
+        let service = ["postmaster@", "mailer-daemon@", "abuse@"].iter().any(|p| lower.starts_with(p));
+        (!own.contains(&lower) && !service).then_some(address)
+    })
 }
 
 /// What a recipient's provider is known to mean by any bounce it sends: Google Groups bounces
