@@ -127,6 +127,15 @@ impl Classifier {
             let rule = format!("status.x.{}.{}", status.subject, status.detail);
             return Decision { reason, rule, evidence: status.to_string(), confidence };
         }
+        if let Some(context) = report.context.as_deref().filter(|c| *c != text) {
+            for set in [self.custom.as_ref(), builtin].into_iter().flatten() {
+                if let Some(hit) = set.find(context, ctx) {
+                    let evidence = context.get(hit.span.clone()).unwrap_or_default().to_owned();
+                    let (reason, _) = confirm_user_unknown(hit.reason, status, ctx.command, report.via_filter);
+                    return Decision { reason, rule: hit.id.to_owned(), evidence, confidence: Confidence::Medium };
+                }
+            }
+        }
         let (reason, rule) = match (ctx.command, ctx.class) {
             (_, Some(2)) => (Reason::Delivered, "class.2xx"),
             (Some(SmtpCommand::Connect | SmtpCommand::Helo), _) => (Reason::Blocked, "command.connect"),

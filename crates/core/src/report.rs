@@ -53,6 +53,9 @@ pub struct Report<'a> {
     /// The diagnostic: the remote server's reply, or the reporting MTA's own explanation.
     pub diagnostic: Cow<'a, str>,
     pub command: Option<SmtpCommand>,
+    /// The whole notification, for a recipient whose own diagnostic explains nothing: some
+    /// formats state the error first and name the address after it.
+    pub context: Option<Cow<'a, str>>,
     pub action: Option<DsnAction>,
     pub remote_host: Option<String>,
     pub hint: Option<Hint>,

@@ -44,6 +44,9 @@ pub fn decode<'b>(bounce: &'b Bounce<'_>) -> Option<Vec<Report<'b>>> {
             ..Report::default()
         });
     }
+    if let [only] = reports.as_mut_slice() {
+        only.context = Some(text::compact(notification).into());
+    }
     Some(reports)
 }
 

@@ -129,8 +129,8 @@ fn address_line(line: &str) -> Option<(String, String)> {
 fn strip_line_prefixes(line: &str) -> (&str, &str) {
     let mut rest = line;
     for marker in [">>>", "<<<", "RCPT To:", "To:", "Recipient:", "Original-Recipient:"] {
-        if let Some(stripped) = rest.strip_prefix(marker) {
-            rest = stripped.trim_start();
+        if rest.len() >= marker.len() && rest.as_bytes()[..marker.len()].eq_ignore_ascii_case(marker.as_bytes()) {
+            rest = rest[marker.len()..].trim_start();
         }
     }
     let b = rest.as_bytes();
@@ -175,9 +175,11 @@ pub fn decode<'b>(bounce: &'b Bounce<'_>) -> Vec<Report<'b>> {
     for block in blocks.iter_mut().filter(|b| b.text.is_empty()) {
         block.text = compact(notification);
     }
+    let context = (blocks.len() == 1).then(|| compact(notification));
     blocks
         .into_iter()
         .map(|b| Report {
+            context: context.clone().map(Into::into),
             hint: provider_hint(&b.address),
             recipient: Some(b.address),
             diagnostic: b.text.into(),
