@@ -73,7 +73,8 @@ impl Classifier {
         let text = quoted_remote_reply(report.diagnostic.as_ref());
         let reply = SmtpReply::parse(text);
         let reply_code = reply.code.or(report.reply_code);
-        let reported = prefer_status(report.status, reply.status);
+        let outer_status = || EnhancedStatus::find(&report.diagnostic).map(|(s, _)| s);
+        let reported = prefer_status(report.status, reply.status.or_else(outer_status));
         let class =
             reported.map(|s| s.class).or(reply_code.map(|c| (c / 100) as u8)).or(report.action.map(action_class));
         let command = report.command.or_else(|| SmtpCommand::find(text));
@@ -138,6 +139,7 @@ impl Classifier {
         }
         let (reason, rule) = match (ctx.command, ctx.class) {
             (_, Some(2)) => (Reason::Delivered, "class.2xx"),
+            (_, Some(4)) if report.action == Some(DsnAction::Failed) => (Reason::Expired, "dsn.failed_after_retries"),
             (Some(SmtpCommand::Connect | SmtpCommand::Helo), _) => (Reason::Blocked, "command.connect"),
             (Some(SmtpCommand::MailFrom), _) => (Reason::Rejected, "command.mail_from"),
             _ if report.decoder != "reply" && !text.trim().is_empty() => (Reason::OnHold, report.decoder),
