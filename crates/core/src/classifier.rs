@@ -288,6 +288,15 @@ mod tests {
     }
 
     #[test]
+    fn spam_in_a_host_name_is_not_evidence() {
+        let dead = "550 5.1.1 <a@example.com>: Recipient address rejected: User unknown (mx.spam-filter.example.net)";
+        assert_eq!(kind_reason(dead), (Kind::Hard, Reason::UserUnknown));
+        let vague = "550 5.0.0 rejected by spamgate.example.com";
+        assert_ne!(classify_reply(vague).kind, Kind::Hard);
+        assert_ne!(classify_reply(vague).reason, Reason::SpamDetected);
+    }
+
+    #[test]
     fn transient_address_errors_are_soft() {
         assert_eq!(kind_reason("450 4.1.1 <a@b.example>: Recipient address rejected: User unknown").0, Kind::Soft);
         assert_eq!(
