@@ -48,6 +48,10 @@ impl<'m> Bounce<'m> {
             Some(message) => Self::from_message(&message),
             None => Self { human: String::from_utf8_lossy(raw).into_owned(), ..Self::default() },
         };
+        if bounce.human.trim().is_empty() {
+            bounce.human = raw_body(raw);
+            bounce.recover_embedded_reports();
+        }
         bounce.collect_concatenated_reports(raw);
         bounce
     }
@@ -167,6 +171,14 @@ impl<'m> Bounce<'m> {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_ref())
     }
+}
+
+/// Everything after the top-level headers, as text: the notification of last resort when broken
+/// MIME structure (a boundary parameter on an unfolded line, say) leaves no readable text part.
+fn raw_body(raw: &[u8]) -> String {
+    let text = String::from_utf8_lossy(raw);
+    let start = text.find("\n\n").or_else(|| text.find("\r\n\r\n")).map_or(0, |i| i + 2);
+    text[start..].to_owned()
 }
 
 /// A bounce forwarded as a quotation (`> ` before most lines) with the quotation marks removed;
