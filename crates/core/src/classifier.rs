@@ -74,7 +74,11 @@ impl Classifier {
         let reply = SmtpReply::parse(text);
         let reply_code = reply.code.or(report.reply_code);
         let outer_status = || EnhancedStatus::find(&report.diagnostic).map(|(s, _)| s);
-        let reported = prefer_status(report.status, reply.status.or_else(outer_status));
+        let context_status = || report.context.as_deref().and_then(|c| SmtpReply::parse(c).status);
+        let reported = match prefer_status(report.status, reply.status.or_else(outer_status)) {
+            Some(s) if s.subject != 0 || s.detail != 0 => Some(s),
+            vague => prefer_status(vague, context_status()),
+        };
         let class =
             reported.map(|s| s.class).or(reply_code.map(|c| (c / 100) as u8)).or(report.action.map(action_class));
         let command = report.command.or_else(|| SmtpCommand::find(text));
@@ -124,10 +128,6 @@ impl Classifier {
                 return Decision { reason, rule: hit.id.to_owned(), evidence, confidence };
             }
         }
-        if let Some((status, (reason, confidence))) = status.and_then(|s| reason_for_status(s).map(|r| (s, r))) {
-            let rule = format!("status.x.{}.{}", status.subject, status.detail);
-            return Decision { reason, rule, evidence: status.to_string(), confidence };
-        }
         if let Some(context) = report.context.as_deref().filter(|c| *c != text) {
             for set in [self.custom.as_ref(), builtin].into_iter().flatten() {
                 if let Some(hit) = set.find(context, ctx) {
@@ -136,6 +136,10 @@ impl Classifier {
                     return Decision { reason, rule: hit.id.to_owned(), evidence, confidence: Confidence::Medium };
                 }
             }
+        }
+        if let Some((status, (reason, confidence))) = status.and_then(|s| reason_for_status(s).map(|r| (s, r))) {
+            let rule = format!("status.x.{}.{}", status.subject, status.detail);
+            return Decision { reason, rule, evidence: status.to_string(), confidence };
         }
         let (reason, rule) = match (ctx.command, ctx.class) {
             (_, Some(2)) => (Reason::Delivered, "class.2xx"),
@@ -231,7 +235,7 @@ fn quoted_remote_reply(text: &str) -> &str {
 fn prefer_status(field: Option<EnhancedStatus>, in_text: Option<EnhancedStatus>) -> Option<EnhancedStatus> {
     match (field, in_text) {
         (Some(f), Some(t)) if t.subject == 0 && t.detail == 0 => Some(f),
-        (Some(f), Some(t)) if f.class == 2 && t.class != 2 => Some(f),
+        (Some(f), Some(t)) if (f.class == 2) != (t.class == 2) => Some(f),
         (_, Some(t)) => Some(t),
         (f, None) => f,
     }

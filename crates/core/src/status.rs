@@ -31,8 +31,8 @@ impl EnhancedStatus {
     }
 
     /// Finds the first enhanced status code in free text, e.g. in `550 5.1.1 <a@b>: user unknown`
-    /// or `#5.1.1`. A candidate must not be glued to other digits or dots (so IP addresses and
-    /// version numbers are not taken for codes).
+    /// or `#5.1.1`. A candidate must not be glued to other digits or dots, and its subject must be
+    /// one RFC 3463 defines (0–7), so IP addresses and version numbers are not taken for codes.
     pub fn find(text: &str) -> Option<(Self, usize)> {
         let bytes = text.as_bytes();
         let mut i = 0;
@@ -43,7 +43,7 @@ impl EnhancedStatus {
                 if boundary_before {
                     let end = bytes[i..].iter().position(|c| !is_code_byte(*c)).map_or(bytes.len(), |p| i + p);
                     let candidate = text[i..end].trim_end_matches('.');
-                    if let Some(status) = Self::parse(candidate) {
+                    if let Some(status) = Self::parse(candidate).filter(|s| s.subject <= 7) {
                         return Some((status, i));
                     }
                     i = end;
