@@ -118,13 +118,13 @@ pub fn run(cli: Cli) -> Result<(), StartError> {
         )
         .with_writer(std::io::stderr)
         .init();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = || tokio::runtime::Builder::new_multi_thread().enable_all().build();
     match cli.command {
         Command::Classify { lines: Some(source), .. } => crate::classify_cmd::lines(&source),
         Command::Classify { lines: None, paths } => crate::classify_cmd::files(&paths),
-        Command::Serve(args) => runtime.block_on(serve(args)),
+        Command::Serve(args) => runtime()?.block_on(serve(args)),
         Command::User { command: UserCommand::Add { store, username, role, password_stdin } } => {
-            runtime.block_on(add_user(store, username, role, password_stdin))
+            runtime()?.block_on(add_user(store, username, role, password_stdin))
         }
     }
 }
