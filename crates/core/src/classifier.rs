@@ -120,22 +120,13 @@ impl Classifier {
                 confidence: Confidence::High,
             };
         }
-        let builtin = builtin_rules().ok();
-        for set in [self.custom.as_ref(), builtin].into_iter().flatten() {
-            if let Some(hit) = set.find(text, ctx) {
-                let evidence = text.get(hit.span.clone()).unwrap_or_default().to_owned();
-                let (reason, confidence) = confirm_user_unknown(hit.reason, status, ctx.command, report.via_filter);
-                return Decision { reason, rule: hit.id.to_owned(), evidence, confidence };
-            }
+        if let Some(decision) = self.rule_decision(text, status, ctx, report.via_filter) {
+            return decision;
         }
-        if let Some(context) = report.context.as_deref().filter(|c| *c != text) {
-            for set in [self.custom.as_ref(), builtin].into_iter().flatten() {
-                if let Some(hit) = set.find(context, ctx) {
-                    let evidence = context.get(hit.span.clone()).unwrap_or_default().to_owned();
-                    let (reason, _) = confirm_user_unknown(hit.reason, status, ctx.command, report.via_filter);
-                    return Decision { reason, rule: hit.id.to_owned(), evidence, confidence: Confidence::Medium };
-                }
-            }
+        let context = report.context.as_deref().filter(|c| *c != text);
+        if let Some(mut decision) = context.and_then(|c| self.rule_decision(c, status, ctx, report.via_filter)) {
+            decision.confidence = Confidence::Medium;
+            return decision;
         }
         if let Some((status, (reason, confidence))) = status.and_then(|s| reason_for_status(s).map(|r| (s, r))) {
             let rule = format!("status.x.{}.{}", status.subject, status.detail);
@@ -151,6 +142,21 @@ impl Classifier {
         };
         let evidence = ctx.command.map(|c| c.as_str().to_owned()).unwrap_or_default();
         Decision { reason, rule: rule.to_owned(), evidence, confidence: Confidence::Low }
+    }
+
+    /// The first staff or built-in rule that decides `text`.
+    fn rule_decision(
+        &self,
+        text: &str,
+        status: Option<EnhancedStatus>,
+        ctx: &MatchContext<'_>,
+        via_filter: bool,
+    ) -> Option<Decision> {
+        let builtin = builtin_rules().ok();
+        let hit = [self.custom.as_ref(), builtin].into_iter().flatten().find_map(|set| set.find(text, ctx))?;
+        let evidence = text.get(hit.span.clone()).unwrap_or_default().to_owned();
+        let (reason, confidence) = confirm_user_unknown(hit.reason, status, ctx.command, via_filter);
+        Some(Decision { reason, rule: hit.id.to_owned(), evidence, confidence })
     }
 
     /// The kind of a reason for a reply of this class: the table's answer, except that a transient
