@@ -66,14 +66,15 @@ impl<'a> SmtpReply<'a> {
 /// line once the lines have been folded into one (`Messages with multiple 550 5.7.1 addresses`),
 /// so that phrases split across lines can be matched again.
 pub fn strip_repeated_codes(text: &str, code: u16) -> Cow<'_, str> {
-    let code = code.to_string();
+    let digits = [b'0' + (code / 100 % 10) as u8, b'0' + (code / 10 % 10) as u8, b'0' + (code % 10) as u8];
+    let Ok(code) = std::str::from_utf8(&digits) else { return Cow::Borrowed(text) };
     let repeated = |at: usize| {
         let rest = &text[at + 3..];
         let before_ok = at > 0 && text.as_bytes()[at - 1] == b' ';
         let sep_ok = rest.starts_with(' ') || rest.starts_with('-');
         before_ok && sep_ok
     };
-    let hits: Vec<usize> = text.match_indices(code.as_str()).map(|(i, _)| i).filter(|&i| repeated(i)).collect();
+    let hits: Vec<usize> = text.match_indices(code).map(|(i, _)| i).filter(|&i| repeated(i)).collect();
     if hits.is_empty() {
         return Cow::Borrowed(text);
     }

@@ -6,7 +6,7 @@ use crate::report::{Hint, Report};
 use crate::{Kind, Reason};
 
 /// The reports of a feedback-report message; `None` when the bounce is not one.
-pub fn decode<'b>(bounce: &'b Bounce<'_>) -> Option<Vec<Report<'b>>> {
+pub fn decode<'b>(bounce: &'b Bounce) -> Option<Vec<Report<'b>>> {
     let is_arf = bounce.feedback_report.is_some() || bounce.report_type.as_deref() == Some("feedback-report");
     if !is_arf {
         return microsoft_jmrp(bounce).or_else(|| apple_unsubscribe(bounce));
@@ -47,7 +47,7 @@ pub fn decode<'b>(bounce: &'b Bounce<'_>) -> Option<Vec<Report<'b>>> {
 
 /// Microsoft's junk-mail reporting program (JMRP) forwards the reported message as an attachment,
 /// without an RFC 5965 report; the reporter's address is in its `X-HmXmrOriginalRecipient` header.
-fn microsoft_jmrp<'b>(bounce: &'b Bounce<'_>) -> Option<Vec<Report<'b>>> {
+fn microsoft_jmrp<'b>(bounce: &'b Bounce) -> Option<Vec<Report<'b>>> {
     let headers = bounce.original_headers.as_deref()?;
     let recipient = fields::parse(headers)
         .into_iter()
@@ -69,7 +69,7 @@ fn microsoft_jmrp<'b>(bounce: &'b Bounce<'_>) -> Option<Vec<Report<'b>>> {
 
 /// iCloud Mail's unsubscribe button sends the sender a message marked `X-Apple-Unsubscribe: true`
 /// from the subscriber's address: an opt-out.
-fn apple_unsubscribe<'b>(bounce: &'b Bounce<'_>) -> Option<Vec<Report<'b>>> {
+fn apple_unsubscribe<'b>(bounce: &'b Bounce) -> Option<Vec<Report<'b>>> {
     bounce.header("X-Apple-Unsubscribe").filter(|v| v.trim().eq_ignore_ascii_case("true"))?;
     Some(vec![Report {
         recipient: bounce.from.as_deref().and_then(address::clean),

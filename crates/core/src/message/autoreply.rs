@@ -30,7 +30,7 @@ const SUBJECTS: &[&str] = &[
 ];
 
 /// An auto-reply report, when the message is one and not a bounce.
-pub fn decode<'b>(bounce: &'b Bounce<'_>) -> Option<Report<'b>> {
+pub fn decode<'b>(bounce: &'b Bounce) -> Option<Report<'b>> {
     let evidence = signal(bounce)?;
     if looks_like_bounce(bounce) {
         return None;
@@ -49,7 +49,7 @@ pub fn decode<'b>(bounce: &'b Bounce<'_>) -> Option<Report<'b>> {
     })
 }
 
-fn signal(bounce: &Bounce<'_>) -> Option<String> {
+fn signal(bounce: &Bounce) -> Option<String> {
     let header = |name: &str| bounce.header(name).map(|v| v.to_ascii_lowercase());
     if let Some(value) = header("Auto-Submitted").filter(|v| v.starts_with("auto-replied")) {
         return Some(format!("Auto-Submitted: {value}"));
@@ -65,7 +65,7 @@ fn signal(bounce: &Bounce<'_>) -> Option<String> {
 }
 
 /// Delivery reports also carry `Auto-Submitted: auto-replied`; these signs tell them apart.
-fn looks_like_bounce(bounce: &Bounce<'_>) -> bool {
+fn looks_like_bounce(bounce: &Bounce) -> bool {
     let from = bounce.header("From").unwrap_or_default().to_ascii_lowercase();
     let subject = bounce.subject.to_ascii_lowercase();
     bounce.delivery_status.is_some()

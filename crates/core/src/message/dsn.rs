@@ -7,12 +7,12 @@ use crate::report::{DsnAction, Report};
 use crate::{EnhancedStatus, SmtpCommand};
 
 /// The recipient groups of the delivery-status part; `None` when the bounce has none.
-pub fn decode<'b>(bounce: &'b Bounce<'_>) -> Option<Vec<Report<'b>>> {
+pub fn decode<'b>(bounce: &'b Bounce) -> Option<Vec<Report<'b>>> {
     let body = bounce.delivery_status.as_deref()?;
     let notification = text::notification_text(&bounce.human);
     let blocks = text::recipient_blocks(notification);
     let mut reports = Vec::new();
-    let paragraphs: Vec<Vec<(&str, String)>> = paragraphs(body).map(fields::parse).collect();
+    let paragraphs: Vec<Vec<(&str, String)>> = paragraphs(body).into_iter().map(fields::parse).collect();
     for group in paragraphs.iter().flat_map(|fields| recipient_groups(fields)) {
         let recipient = match group.recipient() {
             Some(r) => r,
@@ -39,7 +39,7 @@ pub fn decode<'b>(bounce: &'b Bounce<'_>) -> Option<Vec<Report<'b>>> {
             command,
             action: group.get("Action").and_then(DsnAction::parse),
             remote_host: group.get("Remote-MTA").map(|v| fields::typed_value(v).to_owned()),
-            via_filter: bounce.via_filter(),
+            via_filter: bounce.via_filter,
             decoder: "rfc3464",
             ..Report::default()
         });
@@ -51,31 +51,19 @@ pub fn decode<'b>(bounce: &'b Bounce<'_>) -> Option<Vec<Report<'b>>> {
 }
 
 /// The blank-line separated blocks of a delivery-status body.
-fn paragraphs(body: &str) -> impl Iterator<Item = &str> {
-    let mut rest = body;
-    std::iter::from_fn(move || {
-        loop {
-            if rest.is_empty() {
-                return None;
-            }
-            let mut end = rest.len();
-            let mut next = rest.len();
-            let mut offset = 0;
-            for line in rest.split_inclusive('\n') {
-                if line.trim().is_empty() && offset > 0 {
-                    end = offset;
-                    next = offset + line.len();
-                    break;
-                }
-                offset += line.len();
-            }
-            let paragraph = &rest[..end];
-            rest = &rest[next..];
-            if !paragraph.trim().is_empty() {
-                return Some(paragraph);
-            }
+fn paragraphs(body: &str) -> Vec<&str> {
+    let mut found = Vec::new();
+    let (mut start, mut offset) = (0, 0);
+    for line in body.split_inclusive('\n') {
+        if line.trim().is_empty() {
+            found.push(&body[start..offset]);
+            start = offset + line.len();
         }
-    })
+        offset += line.len();
+    }
+    found.push(&body[start..]);
+    found.retain(|p| !p.trim().is_empty());
+    found
 }
 
 /// The fields of one recipient.

@@ -11,8 +11,6 @@ mod fields;
 mod ses;
 mod text;
 
-use std::borrow::Cow;
-
 use std::sync::OnceLock;
 
 use aho_corasick::AhoCorasick;
@@ -24,11 +22,13 @@ use crate::{Classifier, Verdict};
 
 /// The parts of a bounce a decoder may need, decoded to text.
 #[derive(Debug, Default)]
-pub(crate) struct Bounce<'m> {
-    pub subject: Cow<'m, str>,
+pub(crate) struct Bounce {
+    pub subject: String,
     pub from: Option<String>,
-    /// Raw top-level header values by (case-insensitive) name, for format detection.
-    pub headers: Vec<(Cow<'m, str>, Cow<'m, str>)>,
+    /// Raw values of the top-level headers that decoders read (`READ_HEADERS`).
+    pub headers: Vec<(String, String)>,
+    /// Whether a content-filtering gateway issued the bounce (see `FILTER_MARKS`).
+    pub via_filter: bool,
     /// The human-readable notification: the text parts before any attached original message.
     pub human: String,
     /// The `message/delivery-status` part, if any.
@@ -41,9 +41,9 @@ pub(crate) struct Bounce<'m> {
     pub report_type: Option<String>,
 }
 
-impl<'m> Bounce<'m> {
+impl Bounce {
     /// Reads a raw email. Never fails: what cannot be parsed as MIME is taken as plain text.
-    pub fn read(raw: &'m [u8]) -> Self {
+    pub fn read(raw: &[u8]) -> Self {
         let mut bounce = match parser().parse(raw) {
             Some(message) => Self::from_message(&message),
             None => Self { human: String::from_utf8_lossy(raw).into_owned(), ..Self::default() },
@@ -53,16 +53,18 @@ impl<'m> Bounce<'m> {
             bounce.recover_embedded_reports();
         }
         bounce.collect_concatenated_reports(raw);
+        bounce.via_filter = bounce.issued_by_filter();
         bounce
     }
 
     fn from_message(message: &Message<'_>) -> Self {
         let mut bounce = Bounce {
-            subject: Cow::Owned(message.subject().unwrap_or_default().to_owned()),
+            subject: message.subject().unwrap_or_default().to_owned(),
             from: message.from().and_then(|a| a.first()).and_then(|a| a.address()).map(str::to_owned),
             headers: message
                 .headers_raw()
-                .map(|(name, value)| (Cow::Owned(name.to_owned()), Cow::Owned(value.trim().to_owned())))
+                .filter(|(name, _)| READ_HEADERS.iter().any(|h| h.eq_ignore_ascii_case(name)))
+                .map(|(name, value)| (name.to_owned(), value.trim().to_owned()))
                 .collect(),
             report_type: message.content_type().and_then(|c| c.attribute("report-type")).map(str::to_ascii_lowercase),
             ..Self::default()
@@ -152,26 +154,46 @@ impl<'m> Bounce<'m> {
 
     /// Whether a content-filtering gateway issued the bounce, by the marks such products leave
     /// in their headers.
-    pub fn via_filter(&self) -> bool {
-        const MARKS: &[(&str, &str)] = &[
-            ("X-NAI-Header", ""),
-            ("X-Mailer", "m-filter"),
-            ("X-Mailer", "surfcontrol"),
-            ("X-AHMAILID", ""),
-            ("From", "mxlogic.net"),
-            ("X-MXL-Hash", ""),
-            ("X-Barracuda-Envelope-From", ""),
-        ];
-        MARKS.iter().any(|(name, needle)| {
+    fn issued_by_filter(&self) -> bool {
+        FILTER_MARKS.iter().any(|(name, needle)| {
             self.header(name).is_some_and(|v| needle.is_empty() || v.to_ascii_lowercase().contains(needle))
         })
     }
 
     /// A top-level header's raw value.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_ref())
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 }
+
+/// The top-level headers that decoders read; the rest are not copied.
+const READ_HEADERS: &[&str] = &[
+    "From",
+    "To",
+    "Reply-To",
+    "Auto-Submitted",
+    "X-Autoreply",
+    "X-Autorespond",
+    "Precedence",
+    "X-Failed-Recipients",
+    "X-Apple-Unsubscribe",
+    "X-NAI-Header",
+    "X-Mailer",
+    "X-AHMAILID",
+    "X-MXL-Hash",
+    "X-Barracuda-Envelope-From",
+];
+
+/// Headers (and a value fragment, empty for any value) that content-filtering gateways leave.
+const FILTER_MARKS: &[(&str, &str)] = &[
+    ("X-NAI-Header", ""),
+    ("X-Mailer", "m-filter"),
+    ("X-Mailer", "surfcontrol"),
+    ("X-AHMAILID", ""),
+    ("From", "mxlogic.net"),
+    ("X-MXL-Hash", ""),
+    ("X-Barracuda-Envelope-From", ""),
+];
 
 /// Everything after the top-level headers, as text: the notification of last resort when broken
 /// MIME structure (a boundary parameter on an unfolded line, say) leaves no readable text part.
@@ -298,7 +320,7 @@ impl Classifier {
 }
 
 /// Chooses the decoder for a bounce.
-fn decode<'b>(bounce: &'b Bounce<'_>) -> Vec<Report<'b>> {
+fn decode<'b>(bounce: &'b Bounce) -> Vec<Report<'b>> {
     if let Some(reports) = arf::decode(bounce) {
         return reports;
     }

@@ -154,7 +154,7 @@ fn strip_line_prefixes(line: &str) -> (&str, &str) {
 /// Reports from the free text of a bounce. When the bounce names its failed recipients in an
 /// `X-Failed-Recipients` header, those are the recipients (an address at the start of a line may
 /// be a greeting to the sender); otherwise the address lines are.
-pub fn decode<'b>(bounce: &'b Bounce<'_>) -> Vec<Report<'b>> {
+pub fn decode<'b>(bounce: &'b Bounce) -> Vec<Report<'b>> {
     let notification = notification_text(&bounce.human);
     let mut blocks = recipient_blocks(notification);
     let failed = failed_recipients_header(bounce);
@@ -183,7 +183,7 @@ pub fn decode<'b>(bounce: &'b Bounce<'_>) -> Vec<Report<'b>> {
             hint: provider_hint(&b.address),
             recipient: Some(b.address),
             diagnostic: b.text.into(),
-            via_filter: bounce.via_filter(),
+            via_filter: bounce.via_filter,
             decoder: "text",
             ..Report::default()
         })
@@ -192,7 +192,7 @@ pub fn decode<'b>(bounce: &'b Bounce<'_>) -> Vec<Report<'b>> {
 
 /// The last resort for a recipient: the first address anywhere in the notification that is not
 /// the bounce's own sender or addressee (the original sender).
-fn address_in_prose(bounce: &Bounce<'_>, notification: &str) -> Option<String> {
+fn address_in_prose(bounce: &Bounce, notification: &str) -> Option<String> {
     let own: Vec<String> = ["From", "To", "Reply-To"]
         .iter()
         .filter_map(|h| bounce.header(h))
@@ -221,7 +221,7 @@ fn provider_hint(address: &str) -> Option<Hint> {
 }
 
 /// `X-Failed-Recipients` (Exim and others), comma-separated.
-fn failed_recipients_header(bounce: &Bounce<'_>) -> Vec<String> {
+fn failed_recipients_header(bounce: &Bounce) -> Vec<String> {
     bounce.header("X-Failed-Recipients").map(|v| v.split(',').filter_map(address::clean).collect()).unwrap_or_default()
 }
 
