@@ -1,9 +1,16 @@
-//! Staff authentication: argon2 password hashes, session cookies and the `CurrentUser` extractor.
+//! Authentication: staff sessions (argon2 password hashes, session cookies, `CurrentUser`) and
+//! API keys (`Authorization: Bearer rb_...`), both resolved by the `Principal` extractor into
+//! what the caller may do.
 //!
 //! A session token is 32 random bytes, handed to the browser once in an `HttpOnly`,
 //! `SameSite=Strict` cookie; the database keeps only its SHA-256 digest, so a leaked database does
 //! not leak live sessions. Writes authenticated by cookie must also carry `X-Rebound-Csrf: 1`, a
 //! header a cross-site form cannot send and a cross-site script cannot add without a CORS grant.
+//!
+//! API keys are 32 random bytes too, stored as SHA-256 digests (a key is checked on every pre-send
+//! request, so a slow password hash would cost milliseconds each time). Recently used keys are
+//! cached in memory for `KEY_CACHE_TTL`; a revocation on this replica takes effect at once, on
+//! other replicas within that time.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -14,8 +21,8 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, header};
 use rand::RngCore;
-use rebound_api::v1::Role;
-use rebound_store::User;
+use rebound_api::v1::{ApiKey, KeyScope, Role};
+use rebound_store::{Actor, User};
 use sha2::{Digest, Sha256};
 
 use crate::AppState;
@@ -23,6 +30,11 @@ use crate::error::ApiError;
 
 pub const SESSION_COOKIE: &str = "rebound_session";
 pub const CSRF_HEADER: &str = "x-rebound-csrf";
+/// Every API key token starts with this, so leaked keys are easy to recognise and scan for.
+pub const KEY_PREFIX: &str = "rb_";
+/// How long a resolved key is trusted before it is looked up again.
+pub const KEY_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+const KEY_CACHE_MAX: usize = 10_000;
 
 /// The current time in Unix seconds.
 pub fn now() -> i64 {
@@ -49,6 +61,14 @@ pub fn new_session_token() -> (String, [u8; 32]) {
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     let token = hex::encode(bytes);
+    let digest = token_digest(&token);
+    (token, digest)
+}
+
+/// A new API key token (`rb_` + 64 hex digits) and its digest.
+pub fn new_api_token() -> (String, [u8; 32]) {
+    let (hex, _) = new_session_token();
+    let token = format!("{KEY_PREFIX}{hex}");
     let digest = token_digest(&token);
     (token, digest)
 }
@@ -107,6 +127,133 @@ impl FromRequestParts<AppState> for CurrentUser {
             .filter(|u| !u.disabled)
             .ok_or(ApiError::Unauthenticated)?;
         Ok(CurrentUser(user))
+    }
+}
+
+/// What a request may do. Roles and key scopes both map onto these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permission {
+    /// Ask whether addresses may be sent to.
+    Check,
+    /// Report events.
+    EventsWrite,
+    /// Read suppressions, events, the audit log and settings.
+    Read,
+    /// Change the suppression list.
+    SuppressionsWrite,
+    /// Settings, users and keys.
+    Admin,
+}
+
+impl Permission {
+    fn allowed_for_role(self, role: Role) -> bool {
+        match role {
+            Role::Admin => true,
+            Role::Operator => self != Permission::Admin,
+            Role::Viewer => self == Permission::Read,
+        }
+    }
+
+    fn allowed_for_scopes(self, scopes: &[KeyScope]) -> bool {
+        scopes.iter().any(|scope| match scope {
+            KeyScope::Admin => true,
+            KeyScope::Check => self == Permission::Check,
+            KeyScope::EventsWrite => self == Permission::EventsWrite,
+            KeyScope::SuppressionsRead => self == Permission::Read,
+            KeyScope::SuppressionsWrite => matches!(self, Permission::SuppressionsWrite | Permission::Read),
+        })
+    }
+}
+
+/// Whoever is making the request: a signed-in staff member or an API key.
+pub enum Principal {
+    User(User),
+    Key(ApiKey),
+}
+
+impl Principal {
+    /// Refuses the request unless the caller holds `needed`.
+    pub fn require(&self, needed: Permission) -> Result<(), ApiError> {
+        let allowed = match self {
+            Principal::User(user) => needed.allowed_for_role(user.role),
+            Principal::Key(key) => needed.allowed_for_scopes(&key.scopes),
+        };
+        if allowed { Ok(()) } else { Err(ApiError::Forbidden) }
+    }
+
+    /// How the caller is named in the audit log.
+    pub fn actor(&self) -> Actor {
+        match self {
+            Principal::User(user) => Actor::User(user.username.clone()),
+            Principal::Key(key) => Actor::Key(key.name.clone()),
+        }
+    }
+
+    /// The event source a write defaults to: `api` for keys, `console` for staff.
+    pub fn default_source(&self) -> &'static str {
+        match self {
+            Principal::User(_) => "console",
+            Principal::Key(_) => "api",
+        }
+    }
+}
+
+/// Recently resolved API keys by token digest.
+#[derive(Default)]
+pub struct KeyCache(std::sync::Mutex<std::collections::HashMap<[u8; 32], (ApiKey, std::time::Instant)>>);
+
+impl KeyCache {
+    fn get(&self, digest: &[u8; 32]) -> Option<ApiKey> {
+        let map = self.0.lock().ok()?;
+        map.get(digest).filter(|(_, at)| at.elapsed() < KEY_CACHE_TTL).map(|(key, _)| key.clone())
+    }
+
+    fn put(&self, digest: [u8; 32], key: ApiKey) {
+        if let Ok(mut map) = self.0.lock() {
+            if map.len() >= KEY_CACHE_MAX {
+                map.clear();
+            }
+            map.insert(digest, (key, std::time::Instant::now()));
+        }
+    }
+
+    /// Forgets every cached key (after a revocation).
+    pub fn clear(&self) {
+        if let Ok(mut map) = self.0.lock() {
+            map.clear();
+        }
+    }
+}
+
+fn bearer(parts: &Parts) -> Option<&str> {
+    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+impl FromRequestParts<AppState> for Principal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let Some(token) = bearer(parts) else {
+            return CurrentUser::from_request_parts(parts, state).await.map(|CurrentUser(user)| Principal::User(user));
+        };
+        if !token.starts_with(KEY_PREFIX) {
+            return Err(ApiError::Unauthenticated);
+        }
+        let digest = token_digest(token);
+        let key = match state.keys.get(&digest) {
+            Some(key) => key,
+            None => {
+                let key = state.store.api_key_by_digest(&digest).await?.ok_or(ApiError::Unauthenticated)?;
+                state.keys.put(digest, key.clone());
+                key
+            }
+        };
+        if key.revoked_at.is_some() {
+            return Err(ApiError::Unauthenticated);
+        }
+        Ok(Principal::Key(key))
     }
 }
 

@@ -30,6 +30,9 @@ pub enum ApiError {
     NotFound(String),
     #[error("{what} already exists")]
     Conflict { what: &'static str },
+    /// The resource is not in a state that allows this (409 with its own code).
+    #[error("{message}")]
+    State { code: &'static str, message: String },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("internal error: {0}")]
@@ -52,6 +55,7 @@ impl ApiError {
             ApiError::MissingCsrfHeader => (StatusCode::FORBIDDEN, "csrf_header_missing"),
             ApiError::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::State { code, .. } => (StatusCode::CONFLICT, code),
             ApiError::Conflict { .. } | ApiError::Store(StoreError::Conflict { .. }) => {
                 (StatusCode::CONFLICT, "conflict")
             }

@@ -1,8 +1,9 @@
 //! Request extractors whose failures use the same error shape as everything else.
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header::CONTENT_TYPE;
+use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
@@ -32,6 +33,24 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             .await
             .map_err(|_| ApiError::PayloadTooLarge { limit: crate::MAX_JSON_BODY })?;
         parse_json(&bytes).map(ApiJson)
+    }
+}
+
+/// Query-string parameters, with failures reported like body fields (`limit`, `active`, ...).
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or("");
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(de).map(ApiQuery).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner().to_string();
+            let field = if path == "." { named_in_message(&inner) } else { Some(path) };
+            ApiError::Invalid { code: "invalid_parameter", message: inner, field }
+        })
     }
 }
 

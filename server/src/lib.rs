@@ -11,6 +11,7 @@ pub mod config;
 mod console;
 pub mod error;
 mod extract;
+pub mod index;
 mod routes;
 pub mod state;
 

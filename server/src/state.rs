@@ -1,24 +1,67 @@
-//! The state every handler sees: the configuration and the store.
+//! The state every handler sees: the configuration, the store, the pre-send index, the API key
+//! cache and the classification engine built from the saved policy.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-use rebound_store::Store;
+use rebound_api::v1::Policy;
+use rebound_core::{Classifier, ClassifierConfig};
+use rebound_store::{Store, StoreError};
 
+use crate::auth::KeyCache;
 use crate::config::{Config, Database};
 use crate::error::StartError;
+use crate::index::SuppressionIndex;
+
+/// The policy and the classifier compiled from it, shared until the policy changes.
+pub struct Engine {
+    pub policy: Policy,
+    pub classifier: Classifier,
+}
+
+/// The policy text an engine was built from, and the engine.
+type EngineCache = Mutex<Option<(String, Arc<Engine>)>>;
 
 /// Shared, cheaply cloned application state.
 #[derive(Clone)]
 pub struct AppState {
     pub config: Arc<Config>,
     pub store: Arc<dyn Store>,
+    pub index: Arc<SuppressionIndex>,
+    pub keys: Arc<KeyCache>,
+    engine: Arc<EngineCache>,
 }
 
 impl AppState {
-    /// Opens the configured database (running its migrations) and builds the state.
+    /// Opens the configured database (running its migrations), loads the pre-send index, and, on
+    /// a backend with several replicas, starts following their changes.
     pub async fn open(config: Config) -> Result<Self, StartError> {
         let store = open_store(&config.database).await?;
-        Ok(Self { config: Arc::new(config), store })
+        let index = SuppressionIndex::load(store.as_ref()).await?;
+        tokio::spawn(index.clone().follow(store.clone()));
+        Ok(Self { config: Arc::new(config), store, index, keys: Arc::default(), engine: Arc::default() })
+    }
+
+    /// The current policy and its classifier. The saved policy is read on each call (one indexed
+    /// row), so a change made on any replica applies to the next request; the classifier is only
+    /// recompiled when the policy text changed.
+    pub async fn engine(&self) -> Result<Arc<Engine>, StoreError> {
+        let text = self.store.setting(rebound_store::ops::POLICY_SETTING).await?.unwrap_or_default();
+        if let Ok(cached) = self.engine.lock()
+            && let Some((cached_text, engine)) = cached.as_ref()
+            && *cached_text == text
+        {
+            return Ok(engine.clone());
+        }
+        let policy: Policy =
+            if text.is_empty() { Policy::default() } else { rebound_store::json_from_db("policy", &text)? };
+        let config = ClassifierConfig { rules: Vec::new(), kinds: policy.kinds.clone() };
+        let classifier =
+            Classifier::new(&config).map_err(|e| StoreError::Corrupt { what: "policy", detail: e.to_string() })?;
+        let engine = Arc::new(Engine { policy, classifier });
+        if let Ok(mut cached) = self.engine.lock() {
+            *cached = Some((text, engine.clone()));
+        }
+        Ok(engine)
     }
 }
 

@@ -3,33 +3,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::support::TestServer;
-
-/// Declares one `#[tokio::test]` per backend for an `async fn(&TestServer)` behaviour.
-macro_rules! on_both_backends {
-    ($($name:ident),+ $(,)?) => {
-        on_both_backends!(@backend sqlite, Sqlite, $($name),+);
-        on_both_backends!(@backend postgres, Postgres, $($name),+);
-    };
-    (@backend $module:ident, $backend:ident, $($name:ident),+) => {
-        mod $module {
-            use crate::support::{Backend, TestDatabase, TestServer};
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let Some(db) = TestDatabase::create(Backend::$backend).await else {
-                        eprintln!("PostgreSQL left out: REBOUND_SKIP_POSTGRES=1");
-                        return;
-                    };
-                    let server = TestServer::start(&db, None).await;
-                    super::$name(&server).await;
-                    drop(server);
-                    db.drop_database().await;
-                }
-            )+
-        }
-    };
-}
+use crate::support::{TestServer, error_of};
 
 on_both_backends!(
     health_reports_the_backend,
@@ -40,12 +14,6 @@ on_both_backends!(
     cookie_writes_need_the_csrf_header,
     unknown_api_paths_are_json_404s,
 );
-
-async fn error_of(response: reqwest::Response) -> (StatusCode, Value) {
-    let status = response.status();
-    let body: Value = response.json().await.expect("error bodies are JSON");
-    (status, body["error"].clone())
-}
 
 async fn health_reports_the_backend(server: &TestServer) {
     let body: Value = reqwest::get(server.url("/api/v1/health")).await.unwrap().json().await.unwrap();

@@ -146,6 +146,72 @@ impl TestServer {
     }
 }
 
+impl TestServer {
+    /// Creates a staff account with `role` and returns a client signed in as it.
+    pub async fn client_with_role(&self, username: &str, role: Role) -> reqwest::Client {
+        let hash = rebound_server::auth::hash_password(ADMIN_PASSWORD).unwrap();
+        self.state.store.create_user(NewUser { username, password_hash: &hash, role, now: 0 }).await.unwrap();
+        let client = self.client();
+        let response = client
+            .post(self.url("/api/v1/auth/login"))
+            .json(&serde_json::json!({ "username": username, "password": ADMIN_PASSWORD }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        client
+    }
+
+    /// Creates an API key with `scopes` (as the admin) and returns its token.
+    pub async fn api_key(&self, name: &str, scopes: &[&str]) -> String {
+        let admin = self.admin_client().await;
+        let response = admin
+            .post(self.url("/api/v1/keys"))
+            .header("X-Rebound-Csrf", "1")
+            .json(&serde_json::json!({ "name": name, "scopes": scopes }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201);
+        let body: serde_json::Value = response.json().await.unwrap();
+        body["token"].as_str().unwrap().to_owned()
+    }
+}
+
+/// A direct connection to a test's database, to try what the API never does.
+pub enum RawDatabase {
+    Sqlite(sqlx::SqliteConnection),
+    Postgres(PgConnection),
+}
+
+impl RawDatabase {
+    pub async fn connect(database: &Database) -> Self {
+        match database {
+            Database::Sqlite(path) => {
+                let url = format!("sqlite://{}", path.display());
+                RawDatabase::Sqlite(sqlx::SqliteConnection::connect(&url).await.unwrap())
+            }
+            Database::Postgres(url) => RawDatabase::Postgres(PgConnection::connect(url).await.unwrap()),
+        }
+    }
+
+    /// Runs a statement; the database's error message on failure.
+    pub async fn execute(&mut self, statement: &str) -> Result<(), String> {
+        let result = match self {
+            RawDatabase::Sqlite(conn) => conn.execute(statement).await.map(drop),
+            RawDatabase::Postgres(conn) => conn.execute(statement).await.map(drop),
+        };
+        result.map_err(|e| e.to_string())
+    }
+}
+
+/// The status and the `error` object of an error response.
+pub async fn error_of(response: reqwest::Response) -> (reqwest::StatusCode, serde_json::Value) {
+    let status = response.status();
+    let body: serde_json::Value = response.json().await.expect("error bodies are JSON");
+    (status, body["error"].clone())
+}
+
 impl Drop for TestServer {
     fn drop(&mut self) {
         self.task.abort();

@@ -3,6 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 pub use rebound_core::Verdict;
+pub use rebound_policy::{Policy, SuppressionReason};
+use serde_json::Value;
 
 /// The body of every 4xx and 5xx response: `{"error": {"code", "message", "field"?}}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -83,6 +85,321 @@ pub struct LoginRequest {
 pub struct Me {
     pub username: String,
     pub role: Role,
+}
+
+/// What an API key may do. A key carries one or more scopes; `admin` implies all of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum KeyScope {
+    /// `GET /check`, `POST /check`: the MTA's pre-send question.
+    #[serde(rename = "check")]
+    Check,
+    /// `POST /events`: report delivery results.
+    #[serde(rename = "events:write")]
+    EventsWrite,
+    /// Read suppressions, events and the audit log.
+    #[serde(rename = "suppressions:read")]
+    SuppressionsRead,
+    /// Add, lift, import suppressions.
+    #[serde(rename = "suppressions:write")]
+    SuppressionsWrite,
+    /// Everything, including settings, users and keys.
+    #[serde(rename = "admin")]
+    Admin,
+}
+
+impl KeyScope {
+    pub const ALL: [KeyScope; 5] = [
+        KeyScope::Check,
+        KeyScope::EventsWrite,
+        KeyScope::SuppressionsRead,
+        KeyScope::SuppressionsWrite,
+        KeyScope::Admin,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            KeyScope::Check => "check",
+            KeyScope::EventsWrite => "events:write",
+            KeyScope::SuppressionsRead => "suppressions:read",
+            KeyScope::SuppressionsWrite => "suppressions:write",
+            KeyScope::Admin => "admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// An API key as listed; the secret itself is only ever shown in `CreatedApiKey`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiKey {
+    pub id: i64,
+    pub name: String,
+    /// The first characters of the token, to tell keys apart.
+    pub prefix: String,
+    pub scopes: Vec<KeyScope>,
+    pub created_by: String,
+    pub created_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+/// `POST /api/v1/keys`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateApiKey {
+    pub name: String,
+    pub scopes: Vec<KeyScope>,
+}
+
+/// The answer to `POST /api/v1/keys`: the only time the token is shown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreatedApiKey {
+    pub key: ApiKey,
+    pub token: String,
+}
+
+/// One entry of the suppression list. Entries are never deleted: a lifted entry keeps its record
+/// with `active: false` and who lifted it, and suppressing the address again reopens it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Suppression {
+    pub id: i64,
+    /// The address as given with its domain normalised, or the domain of a domain-wide entry.
+    pub address: String,
+    pub domain: String,
+    pub domain_wide: bool,
+    /// `global`, or the stream/list the entry applies to.
+    pub scope: String,
+    pub reason: SuppressionReason,
+    /// Who or what put it there: `api`, `console`, `import`, `policy`, ...
+    pub source: String,
+    /// The classifier rule whose verdict caused it, when an event did.
+    pub rule: Option<String>,
+    pub note: Option<String>,
+    pub active: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub expires_at: Option<i64>,
+    pub lifted_at: Option<i64>,
+    pub lifted_by: Option<String>,
+    pub lift_reason: Option<String>,
+}
+
+/// `POST /api/v1/suppressions`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddSuppression {
+    /// An address, or a domain (`example.com` / `@example.com`) for a domain-wide entry.
+    pub address: String,
+    #[serde(default)]
+    pub scope: Option<String>,
+    #[serde(default)]
+    pub reason: Option<SuppressionReason>,
+    #[serde(default)]
+    pub note: Option<String>,
+    #[serde(default)]
+    pub expires_at: Option<i64>,
+}
+
+/// `POST /api/v1/suppressions/{id}/lift`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LiftSuppression {
+    /// Why sending may resume (re-subscribed, confirmed valid, false positive, ...). Required.
+    pub reason: String,
+    /// Must be `true` to lift a complaint: re-mailing a complainer is the worst case.
+    #[serde(default)]
+    pub confirm_complaint: bool,
+}
+
+/// What adding a suppression did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SuppressionChange {
+    pub suppression: Suppression,
+    /// `created`, `reopened` or `unchanged`.
+    pub change: String,
+}
+
+/// A page of a list, newest first, with the cursor of the next page when there is one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+/// What the policy did with an event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "effect", rename_all = "snake_case")]
+pub enum Outcome {
+    /// The address was put on the list (or an old entry reopened).
+    Suppressed { suppression_id: i64, reason: SuppressionReason, scope: String, reopened: bool },
+    /// It was on the list already; the event is linked to the entry as more evidence.
+    AlreadySuppressed { suppression_id: i64, reason: SuppressionReason, scope: String },
+    /// A soft bounce counted toward escalation.
+    Counted { count: u32, threshold: u32, window_days: u32 },
+    /// Nothing changed, and why.
+    Nothing { why: String },
+}
+
+/// A stored delivery event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub id: i64,
+    pub at: i64,
+    pub received_at: i64,
+    pub source: String,
+    pub recipient: Option<String>,
+    pub verdict: Verdict,
+    pub outcome: Outcome,
+    pub campaign: Option<String>,
+    pub stream: Option<String>,
+    pub sending_ip: Option<String>,
+    pub isp: Option<String>,
+    /// The input as received, cut at the storage limit.
+    pub raw: Option<String>,
+}
+
+/// One result of `POST /api/v1/events`: per recipient of each item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventResult {
+    /// Position of the item in the request (0-based).
+    pub item: usize,
+    pub event_id: i64,
+    /// The idempotency key was seen before: this is the first delivery's result, nothing was
+    /// counted again.
+    pub duplicate: bool,
+    pub recipient: Option<String>,
+    pub verdict: Verdict,
+    pub outcome: Outcome,
+}
+
+/// The answer to `POST /api/v1/events`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventsResponse {
+    pub results: Vec<EventResult>,
+}
+
+/// Why a checked address may not be sent to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckHit {
+    pub suppression_id: i64,
+    pub scope: String,
+    pub reason: SuppressionReason,
+    pub domain_wide: bool,
+    pub since: i64,
+}
+
+/// The answer for one address of a pre-send check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckResult {
+    pub email: String,
+    pub suppressed: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hits: Vec<CheckHit>,
+    /// Set when the address could not be read; such an address is reported as suppressed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// `POST /api/v1/check`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckRequest {
+    pub emails: Vec<String>,
+    #[serde(default)]
+    pub scope: Option<String>,
+}
+
+/// The answer to `POST /api/v1/check`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckResponse {
+    pub results: Vec<CheckResult>,
+}
+
+/// One row of the append-only audit log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: i64,
+    /// `user:NAME`, `key:NAME` or `system`.
+    pub actor: String,
+    /// For example `suppression.add`, `suppression.lift`, `settings.update`, `key.create`.
+    pub action: String,
+    pub target: String,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+    pub reason: Option<String>,
+}
+
+/// The result of checking the audit log's hash chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditVerification {
+    pub ok: bool,
+    pub rows: u64,
+    /// The first row whose hash does not follow from its predecessor and content.
+    pub first_bad_id: Option<i64>,
+}
+
+/// `GET /api/v1/suppressions/{id}`: the entry, the events linked to it, and its audit trail.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SuppressionDetail {
+    pub suppression: Suppression,
+    pub events: Vec<Event>,
+    pub history: Vec<AuditEntry>,
+}
+
+/// One item of `POST /api/v1/events`. Exactly one of `reply`, `message`, `message_base64` or
+/// `kind` says what happened (or `spam_trap: true` alone); the other fields describe the send.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventInput {
+    /// The recipient. Required with `reply` and `kind`; with a bounce email, used only when the
+    /// email names none.
+    #[serde(default)]
+    pub recipient: Option<String>,
+    /// An SMTP reply as the MTA logged it (`550 5.1.1 ... user unknown`).
+    #[serde(default)]
+    pub reply: Option<String>,
+    /// A whole bounce email (DSN, ARF report, provider notice), as text.
+    #[serde(default)]
+    pub message: Option<String>,
+    /// The same, base64-encoded (for 8-bit or binary messages).
+    #[serde(default)]
+    pub message_base64: Option<String>,
+    /// A pre-classified event: `delivered`, `hard`, `soft`, `block`, `complaint`, `unsubscribe`, ...
+    #[serde(default)]
+    pub kind: Option<rebound_core::Kind>,
+    /// With `kind`: the reason, when the sender knows it.
+    #[serde(default)]
+    pub reason: Option<rebound_core::Reason>,
+    /// The recipient is a known spam trap: suppress at once.
+    #[serde(default)]
+    pub spam_trap: bool,
+    /// Where the event came from (`api` by default for keys, `console` for staff).
+    #[serde(default)]
+    pub source: Option<String>,
+    /// Repeated deliveries of the same key are recorded once.
+    #[serde(default)]
+    pub idempotency_key: Option<String>,
+    /// When it happened, in Unix seconds (default: when received).
+    #[serde(default)]
+    pub occurred_at: Option<i64>,
+    #[serde(default)]
+    pub campaign: Option<String>,
+    /// The stream or list: the scope of an unsubscribe.
+    #[serde(default)]
+    pub stream: Option<String>,
+    #[serde(default)]
+    pub sending_ip: Option<String>,
+    #[serde(default)]
+    pub isp: Option<String>,
+}
+
+/// A batch for `POST /api/v1/events` (a single `EventInput` is accepted too).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventBatch {
+    pub events: Vec<EventInput>,
 }
 
 #[cfg(test)]

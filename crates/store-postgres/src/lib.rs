@@ -1,20 +1,36 @@
 //! The PostgreSQL implementation of `Store`: the scale-out path, where several stateless server
 //! replicas share one database. Migrations from `migrations/postgres` (same versions as SQLite's)
 //! are embedded and applied by `connect`; PostgreSQL's migration lock makes concurrent starts safe.
+//!
+//! Write transactions take one transaction-scoped advisory lock, so writes are serialised across
+//! every replica exactly as SQLite serialises them: soft-bounce counts and the audit hash chain
+//! stay consistent without retry loops. A commit that changed suppressions sends their ids on the
+//! `rebound_suppressions` channel (inside the transaction, so the notification is delivered only
+//! if the commit succeeds); every replica `LISTEN`s and refreshes its pre-send index from them.
+//! The statements themselves are shared with SQLite (`rebound_store::sql_store!`).
 
 use std::time::Duration;
 
 use async_trait::async_trait;
-use rebound_store::{NewSession, NewUser, Store, StoreError, User, role_from_db};
-use sqlx::postgres::{PgPoolOptions, PgRow};
-use sqlx::{PgPool, Row};
+use rebound_store::rows::backend;
+use rebound_store::{ChangeFeed, StoreError, Tx};
+use sqlx::postgres::{PgListener, PgPoolOptions};
+use sqlx::{PgPool, Postgres};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
+
+/// The notification channel of suppression changes.
+const CHANNEL: &str = "rebound_suppressions";
+/// The advisory lock key that serialises write transactions ("rebound" in ASCII).
+const WRITE_LOCK: i64 = 0x0072_6562_6f75_6e64;
+/// PostgreSQL limits a payload to 8000 bytes; ids are sent in comma-separated chunks below that.
+const PAYLOAD_LIMIT: usize = 7_900;
 
 /// A store on one PostgreSQL database.
 #[derive(Clone)]
 pub struct PostgresStore {
-    pool: PgPool,
+    reader: PgPool,
+    writer: PgPool,
 }
 
 impl PostgresStore {
@@ -27,112 +43,69 @@ impl PostgresStore {
             .await
             .map_err(backend)?;
         MIGRATOR.run(&pool).await.map_err(backend)?;
-        Ok(Self { pool })
+        Ok(Self { reader: pool.clone(), writer: pool })
     }
 }
 
-fn backend(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
-    StoreError::Backend(Box::new(e))
-}
-
-fn write_error(e: sqlx::Error, what: &'static str) -> StoreError {
-    match &e {
-        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict { what },
-        _ => backend(e),
+/// Sends the changed ids to every replica, as part of the transaction.
+async fn announce(tx: &mut sqlx::Transaction<'static, Postgres>, changed: &[i64]) -> Result<(), StoreError> {
+    let mut payload = String::new();
+    for (i, id) in changed.iter().enumerate() {
+        if !payload.is_empty() {
+            payload.push(',');
+        }
+        payload.push_str(&id.to_string());
+        if payload.len() > PAYLOAD_LIMIT || i + 1 == changed.len() {
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(CHANNEL)
+                .bind(&payload)
+                .execute(&mut **tx)
+                .await
+                .map_err(backend)?;
+            payload.clear();
+        }
     }
+    Ok(())
 }
 
-fn user_from_row(row: &PgRow) -> Result<User, StoreError> {
-    Ok(User {
-        id: row.try_get("id").map_err(backend)?,
-        username: row.try_get("username").map_err(backend)?,
-        password_hash: row.try_get("password_hash").map_err(backend)?,
-        role: role_from_db(row.try_get("role").map_err(backend)?)?,
-        disabled: row.try_get("disabled").map_err(backend)?,
-        created_at: row.try_get("created_at").map_err(backend)?,
-    })
-}
-
-/// The columns `user_from_row` reads, as a literal so queries stay `&'static str` (and prepared once).
-macro_rules! user_columns {
-    () => {
-        "users.id, users.username, users.password_hash, users.role, users.disabled, users.created_at"
-    };
-}
+/// Notifications of `CHANNEL`.
+struct Feed(PgListener);
 
 #[async_trait]
-impl Store for PostgresStore {
-    fn backend(&self) -> &'static str {
-        "postgres"
+impl ChangeFeed for Feed {
+    async fn next(&mut self) -> Result<Option<Vec<i64>>, StoreError> {
+        match self.0.try_recv().await.map_err(backend)? {
+            None => Ok(None),
+            Some(n) => Ok(Some(n.payload().split(',').filter_map(|id| id.parse().ok()).collect())),
+        }
     }
+}
 
-    async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(backend)?;
-        Ok(())
-    }
+rebound_store::sql_store! {
+    db: Postgres,
+    store: PostgresStore,
+    tx: PostgresTx,
+    announce: announce,
+    specific: {
+        fn backend(&self) -> &'static str {
+            "postgres"
+        }
 
-    async fn count_users(&self) -> Result<u64, StoreError> {
-        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM users").fetch_one(&self.pool).await.map_err(backend)?;
-        Ok(n.unsigned_abs())
-    }
+        async fn ping(&self) -> Result<(), StoreError> {
+            sqlx::query("SELECT 1").execute(&self.reader).await.map_err(backend)?;
+            Ok(())
+        }
 
-    async fn create_user(&self, user: NewUser<'_>) -> Result<User, StoreError> {
-        let row = sqlx::query(concat!(
-            "INSERT INTO users (username, password_hash, role, created_at) VALUES ($1, $2, $3, $4) RETURNING ",
-            user_columns!()
-        ))
-        .bind(user.username)
-        .bind(user.password_hash)
-        .bind(user.role.as_str())
-        .bind(user.now)
-        .fetch_one(&self.pool)
-        .await
-        .map_err(|e| write_error(e, "user"))?;
-        user_from_row(&row)
-    }
+        async fn begin(&self) -> Result<Box<dyn Tx>, StoreError> {
+            let mut tx = self.writer.begin().await.map_err(backend)?;
+            sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(WRITE_LOCK).execute(&mut *tx).await.map_err(backend)?;
+            Ok(Box::new(PostgresTx::new(tx)))
+        }
 
-    async fn user_by_name(&self, username: &str) -> Result<Option<User>, StoreError> {
-        let row = sqlx::query(concat!("SELECT ", user_columns!(), " FROM users WHERE lower(username) = lower($1)"))
-            .bind(username)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(backend)?;
-        row.as_ref().map(user_from_row).transpose()
-    }
-
-    async fn create_session(&self, session: NewSession<'_>) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO sessions (token_digest, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
-            .bind(session.token_digest)
-            .bind(session.user_id)
-            .bind(session.created_at)
-            .bind(session.expires_at)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| write_error(e, "session"))?;
-        Ok(())
-    }
-
-    async fn session_user(&self, token_digest: &[u8], now: i64) -> Result<Option<User>, StoreError> {
-        let row = sqlx::query(concat!(
-            "SELECT ",
-            user_columns!(),
-            " FROM sessions JOIN users ON users.id = sessions.user_id \
-             WHERE sessions.token_digest = $1 AND sessions.expires_at > $2"
-        ))
-        .bind(token_digest)
-        .bind(now)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(backend)?;
-        row.as_ref().map(user_from_row).transpose()
-    }
-
-    async fn delete_session(&self, token_digest: &[u8]) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM sessions WHERE token_digest = $1")
-            .bind(token_digest)
-            .execute(&self.pool)
-            .await
-            .map_err(backend)?;
-        Ok(())
+        async fn change_feed(&self) -> Result<Option<Box<dyn ChangeFeed>>, StoreError> {
+            let mut listener = PgListener::connect_with(&self.reader).await.map_err(backend)?;
+            listener.listen(CHANNEL).await.map_err(backend)?;
+            Ok(Some(Box::new(Feed(listener))))
+        }
     }
 }

@@ -2,50 +2,26 @@
 //! the records it reads and writes. Each database has its own crate implementing it
 //! (`rebound-store-sqlite`, `rebound-store-postgres`); SQL lives only there.
 //!
+//! Writes go through a transaction (`Tx`) whose primitives are plain SQL in each backend, while
+//! the algorithms built from them — ingesting events under the policy, suppressing, lifting,
+//! appending to the audit chain — live once, in `ops`, so both backends behave identically by
+//! construction. A backend serialises its write transactions (SQLite: one writer connection;
+//! PostgreSQL: a transaction-scoped advisory lock), which keeps soft-bounce counts and the audit
+//! hash chain consistent even with several server replicas.
+//!
 //! Times cross this boundary as Unix seconds (`i64`) and are passed in by the caller, never read
 //! here, so that behaviour that depends on time is testable.
 
+pub mod audit;
+pub mod ops;
+mod records;
+pub mod rows;
+mod sql;
+
+pub use records::*;
+
 use async_trait::async_trait;
-use rebound_api::v1::Role;
-
-/// A staff account. `password_hash` is an argon2 PHC string; the plain password is never stored.
-#[derive(Clone, PartialEq, Eq)]
-pub struct User {
-    pub id: i64,
-    pub username: String,
-    pub password_hash: String,
-    pub role: Role,
-    pub disabled: bool,
-    pub created_at: i64,
-}
-
-impl std::fmt::Debug for User {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("User")
-            .field("id", &self.id)
-            .field("username", &self.username)
-            .field("password_hash", &"<redacted>")
-            .field("role", &self.role)
-            .field("disabled", &self.disabled)
-            .finish()
-    }
-}
-
-/// A user to create.
-pub struct NewUser<'a> {
-    pub username: &'a str,
-    pub password_hash: &'a str,
-    pub role: Role,
-    pub now: i64,
-}
-
-/// A signed-in browser session, found by the SHA-256 digest of its cookie token.
-pub struct NewSession<'a> {
-    pub token_digest: &'a [u8],
-    pub user_id: i64,
-    pub created_at: i64,
-    pub expires_at: i64,
-}
+use rebound_api::v1::{ApiKey, AuditEntry, Event, Role, Suppression};
 
 /// What can go wrong in a store. Backends map their own errors into these.
 #[derive(Debug, thiserror::Error)]
@@ -61,6 +37,42 @@ pub enum StoreError {
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
+/// One write transaction. Dropping it without `commit` rolls everything back, so a failure half
+/// way leaves no partial state.
+#[async_trait]
+pub trait Tx: Send {
+    async fn commit(self: Box<Self>) -> Result<(), StoreError>;
+
+    /// The stored event that carried this idempotency key, if any.
+    async fn event_by_idempotency_key(&mut self, key: &str) -> Result<Option<Event>, StoreError>;
+    /// Soft bounces of `recipient_key` at or after `since`, and, when `after_last_delivery`, after
+    /// the last delivery to it.
+    async fn soft_count(
+        &mut self,
+        recipient_key: &str,
+        since: i64,
+        after_last_delivery: bool,
+    ) -> Result<u32, StoreError>;
+    async fn insert_event(&mut self, event: &EventRow<'_>) -> Result<i64, StoreError>;
+
+    async fn suppression_by_key(&mut self, scope: &str, key: &str) -> Result<Option<Suppression>, StoreError>;
+    async fn suppression_by_id(&mut self, id: i64) -> Result<Option<Suppression>, StoreError>;
+    async fn insert_suppression(&mut self, new: &NewSuppression<'_>) -> Result<Suppression, StoreError>;
+    /// Makes a lifted entry active again with the new cause.
+    async fn reopen_suppression(&mut self, id: i64, new: &NewSuppression<'_>) -> Result<Suppression, StoreError>;
+    async fn lift_suppression(&mut self, id: i64, lift: &Lift<'_>) -> Result<Suppression, StoreError>;
+
+    /// The hash of the newest audit row (all zeros for an empty log).
+    async fn last_audit_hash(&mut self) -> Result<[u8; 32], StoreError>;
+    async fn insert_audit(&mut self, row: &audit::AuditRow) -> Result<i64, StoreError>;
+
+    async fn setting(&mut self, name: &str) -> Result<Option<String>, StoreError>;
+    async fn put_setting(&mut self, name: &str, value: &str, now: i64) -> Result<(), StoreError>;
+
+    async fn insert_api_key(&mut self, key: &NewApiKey<'_>) -> Result<ApiKey, StoreError>;
+    async fn revoke_api_key(&mut self, id: i64, now: i64) -> Result<Option<ApiKey>, StoreError>;
+}
+
 /// Everything the server needs from a database. Implementations must make every write durable
 /// before returning `Ok`: the server acknowledges with a 2xx only what is on disk.
 #[async_trait]
@@ -70,6 +82,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// Checks that the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Starts a write transaction; write transactions are serialised.
+    async fn begin(&self) -> Result<Box<dyn Tx>, StoreError>;
 
     async fn count_users(&self) -> Result<u64, StoreError>;
 
@@ -85,6 +100,38 @@ pub trait Store: Send + Sync + 'static {
     async fn session_user(&self, token_digest: &[u8], now: i64) -> Result<Option<User>, StoreError>;
 
     async fn delete_session(&self, token_digest: &[u8]) -> Result<(), StoreError>;
+
+    /// A key by the SHA-256 digest of its token (revoked keys included: the caller refuses them).
+    async fn api_key_by_digest(&self, digest: &[u8]) -> Result<Option<ApiKey>, StoreError>;
+    async fn api_keys(&self) -> Result<Vec<ApiKey>, StoreError>;
+
+    async fn suppression(&self, id: i64) -> Result<Option<Suppression>, StoreError>;
+    /// A page of the list; see `SuppressionQuery` for order and cursor.
+    async fn suppressions(&self, query: &SuppressionQuery) -> Result<Vec<Suppression>, StoreError>;
+    /// Active entries with an id above `after_id`, in id order: how the pre-send index is loaded.
+    async fn active_suppressions(&self, after_id: i64, limit: u32) -> Result<Vec<IndexEntry>, StoreError>;
+    /// Entries by id, active or not: how a replica refreshes its index after a change elsewhere.
+    async fn suppressions_by_ids(&self, ids: &[i64]) -> Result<Vec<IndexEntry>, StoreError>;
+    /// The events linked to an entry (newest first, at most `limit`).
+    async fn suppression_events(&self, id: i64, limit: u32) -> Result<Vec<Event>, StoreError>;
+
+    async fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError>;
+    /// Audit rows with their hashes in id order from `after_id`, for verifying the chain.
+    async fn audit_chain(&self, after_id: i64, limit: u32) -> Result<Vec<audit::ChainRow>, StoreError>;
+
+    async fn setting(&self, name: &str) -> Result<Option<String>, StoreError>;
+
+    /// Waits for suppressions changed by other processes (PostgreSQL `LISTEN`); `None` when the
+    /// backend has a single writer process and no feed is needed.
+    async fn change_feed(&self) -> Result<Option<Box<dyn ChangeFeed>>, StoreError>;
+}
+
+/// Ids of suppressions changed by any replica, as they are committed.
+#[async_trait]
+pub trait ChangeFeed: Send {
+    /// The next batch of changed ids. `Ok(None)` means notifications may have been missed (the
+    /// connection was re-established): reload everything.
+    async fn next(&mut self) -> Result<Option<Vec<i64>>, StoreError>;
 }
 
 /// Reads a stored role name back.

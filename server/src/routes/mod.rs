@@ -1,8 +1,15 @@
 //! The `/api/v1` router, one module per resource.
 
+mod audit;
 mod auth;
+mod check;
 mod classify;
+mod events;
 mod health;
+mod keys;
+mod names;
+mod settings;
+mod suppressions;
 
 use axum::Router;
 use axum::http::Uri;
@@ -11,10 +18,35 @@ use crate::AppState;
 use crate::error::ApiError;
 
 pub fn router() -> Router<AppState> {
-    Router::new().merge(health::router()).merge(auth::router()).merge(classify::router())
+    Router::new()
+        .merge(health::router())
+        .merge(auth::router())
+        .merge(classify::router())
+        .merge(events::router())
+        .merge(check::router())
+        .merge(suppressions::router())
+        .merge(audit::router())
+        .merge(settings::router())
+        .merge(keys::router())
 }
 
 /// Any `/api/...` path no route claims: a JSON 404, never the console's `index.html`.
 pub async fn unknown_api_path(uri: Uri) -> ApiError {
     ApiError::NotFound(uri.path().to_owned())
+}
+
+/// Largest page a list returns.
+pub const MAX_PAGE: u32 = 500;
+
+/// A list's `limit` parameter: 50 by default, at most `MAX_PAGE`.
+pub fn page_limit(limit: Option<u32>) -> Result<u32, ApiError> {
+    match limit {
+        None => Ok(50),
+        Some(n @ 1..=MAX_PAGE) => Ok(n),
+        Some(_) => Err(ApiError::Invalid {
+            code: "invalid_parameter",
+            message: format!("must be between 1 and {MAX_PAGE}"),
+            field: Some("limit".to_owned()),
+        }),
+    }
 }

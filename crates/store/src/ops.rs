@@ -1,0 +1,352 @@
+//! The write algorithms, written once over the `Tx` primitives so both backends share them:
+//! ingesting events under the policy, suppressing and lifting, saving settings, managing keys.
+//! Every change to the list, the settings or the keys appends an audit row in the same
+//! transaction, so a change and its record commit together or not at all.
+
+use rebound_api::v1::{ApiKey, Outcome, Policy, Suppression, SuppressionReason};
+use rebound_core::Kind;
+use rebound_policy::{Decision, EventFacts, History, decide};
+use serde_json::{Value, json};
+
+use crate::audit::{self, Change};
+use crate::{Actor, EventRow, Lift, NewApiKey, NewEvent, NewSuppression, Store, StoreError, Tx};
+
+/// The settings row that holds the policy.
+pub const POLICY_SETTING: &str = "policy";
+
+const DAY: i64 = 86_400;
+
+/// What ingesting one event did.
+#[derive(Debug, Clone)]
+pub struct Ingested {
+    pub event_id: i64,
+    /// The idempotency key had been seen: `outcome` is the first delivery's, nothing changed.
+    pub duplicate: bool,
+    pub verdict: rebound_api::v1::Verdict,
+    pub outcome: Outcome,
+}
+
+/// The result of an ingest: per event, in order, and the entries whose state changed.
+#[derive(Debug, Clone, Default)]
+pub struct IngestReport {
+    pub events: Vec<Ingested>,
+    pub changed: Vec<Suppression>,
+}
+
+/// Records a batch of events and applies the policy to each, in one transaction: either every
+/// event of the batch is stored with its consequences, or none is.
+pub async fn ingest(store: &dyn Store, events: &[NewEvent], policy: &Policy) -> Result<IngestReport, StoreError> {
+    let mut tx = store.begin().await?;
+    let mut report = IngestReport::default();
+    for event in events {
+        if let Some(key) = &event.idempotency_key
+            && let Some(first) = tx.event_by_idempotency_key(key).await?
+        {
+            report.events.push(Ingested {
+                event_id: first.id,
+                duplicate: true,
+                verdict: first.verdict,
+                outcome: first.outcome,
+            });
+            continue;
+        }
+        let (outcome, suppression_id) = apply_policy(tx.as_mut(), event, policy, &mut report.changed).await?;
+        let verdict_json = serde_json::to_string(&event.verdict).map_err(corrupt_json)?;
+        let outcome_json = serde_json::to_string(&outcome).map_err(corrupt_json)?;
+        let row = EventRow {
+            event,
+            verdict_json: &verdict_json,
+            outcome: &outcome,
+            outcome_json: &outcome_json,
+            suppression_id,
+        };
+        let event_id = tx.insert_event(&row).await?;
+        report.events.push(Ingested { event_id, duplicate: false, verdict: event.verdict.clone(), outcome });
+    }
+    tx.commit().await?;
+    Ok(report)
+}
+
+fn corrupt_json(e: serde_json::Error) -> StoreError {
+    StoreError::Corrupt { what: "json", detail: e.to_string() }
+}
+
+async fn apply_policy(
+    tx: &mut dyn Tx,
+    event: &NewEvent,
+    policy: &Policy,
+    changed: &mut Vec<Suppression>,
+) -> Result<(Outcome, Option<i64>), StoreError> {
+    let Some(target) = &event.recipient else {
+        return Ok((Outcome::Nothing { why: "the event names no recipient".to_owned() }, None));
+    };
+    let facts = EventFacts {
+        kind: event.verdict.kind,
+        reason: event.verdict.reason,
+        spam_trap: event.spam_trap,
+        stream: event.stream.as_deref(),
+    };
+    let history = if facts.kind == Kind::Soft && !facts.spam_trap {
+        let (_, window_days) = policy.soft_limits(facts.reason);
+        let since = event.at.saturating_sub(i64::from(window_days) * DAY);
+        History { soft_in_window: tx.soft_count(target.key(), since, policy.soft_reset_on_delivery).await? }
+    } else {
+        History::default()
+    };
+    Ok(match decide(policy, facts, history) {
+        Decision::Suppress { reason, scope } => {
+            let new = NewSuppression {
+                target,
+                scope: &scope,
+                reason,
+                source: &event.source,
+                rule: Some(&event.verdict.rule),
+                note: None,
+                expires_at: None,
+                now: event.received_at,
+            };
+            let cause = format!("{} event: {} ({})", event.verdict.kind, event.verdict.reason, event.verdict.rule);
+            let (entry, change) = suppress_in(tx, &new, &Actor::System, Some(&cause)).await?;
+            let outcome = match change {
+                SuppressChange::Unchanged => Outcome::AlreadySuppressed {
+                    suppression_id: entry.id,
+                    reason: entry.reason,
+                    scope: entry.scope.clone(),
+                },
+                SuppressChange::Created | SuppressChange::Reopened | SuppressChange::Escalated => Outcome::Suppressed {
+                    suppression_id: entry.id,
+                    reason: entry.reason,
+                    scope: entry.scope.clone(),
+                    reopened: change == SuppressChange::Reopened,
+                },
+            };
+            let id = entry.id;
+            if change != SuppressChange::Unchanged {
+                changed.push(entry);
+            }
+            (outcome, Some(id))
+        }
+        Decision::CountSoft { count, threshold, window_days } => {
+            (Outcome::Counted { count, threshold, window_days }, None)
+        }
+        Decision::Nothing { why } => (Outcome::Nothing { why: why.to_owned() }, None),
+    })
+}
+
+/// What `suppress` did to the list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SuppressChange {
+    Created,
+    /// A lifted or expired entry became active again.
+    Reopened,
+    /// An active entry became a complaint (which needs a confirmation to lift).
+    Escalated,
+    /// It was already in force; nothing was written.
+    Unchanged,
+}
+
+impl SuppressChange {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            SuppressChange::Created => "created",
+            SuppressChange::Reopened => "reopened",
+            SuppressChange::Escalated => "escalated",
+            SuppressChange::Unchanged => "unchanged",
+        }
+    }
+}
+
+fn in_force(entry: &Suppression, now: i64) -> bool {
+    entry.active && entry.expires_at.is_none_or(|at| at > now)
+}
+
+fn snapshot(entry: &Suppression) -> Option<Value> {
+    serde_json::to_value(entry).ok()
+}
+
+async fn suppress_in(
+    tx: &mut dyn Tx,
+    new: &NewSuppression<'_>,
+    actor: &Actor,
+    cause: Option<&str>,
+) -> Result<(Suppression, SuppressChange), StoreError> {
+    let existing = tx.suppression_by_key(new.scope, new.target.key()).await?;
+    let (entry, change, before) = match existing {
+        Some(old) if in_force(&old, new.now) => {
+            if new.reason == SuppressionReason::Complaint && old.reason != SuppressionReason::Complaint {
+                let entry = tx.reopen_suppression(old.id, new).await?;
+                (entry, SuppressChange::Escalated, snapshot(&old))
+            } else {
+                return Ok((old, SuppressChange::Unchanged));
+            }
+        }
+        Some(old) => (tx.reopen_suppression(old.id, new).await?, SuppressChange::Reopened, snapshot(&old)),
+        None => (tx.insert_suppression(new).await?, SuppressChange::Created, None),
+    };
+    let action = match change {
+        SuppressChange::Created => "suppression.add",
+        SuppressChange::Reopened => "suppression.reopen",
+        _ => "suppression.escalate",
+    };
+    audit::append(
+        tx,
+        Change {
+            at: new.now,
+            actor,
+            action,
+            target: &audit_target(&entry),
+            before,
+            after: snapshot(&entry),
+            reason: cause,
+        },
+    )
+    .await?;
+    Ok((entry, change))
+}
+
+/// How an entry is named in the audit log: `scope:address`.
+pub fn audit_target(entry: &Suppression) -> String {
+    format!("{}:{}", entry.scope, entry.address.to_lowercase())
+}
+
+/// Puts an address or domain on the list (or reopens its lifted entry), audited.
+pub async fn suppress(
+    store: &dyn Store,
+    new: &NewSuppression<'_>,
+    actor: &Actor,
+) -> Result<(Suppression, SuppressChange), StoreError> {
+    let mut tx = store.begin().await?;
+    let result = suppress_in(tx.as_mut(), new, actor, new.note).await?;
+    tx.commit().await?;
+    Ok(result)
+}
+
+/// Adds many entries in one transaction (an import batch): all of them or none.
+pub async fn suppress_batch(
+    store: &dyn Store,
+    entries: &[NewSuppression<'_>],
+    actor: &Actor,
+) -> Result<Vec<(Suppression, SuppressChange)>, StoreError> {
+    let mut tx = store.begin().await?;
+    let mut out = Vec::with_capacity(entries.len());
+    for new in entries {
+        out.push(suppress_in(tx.as_mut(), new, actor, new.note).await?);
+    }
+    tx.commit().await?;
+    Ok(out)
+}
+
+/// Why a lift did not happen.
+#[derive(Debug)]
+pub enum LiftRefusal {
+    NotFound,
+    NotActive(Box<Suppression>),
+    /// A complaint needs `confirm_complaint`.
+    NeedsConfirmation(Box<Suppression>),
+}
+
+/// Lifts an entry, keeping it (inactive) with who and why; audited.
+pub async fn lift(
+    store: &dyn Store,
+    id: i64,
+    lift: &Lift<'_>,
+    actor: &Actor,
+    confirm_complaint: bool,
+) -> Result<Result<Suppression, LiftRefusal>, StoreError> {
+    let mut tx = store.begin().await?;
+    let Some(old) = tx.suppression_by_id(id).await? else { return Ok(Err(LiftRefusal::NotFound)) };
+    if !old.active {
+        return Ok(Err(LiftRefusal::NotActive(Box::new(old))));
+    }
+    if old.reason == SuppressionReason::Complaint && !confirm_complaint {
+        return Ok(Err(LiftRefusal::NeedsConfirmation(Box::new(old))));
+    }
+    let entry = tx.lift_suppression(id, lift).await?;
+    audit::append(
+        tx.as_mut(),
+        Change {
+            at: lift.now,
+            actor,
+            action: "suppression.lift",
+            target: &audit_target(&entry),
+            before: snapshot(&old),
+            after: snapshot(&entry),
+            reason: Some(lift.reason),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Ok(entry))
+}
+
+/// The saved policy, or the defaults when none was saved.
+pub async fn policy(store: &dyn Store) -> Result<Policy, StoreError> {
+    match store.setting(POLICY_SETTING).await? {
+        Some(text) => crate::json_from_db("policy", &text),
+        None => Ok(Policy::default()),
+    }
+}
+
+/// Saves a (validated) policy; audited with the before and after values.
+pub async fn set_policy(
+    store: &dyn Store,
+    policy: &Policy,
+    actor: &Actor,
+    reason: Option<&str>,
+    now: i64,
+) -> Result<(), StoreError> {
+    let after = serde_json::to_value(policy).map_err(corrupt_json)?;
+    let mut tx = store.begin().await?;
+    let before = match tx.setting(POLICY_SETTING).await? {
+        Some(text) => crate::json_from_db::<Value>("policy", &text)?,
+        None => serde_json::to_value(Policy::default()).map_err(corrupt_json)?,
+    };
+    tx.put_setting(POLICY_SETTING, &after.to_string(), now).await?;
+    let change = Change {
+        at: now,
+        actor,
+        action: "settings.update",
+        target: POLICY_SETTING,
+        before: Some(before),
+        after: Some(after),
+        reason,
+    };
+    audit::append(tx.as_mut(), change).await?;
+    tx.commit().await
+}
+
+/// Creates an API key; audited (without its secret).
+pub async fn create_api_key(store: &dyn Store, key: &NewApiKey<'_>, actor: &Actor) -> Result<ApiKey, StoreError> {
+    let mut tx = store.begin().await?;
+    let created = tx.insert_api_key(key).await?;
+    let change = Change {
+        at: key.now,
+        actor,
+        action: "key.create",
+        target: &format!("key:{}", created.id),
+        before: None,
+        after: Some(json!({ "name": created.name, "prefix": created.prefix, "scopes": created.scopes })),
+        reason: None,
+    };
+    audit::append(tx.as_mut(), change).await?;
+    tx.commit().await?;
+    Ok(created)
+}
+
+/// Revokes an API key; audited. `None` when there is no such key.
+pub async fn revoke_api_key(store: &dyn Store, id: i64, actor: &Actor, now: i64) -> Result<Option<ApiKey>, StoreError> {
+    let mut tx = store.begin().await?;
+    let Some(key) = tx.revoke_api_key(id, now).await? else { return Ok(None) };
+    let change = Change {
+        at: now,
+        actor,
+        action: "key.revoke",
+        target: &format!("key:{id}"),
+        before: None,
+        after: Some(json!({ "name": key.name, "revoked_at": key.revoked_at })),
+        reason: None,
+    };
+    audit::append(tx.as_mut(), change).await?;
+    tx.commit().await?;
+    Ok(Some(key))
+}

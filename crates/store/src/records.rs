@@ -1,0 +1,197 @@
+//! The records that cross the store boundary, and the parsing of stored names back into types.
+
+use rebound_api::v1::{KeyScope, Outcome, Role, SuppressionReason, Verdict};
+use rebound_policy::Target;
+
+use crate::StoreError;
+
+/// A staff account. `password_hash` is an argon2 PHC string; the plain password is never stored.
+#[derive(Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: i64,
+    pub username: String,
+    pub password_hash: String,
+    pub role: Role,
+    pub disabled: bool,
+    pub created_at: i64,
+}
+
+impl std::fmt::Debug for User {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("User")
+            .field("id", &self.id)
+            .field("username", &self.username)
+            .field("password_hash", &"<redacted>")
+            .field("role", &self.role)
+            .field("disabled", &self.disabled)
+            .finish()
+    }
+}
+
+/// A user to create.
+pub struct NewUser<'a> {
+    pub username: &'a str,
+    pub password_hash: &'a str,
+    pub role: Role,
+    pub now: i64,
+}
+
+/// A signed-in browser session, found by the SHA-256 digest of its cookie token.
+pub struct NewSession<'a> {
+    pub token_digest: &'a [u8],
+    pub user_id: i64,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+/// Who made a change, as written in the audit log and on lifted entries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    User(String),
+    Key(String),
+    /// The policy acting on an event.
+    System,
+}
+
+impl std::fmt::Display for Actor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Actor::User(name) => write!(f, "user:{name}"),
+            Actor::Key(name) => write!(f, "key:{name}"),
+            Actor::System => f.write_str("system"),
+        }
+    }
+}
+
+/// A suppression to create (or to reopen a lifted entry with).
+#[derive(Debug, Clone)]
+pub struct NewSuppression<'a> {
+    pub target: &'a Target,
+    pub scope: &'a str,
+    pub reason: SuppressionReason,
+    pub source: &'a str,
+    pub rule: Option<&'a str>,
+    pub note: Option<&'a str>,
+    pub expires_at: Option<i64>,
+    pub now: i64,
+}
+
+/// Lifting an entry: who, why, when.
+#[derive(Debug, Clone)]
+pub struct Lift<'a> {
+    pub by: &'a str,
+    pub reason: &'a str,
+    pub now: i64,
+}
+
+/// An incoming event, classified, before the policy has looked at it.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    /// When it happened (as reported; defaults to `received_at`).
+    pub at: i64,
+    pub received_at: i64,
+    pub source: String,
+    pub idempotency_key: Option<String>,
+    pub recipient: Option<Target>,
+    pub verdict: Verdict,
+    /// The sender reported a spam-trap hit.
+    pub spam_trap: bool,
+    pub campaign: Option<String>,
+    pub stream: Option<String>,
+    pub sending_ip: Option<String>,
+    pub isp: Option<String>,
+    /// The input as received, already cut to the storage limit.
+    pub raw: Option<String>,
+}
+
+/// An event as written: the event, what the policy did, and the entry it is evidence for.
+pub struct EventRow<'a> {
+    pub event: &'a NewEvent,
+    pub verdict_json: &'a str,
+    pub outcome: &'a Outcome,
+    pub outcome_json: &'a str,
+    pub suppression_id: Option<i64>,
+}
+
+/// An API key to create; only the digest of its token is stored.
+pub struct NewApiKey<'a> {
+    pub name: &'a str,
+    pub prefix: &'a str,
+    pub token_digest: &'a [u8],
+    pub scopes: &'a [KeyScope],
+    pub created_by: &'a str,
+    pub now: i64,
+}
+
+/// What the pre-send index keeps of an entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexEntry {
+    pub id: i64,
+    /// The normalised key (`local@domain` lower-cased, or `@domain`).
+    pub key: String,
+    pub scope: String,
+    pub reason: SuppressionReason,
+    pub active: bool,
+    pub created_at: i64,
+    pub expires_at: Option<i64>,
+}
+
+/// Order of a suppression list page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SuppressionCursor {
+    /// Newest first; continue below this id.
+    BeforeId(i64),
+    /// By key (for prefix search); continue after this (key, id).
+    AfterKey(String, i64),
+}
+
+/// Filters of a suppression list page. With `key_prefix` the page is ordered by key, otherwise
+/// newest first.
+#[derive(Debug, Clone, Default)]
+pub struct SuppressionQuery {
+    pub key_prefix: Option<String>,
+    pub domain: Option<String>,
+    pub reason: Option<SuppressionReason>,
+    pub scope: Option<String>,
+    pub source: Option<String>,
+    pub rule: Option<String>,
+    pub active: Option<bool>,
+    pub created_from: Option<i64>,
+    pub created_until: Option<i64>,
+    pub cursor: Option<SuppressionCursor>,
+    pub limit: u32,
+}
+
+/// Filters of an audit page, newest first.
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    pub actor: Option<String>,
+    /// An action or an action family (`suppression` matches `suppression.add`, ...).
+    pub action: Option<String>,
+    pub target: Option<String>,
+    pub from: Option<i64>,
+    pub until: Option<i64>,
+    pub before_id: Option<i64>,
+    pub limit: u32,
+}
+
+pub fn reason_from_db(name: &str) -> Result<SuppressionReason, StoreError> {
+    SuppressionReason::parse(name)
+        .ok_or_else(|| StoreError::Corrupt { what: "suppression reason", detail: name.into() })
+}
+
+/// Scopes are stored space-separated.
+pub fn scopes_to_db(scopes: &[KeyScope]) -> String {
+    scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" ")
+}
+
+pub fn scopes_from_db(text: &str) -> Result<Vec<KeyScope>, StoreError> {
+    text.split_whitespace()
+        .map(|s| KeyScope::parse(s).ok_or_else(|| StoreError::Corrupt { what: "key scope", detail: s.into() }))
+        .collect()
+}
+
+/// Reads a JSON column back.
+pub fn json_from_db<T: serde::de::DeserializeOwned>(what: &'static str, text: &str) -> Result<T, StoreError> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt { what, detail: e.to_string() })
+}

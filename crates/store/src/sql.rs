@@ -1,0 +1,566 @@
+//! The SQL both backends run. SQLite and PostgreSQL accept the same statements here (`$N`
+//! parameters, `RETURNING`, `ON CONFLICT`, `TRUE`/`FALSE`, row-value comparisons), so the
+//! statements are written once, in this macro, and each backend crate expands it for its own
+//! sqlx types, adding only what truly differs: how a write transaction starts, how a commit is
+//! announced to other replicas, and the change feed.
+//!
+//! The expansion expects a store struct with `reader` and `writer` pools, and adds the `Tx` type
+//! and the `Store` impl (whose backend-specific methods are passed in).
+
+/// Expands the shared SQL for one backend. See the module documentation.
+#[macro_export]
+macro_rules! sql_store {
+    (
+        db: $db:ty,
+        store: $store:ty,
+        tx: $tx:ident,
+        announce: $announce:path,
+        specific: { $($specific:tt)* }
+    ) => {
+        /// A write transaction; suppressions it changes are announced on commit.
+        pub struct $tx {
+            tx: ::sqlx::Transaction<'static, $db>,
+            changed: Vec<i64>,
+        }
+
+        impl $tx {
+            fn new(tx: ::sqlx::Transaction<'static, $db>) -> Self {
+                Self { tx, changed: Vec::new() }
+            }
+
+            fn changed(&mut self, entry: ::rebound_api::v1::Suppression) -> ::rebound_api::v1::Suppression {
+                self.changed.push(entry.id);
+                entry
+            }
+        }
+
+        #[::async_trait::async_trait]
+        impl $crate::Tx for $tx {
+            async fn commit(mut self: Box<Self>) -> Result<(), $crate::StoreError> {
+                $announce(&mut self.tx, &self.changed).await?;
+                self.tx.commit().await.map_err($crate::rows::backend)
+            }
+
+            async fn event_by_idempotency_key(
+                &mut self,
+                key: &str,
+            ) -> Result<Option<::rebound_api::v1::Event>, $crate::StoreError> {
+                let row = ::sqlx::query(concat!("SELECT ", $crate::columns!(event), " FROM events WHERE idempotency_key = $1"))
+                    .bind(key)
+                    .fetch_optional(&mut *self.tx)
+                    .await
+                    .map_err($crate::rows::backend)?;
+                row.as_ref().map($crate::rows::event).transpose()
+            }
+
+            async fn soft_count(
+                &mut self,
+                recipient_key: &str,
+                since: i64,
+                after_last_delivery: bool,
+            ) -> Result<u32, $crate::StoreError> {
+                let sql = if after_last_delivery {
+                    "SELECT count(*) FROM events s WHERE s.recipient_key = $1 AND s.kind = 'soft' AND s.at >= $2 \
+                     AND NOT EXISTS (SELECT 1 FROM events d WHERE d.recipient_key = $1 AND d.kind = 'delivered' \
+                     AND (d.at, d.id) > (s.at, s.id))"
+                } else {
+                    "SELECT count(*) FROM events WHERE recipient_key = $1 AND kind = 'soft' AND at >= $2"
+                };
+                let n: i64 = ::sqlx::query_scalar(sql)
+                    .bind(recipient_key)
+                    .bind(since)
+                    .fetch_one(&mut *self.tx)
+                    .await
+                    .map_err($crate::rows::backend)?;
+                Ok(u32::try_from(n).unwrap_or(u32::MAX))
+            }
+
+            async fn insert_event(&mut self, row: &$crate::EventRow<'_>) -> Result<i64, $crate::StoreError> {
+                let e = row.event;
+                ::sqlx::query_scalar(
+                    "INSERT INTO events (at, received_at, source, idempotency_key, recipient, recipient_key, kind, \
+                     reason, rule, campaign, stream, sending_ip, isp, raw, verdict, outcome, suppression_id) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id",
+                )
+                .bind(e.at)
+                .bind(e.received_at)
+                .bind(&e.source)
+                .bind(e.idempotency_key.as_deref())
+                .bind(e.recipient.as_ref().map(|t| t.display()))
+                .bind(e.recipient.as_ref().map(|t| t.key()))
+                .bind(e.verdict.kind.as_str())
+                .bind(e.verdict.reason.as_str())
+                .bind(&e.verdict.rule)
+                .bind(e.campaign.as_deref())
+                .bind(e.stream.as_deref())
+                .bind(e.sending_ip.as_deref())
+                .bind(e.isp.as_deref())
+                .bind(e.raw.as_deref())
+                .bind(row.verdict_json)
+                .bind(row.outcome_json)
+                .bind(row.suppression_id)
+                .fetch_one(&mut *self.tx)
+                .await
+                .map_err(|e| $crate::rows::write_error(e, "event"))
+            }
+
+            async fn suppression_by_key(
+                &mut self,
+                scope: &str,
+                key: &str,
+            ) -> Result<Option<::rebound_api::v1::Suppression>, $crate::StoreError> {
+                let row = ::sqlx::query(concat!(
+                    "SELECT ", $crate::columns!(suppression), " FROM suppressions WHERE scope = $1 AND key = $2"
+                ))
+                .bind(scope)
+                .bind(key)
+                .fetch_optional(&mut *self.tx)
+                .await
+                .map_err($crate::rows::backend)?;
+                row.as_ref().map($crate::rows::suppression).transpose()
+            }
+
+            async fn suppression_by_id(
+                &mut self,
+                id: i64,
+            ) -> Result<Option<::rebound_api::v1::Suppression>, $crate::StoreError> {
+                let row = ::sqlx::query(concat!("SELECT ", $crate::columns!(suppression), " FROM suppressions WHERE id = $1"))
+                    .bind(id)
+                    .fetch_optional(&mut *self.tx)
+                    .await
+                    .map_err($crate::rows::backend)?;
+                row.as_ref().map($crate::rows::suppression).transpose()
+            }
+
+            async fn insert_suppression(
+                &mut self,
+                new: &$crate::NewSuppression<'_>,
+            ) -> Result<::rebound_api::v1::Suppression, $crate::StoreError> {
+                let row = ::sqlx::query(concat!(
+                    "INSERT INTO suppressions (key, address, domain, domain_wide, scope, reason, source, rule, note, \
+                     active, created_at, updated_at, expires_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, TRUE, $10, $10, $11) RETURNING ",
+                    $crate::columns!(suppression)
+                ))
+                .bind(new.target.key())
+                .bind(new.target.display())
+                .bind(new.target.domain())
+                .bind(new.target.is_domain())
+                .bind(new.scope)
+                .bind(new.reason.as_str())
+                .bind(new.source)
+                .bind(new.rule)
+                .bind(new.note)
+                .bind(new.now)
+                .bind(new.expires_at)
+                .fetch_one(&mut *self.tx)
+                .await
+                .map_err(|e| $crate::rows::write_error(e, "suppression"))?;
+                Ok(self.changed($crate::rows::suppression(&row)?))
+            }
+
+            async fn reopen_suppression(
+                &mut self,
+                id: i64,
+                new: &$crate::NewSuppression<'_>,
+            ) -> Result<::rebound_api::v1::Suppression, $crate::StoreError> {
+                let row = ::sqlx::query(concat!(
+                    "UPDATE suppressions SET reason = $2, source = $3, rule = $4, note = $5, active = TRUE, \
+                     updated_at = $6, expires_at = $7, lifted_at = NULL, lifted_by = NULL, lift_reason = NULL \
+                     WHERE id = $1 RETURNING ",
+                    $crate::columns!(suppression)
+                ))
+                .bind(id)
+                .bind(new.reason.as_str())
+                .bind(new.source)
+                .bind(new.rule)
+                .bind(new.note)
+                .bind(new.now)
+                .bind(new.expires_at)
+                .fetch_one(&mut *self.tx)
+                .await
+                .map_err($crate::rows::backend)?;
+                Ok(self.changed($crate::rows::suppression(&row)?))
+            }
+
+            async fn lift_suppression(
+                &mut self,
+                id: i64,
+                lift: &$crate::Lift<'_>,
+            ) -> Result<::rebound_api::v1::Suppression, $crate::StoreError> {
+                let row = ::sqlx::query(concat!(
+                    "UPDATE suppressions SET active = FALSE, updated_at = $2, lifted_at = $2, lifted_by = $3, \
+                     lift_reason = $4 WHERE id = $1 RETURNING ",
+                    $crate::columns!(suppression)
+                ))
+                .bind(id)
+                .bind(lift.now)
+                .bind(lift.by)
+                .bind(lift.reason)
+                .fetch_one(&mut *self.tx)
+                .await
+                .map_err($crate::rows::backend)?;
+                Ok(self.changed($crate::rows::suppression(&row)?))
+            }
+
+            async fn last_audit_hash(&mut self) -> Result<[u8; 32], $crate::StoreError> {
+                let hash: Option<Vec<u8>> = ::sqlx::query_scalar("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1")
+                    .fetch_optional(&mut *self.tx)
+                    .await
+                    .map_err($crate::rows::backend)?;
+                match hash {
+                    None => Ok([0; 32]),
+                    Some(bytes) => bytes.try_into().map_err(|_| $crate::StoreError::Corrupt {
+                        what: "audit hash",
+                        detail: "not 32 bytes".to_owned(),
+                    }),
+                }
+            }
+
+            async fn insert_audit(&mut self, row: &$crate::audit::AuditRow) -> Result<i64, $crate::StoreError> {
+                ::sqlx::query_scalar(
+                    "INSERT INTO audit_log (at, actor, action, target, before, after, reason, prev_hash, hash) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+                )
+                .bind(row.at)
+                .bind(&row.actor)
+                .bind(&row.action)
+                .bind(&row.target)
+                .bind(row.before.as_deref())
+                .bind(row.after.as_deref())
+                .bind(row.reason.as_deref())
+                .bind(&row.prev_hash[..])
+                .bind(&row.hash[..])
+                .fetch_one(&mut *self.tx)
+                .await
+                .map_err($crate::rows::backend)
+            }
+
+            async fn setting(&mut self, name: &str) -> Result<Option<String>, $crate::StoreError> {
+                ::sqlx::query_scalar("SELECT value FROM settings WHERE name = $1")
+                    .bind(name)
+                    .fetch_optional(&mut *self.tx)
+                    .await
+                    .map_err($crate::rows::backend)
+            }
+
+            async fn put_setting(&mut self, name: &str, value: &str, now: i64) -> Result<(), $crate::StoreError> {
+                ::sqlx::query(
+                    "INSERT INTO settings (name, value, updated_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                )
+                .bind(name)
+                .bind(value)
+                .bind(now)
+                .execute(&mut *self.tx)
+                .await
+                .map_err($crate::rows::backend)?;
+                Ok(())
+            }
+
+            async fn insert_api_key(
+                &mut self,
+                key: &$crate::NewApiKey<'_>,
+            ) -> Result<::rebound_api::v1::ApiKey, $crate::StoreError> {
+                let row = ::sqlx::query(concat!(
+                    "INSERT INTO api_keys (name, prefix, token_digest, scopes, created_by, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6) RETURNING ",
+                    $crate::columns!(api_key)
+                ))
+                .bind(key.name)
+                .bind(key.prefix)
+                .bind(key.token_digest)
+                .bind($crate::scopes_to_db(key.scopes))
+                .bind(key.created_by)
+                .bind(key.now)
+                .fetch_one(&mut *self.tx)
+                .await
+                .map_err(|e| $crate::rows::write_error(e, "api key"))?;
+                $crate::rows::api_key(&row)
+            }
+
+            async fn revoke_api_key(
+                &mut self,
+                id: i64,
+                now: i64,
+            ) -> Result<Option<::rebound_api::v1::ApiKey>, $crate::StoreError> {
+                let row = ::sqlx::query(concat!(
+                    "UPDATE api_keys SET revoked_at = coalesce(revoked_at, $2) WHERE id = $1 RETURNING ",
+                    $crate::columns!(api_key)
+                ))
+                .bind(id)
+                .bind(now)
+                .fetch_optional(&mut *self.tx)
+                .await
+                .map_err($crate::rows::backend)?;
+                row.as_ref().map($crate::rows::api_key).transpose()
+            }
+        }
+
+        #[::async_trait::async_trait]
+        impl $crate::Store for $store {
+            $($specific)*
+
+            async fn count_users(&self) -> Result<u64, $crate::StoreError> {
+                let n: i64 = ::sqlx::query_scalar("SELECT count(*) FROM users")
+                    .fetch_one(&self.reader)
+                    .await
+                    .map_err($crate::rows::backend)?;
+                Ok(n.unsigned_abs())
+            }
+
+            async fn create_user(&self, user: $crate::NewUser<'_>) -> Result<$crate::User, $crate::StoreError> {
+                let row = ::sqlx::query(concat!(
+                    "INSERT INTO users (username, password_hash, role, created_at) VALUES ($1, $2, $3, $4) RETURNING ",
+                    $crate::columns!(user)
+                ))
+                .bind(user.username)
+                .bind(user.password_hash)
+                .bind(user.role.as_str())
+                .bind(user.now)
+                .fetch_one(&self.writer)
+                .await
+                .map_err(|e| $crate::rows::write_error(e, "user"))?;
+                $crate::rows::user(&row)
+            }
+
+            async fn user_by_name(&self, username: &str) -> Result<Option<$crate::User>, $crate::StoreError> {
+                let row = ::sqlx::query(concat!(
+                    "SELECT ", $crate::columns!(user), " FROM users WHERE lower(username) = lower($1)"
+                ))
+                .bind(username)
+                .fetch_optional(&self.reader)
+                .await
+                .map_err($crate::rows::backend)?;
+                row.as_ref().map($crate::rows::user).transpose()
+            }
+
+            async fn create_session(&self, session: $crate::NewSession<'_>) -> Result<(), $crate::StoreError> {
+                ::sqlx::query(
+                    "INSERT INTO sessions (token_digest, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(session.token_digest)
+                .bind(session.user_id)
+                .bind(session.created_at)
+                .bind(session.expires_at)
+                .execute(&self.writer)
+                .await
+                .map_err(|e| $crate::rows::write_error(e, "session"))?;
+                Ok(())
+            }
+
+            async fn session_user(
+                &self,
+                token_digest: &[u8],
+                now: i64,
+            ) -> Result<Option<$crate::User>, $crate::StoreError> {
+                let row = ::sqlx::query(concat!(
+                    "SELECT ",
+                    $crate::columns!(user),
+                    " FROM sessions JOIN users ON users.id = sessions.user_id \
+                     WHERE sessions.token_digest = $1 AND sessions.expires_at > $2"
+                ))
+                .bind(token_digest)
+                .bind(now)
+                .fetch_optional(&self.reader)
+                .await
+                .map_err($crate::rows::backend)?;
+                row.as_ref().map($crate::rows::user).transpose()
+            }
+
+            async fn delete_session(&self, token_digest: &[u8]) -> Result<(), $crate::StoreError> {
+                ::sqlx::query("DELETE FROM sessions WHERE token_digest = $1")
+                    .bind(token_digest)
+                    .execute(&self.writer)
+                    .await
+                    .map_err($crate::rows::backend)?;
+                Ok(())
+            }
+
+            async fn api_key_by_digest(
+                &self,
+                digest: &[u8],
+            ) -> Result<Option<::rebound_api::v1::ApiKey>, $crate::StoreError> {
+                let row = ::sqlx::query(concat!("SELECT ", $crate::columns!(api_key), " FROM api_keys WHERE token_digest = $1"))
+                    .bind(digest)
+                    .fetch_optional(&self.reader)
+                    .await
+                    .map_err($crate::rows::backend)?;
+                row.as_ref().map($crate::rows::api_key).transpose()
+            }
+
+            async fn api_keys(&self) -> Result<Vec<::rebound_api::v1::ApiKey>, $crate::StoreError> {
+                let rows = ::sqlx::query(concat!("SELECT ", $crate::columns!(api_key), " FROM api_keys ORDER BY id"))
+                    .fetch_all(&self.reader)
+                    .await
+                    .map_err($crate::rows::backend)?;
+                rows.iter().map($crate::rows::api_key).collect()
+            }
+
+            async fn suppression(&self, id: i64) -> Result<Option<::rebound_api::v1::Suppression>, $crate::StoreError> {
+                let row = ::sqlx::query(concat!("SELECT ", $crate::columns!(suppression), " FROM suppressions WHERE id = $1"))
+                    .bind(id)
+                    .fetch_optional(&self.reader)
+                    .await
+                    .map_err($crate::rows::backend)?;
+                row.as_ref().map($crate::rows::suppression).transpose()
+            }
+
+            async fn suppressions(
+                &self,
+                q: &$crate::SuppressionQuery,
+            ) -> Result<Vec<::rebound_api::v1::Suppression>, $crate::StoreError> {
+                let mut b = ::sqlx::QueryBuilder::<$db>::new(concat!(
+                    "SELECT ", $crate::columns!(suppression), " FROM suppressions WHERE TRUE"
+                ));
+                if let Some(prefix) = &q.key_prefix {
+                    b.push(" AND key >= ").push_bind(prefix.clone());
+                    b.push(" AND key < ").push_bind(format!("{prefix}\u{10FFFF}"));
+                }
+                if let Some(domain) = &q.domain {
+                    b.push(" AND domain = ").push_bind(domain.clone());
+                }
+                if let Some(reason) = q.reason {
+                    b.push(" AND reason = ").push_bind(reason.as_str());
+                }
+                if let Some(scope) = &q.scope {
+                    b.push(" AND scope = ").push_bind(scope.clone());
+                }
+                if let Some(source) = &q.source {
+                    b.push(" AND source = ").push_bind(source.clone());
+                }
+                if let Some(rule) = &q.rule {
+                    b.push(" AND rule = ").push_bind(rule.clone());
+                }
+                if let Some(active) = q.active {
+                    b.push(" AND active = ").push_bind(active);
+                }
+                if let Some(from) = q.created_from {
+                    b.push(" AND created_at >= ").push_bind(from);
+                }
+                if let Some(until) = q.created_until {
+                    b.push(" AND created_at < ").push_bind(until);
+                }
+                match &q.cursor {
+                    Some($crate::SuppressionCursor::BeforeId(id)) => {
+                        b.push(" AND id < ").push_bind(*id);
+                    }
+                    Some($crate::SuppressionCursor::AfterKey(key, id)) => {
+                        b.push(" AND (key, id) > (").push_bind(key.clone()).push(", ").push_bind(*id).push(")");
+                    }
+                    None => {}
+                }
+                b.push(if q.key_prefix.is_some() { " ORDER BY key, id" } else { " ORDER BY id DESC" });
+                b.push(" LIMIT ").push_bind(i64::from(q.limit));
+                let rows = b.build().fetch_all(&self.reader).await.map_err($crate::rows::backend)?;
+                rows.iter().map($crate::rows::suppression).collect()
+            }
+
+            async fn active_suppressions(
+                &self,
+                after_id: i64,
+                limit: u32,
+            ) -> Result<Vec<$crate::IndexEntry>, $crate::StoreError> {
+                let rows = ::sqlx::query(concat!(
+                    "SELECT ", $crate::columns!(index), " FROM suppressions WHERE active = TRUE AND id > $1 ORDER BY id LIMIT $2"
+                ))
+                .bind(after_id)
+                .bind(i64::from(limit))
+                .fetch_all(&self.reader)
+                .await
+                .map_err($crate::rows::backend)?;
+                rows.iter().map($crate::rows::index_entry).collect()
+            }
+
+            async fn suppressions_by_ids(&self, ids: &[i64]) -> Result<Vec<$crate::IndexEntry>, $crate::StoreError> {
+                let mut out = Vec::with_capacity(ids.len());
+                for chunk in ids.chunks(500) {
+                    let mut b = ::sqlx::QueryBuilder::<$db>::new(concat!(
+                        "SELECT ", $crate::columns!(index), " FROM suppressions WHERE id IN ("
+                    ));
+                    let mut list = b.separated(", ");
+                    for id in chunk {
+                        list.push_bind(*id);
+                    }
+                    b.push(")");
+                    let rows = b.build().fetch_all(&self.reader).await.map_err($crate::rows::backend)?;
+                    for row in &rows {
+                        out.push($crate::rows::index_entry(row)?);
+                    }
+                }
+                Ok(out)
+            }
+
+            async fn suppression_events(
+                &self,
+                id: i64,
+                limit: u32,
+            ) -> Result<Vec<::rebound_api::v1::Event>, $crate::StoreError> {
+                let rows = ::sqlx::query(concat!(
+                    "SELECT ", $crate::columns!(event), " FROM events WHERE suppression_id = $1 ORDER BY id DESC LIMIT $2"
+                ))
+                .bind(id)
+                .bind(i64::from(limit))
+                .fetch_all(&self.reader)
+                .await
+                .map_err($crate::rows::backend)?;
+                rows.iter().map($crate::rows::event).collect()
+            }
+
+            async fn audit(
+                &self,
+                q: &$crate::AuditQuery,
+            ) -> Result<Vec<::rebound_api::v1::AuditEntry>, $crate::StoreError> {
+                let mut b = ::sqlx::QueryBuilder::<$db>::new(concat!(
+                    "SELECT ", $crate::columns!(audit), " FROM audit_log WHERE TRUE"
+                ));
+                if let Some(actor) = &q.actor {
+                    b.push(" AND actor = ").push_bind(actor.clone());
+                }
+                if let Some(action) = &q.action {
+                    b.push(" AND (action = ").push_bind(action.clone());
+                    b.push(" OR action LIKE ").push_bind(format!("{}.%", action.replace(['%', '_'], ""))).push(")");
+                }
+                if let Some(target) = &q.target {
+                    b.push(" AND target = ").push_bind(target.clone());
+                }
+                if let Some(from) = q.from {
+                    b.push(" AND at >= ").push_bind(from);
+                }
+                if let Some(until) = q.until {
+                    b.push(" AND at < ").push_bind(until);
+                }
+                if let Some(before) = q.before_id {
+                    b.push(" AND id < ").push_bind(before);
+                }
+                b.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(q.limit));
+                let rows = b.build().fetch_all(&self.reader).await.map_err($crate::rows::backend)?;
+                rows.iter().map(|row| $crate::rows::chain_row(row)?.into_entry()).collect()
+            }
+
+            async fn audit_chain(
+                &self,
+                after_id: i64,
+                limit: u32,
+            ) -> Result<Vec<$crate::audit::ChainRow>, $crate::StoreError> {
+                let rows = ::sqlx::query(concat!(
+                    "SELECT ", $crate::columns!(audit), " FROM audit_log WHERE id > $1 ORDER BY id LIMIT $2"
+                ))
+                .bind(after_id)
+                .bind(i64::from(limit))
+                .fetch_all(&self.reader)
+                .await
+                .map_err($crate::rows::backend)?;
+                rows.iter().map($crate::rows::chain_row).collect()
+            }
+
+            async fn setting(&self, name: &str) -> Result<Option<String>, $crate::StoreError> {
+                ::sqlx::query_scalar("SELECT value FROM settings WHERE name = $1")
+                    .bind(name)
+                    .fetch_optional(&self.reader)
+                    .await
+                    .map_err($crate::rows::backend)
+            }
+        }
+    };
+}

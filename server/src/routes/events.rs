@@ -1,0 +1,277 @@
+//! `POST /api/v1/events`: delivery results in, classified, recorded, and acted on by the policy.
+//!
+//! The body is one `EventInput`, an `EventBatch` (`{"events": [...]}`, up to `MAX_BATCH` items),
+//! or a raw bounce email sent as `Content-Type: message/rfc822` (with `recipient`, `source`,
+//! `idempotency_key`, `campaign`, `stream` as query parameters). Every item is checked before
+//! anything is written; one bad item refuses the whole batch with the item's path in `field`
+//! (`events[3].recipient`), and a valid batch is committed in one transaction before the 200.
+
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::HeaderMap;
+use axum::http::header::CONTENT_TYPE;
+use axum::routing::post;
+use base64::Engine as _;
+use rebound_api::v1::{EventBatch, EventInput, EventResult, EventsResponse, Verdict};
+use rebound_core::{Confidence, Kind, Reason};
+use rebound_store::{NewEvent, ops};
+use serde::Deserialize;
+
+use crate::AppState;
+use crate::auth::{self, Permission, Principal};
+use crate::error::ApiError;
+use crate::extract::{ApiQuery, parse_json};
+use crate::routes::names;
+use crate::state::Engine;
+
+/// Largest `/events` body: a batch of bounce emails is bigger than other requests.
+pub const MAX_EVENTS_BODY: usize = 16 * 1024 * 1024;
+/// Most items in one batch.
+pub const MAX_BATCH: usize = 5_000;
+/// Most of an event's raw input kept with it.
+pub const MAX_RAW_STORED: usize = 64 * 1024;
+/// Longest SMTP reply accepted.
+const MAX_REPLY: usize = 64 * 1024;
+/// An event may not claim to have happened later than this after it was received.
+const MAX_CLOCK_SKEW: i64 = 24 * 3600;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/events", post(ingest).layer(DefaultBodyLimit::max(MAX_EVENTS_BODY)))
+}
+
+/// Query parameters of a `message/rfc822` upload.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawParams {
+    recipient: Option<String>,
+    source: Option<String>,
+    idempotency_key: Option<String>,
+    campaign: Option<String>,
+    stream: Option<String>,
+}
+
+async fn ingest(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(params): ApiQuery<RawParams>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<EventsResponse>, ApiError> {
+    principal.require(Permission::EventsWrite)?;
+    let body = body.map_err(|_| ApiError::PayloadTooLarge { limit: MAX_EVENTS_BODY })?;
+    let mime = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|m| m.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    let (items, single) = match mime.as_str() {
+        "message/rfc822" => {
+            let item = EventInput {
+                recipient: params.recipient,
+                message_base64: Some(base64::engine::general_purpose::STANDARD.encode(&body)),
+                source: params.source,
+                idempotency_key: params.idempotency_key,
+                campaign: params.campaign,
+                stream: params.stream,
+                ..EventInput::default()
+            };
+            (vec![item], true)
+        }
+        "application/json" => {
+            let value: serde_json::Value = parse_json(&body)?;
+            if value.get("events").is_some() {
+                (parse_json::<EventBatch>(&body)?.events, false)
+            } else {
+                (vec![parse_json::<EventInput>(&body)?], true)
+            }
+        }
+        _ => return Err(ApiError::UnsupportedMediaType),
+    };
+    if items.is_empty() {
+        return Err(ApiError::invalid_field("events", "the batch is empty"));
+    }
+    if items.len() > MAX_BATCH {
+        return Err(ApiError::invalid_field("events", format!("at most {MAX_BATCH} events per request")));
+    }
+    let engine = state.engine().await?;
+    let now = auth::now();
+    let mut events = Vec::with_capacity(items.len());
+    let mut item_of = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let path = |field: &str| if single { field.to_owned() } else { format!("events[{i}].{field}") };
+        for event in prepare(item, &engine, &principal, now, &path)? {
+            events.push(event);
+            item_of.push(i);
+        }
+    }
+    let report = ops::ingest(state.store.as_ref(), &events, &engine.policy).await?;
+    state.index.apply(&report.changed);
+    let results = report
+        .events
+        .into_iter()
+        .zip(events)
+        .zip(item_of)
+        .map(|((done, event), item)| EventResult {
+            item,
+            event_id: done.event_id,
+            duplicate: done.duplicate,
+            recipient: event.recipient.map(|t| t.display().to_owned()),
+            verdict: done.verdict,
+            outcome: done.outcome,
+        })
+        .collect();
+    Ok(Json(EventsResponse { results }))
+}
+
+/// Checks one item and turns it into the events it stands for (a bounce email may name several
+/// recipients).
+fn prepare(
+    item: &EventInput,
+    engine: &Engine,
+    principal: &Principal,
+    now: i64,
+    path: &dyn Fn(&str) -> String,
+) -> Result<Vec<NewEvent>, ApiError> {
+    let given = [item.reply.is_some(), item.message.is_some(), item.message_base64.is_some(), item.kind.is_some()]
+        .into_iter()
+        .filter(|&g| g)
+        .count();
+    if given > 1 || (given == 0 && !item.spam_trap) {
+        return Err(ApiError::invalid_field(
+            path("reply"),
+            "give exactly one of `reply`, `message`, `message_base64` or `kind` (or `spam_trap: true`)",
+        ));
+    }
+    if item.reason.is_some() && item.kind.is_none() {
+        return Err(ApiError::invalid_field(path("reason"), "`reason` goes with a pre-classified `kind`"));
+    }
+    let recipient = item.recipient.as_deref().map(|r| names::target(&path("recipient"), r)).transpose()?;
+    if recipient.as_ref().is_some_and(|t| t.is_domain()) {
+        return Err(ApiError::invalid_field(path("recipient"), "must be an address, not a domain"));
+    }
+    let source = match &item.source {
+        Some(s) => names::label(&path("source"), s)?,
+        None => principal.default_source().to_owned(),
+    };
+    let at = item.occurred_at.unwrap_or(now);
+    if at <= 0 || at > now + MAX_CLOCK_SKEW {
+        return Err(ApiError::invalid_field(path("occurred_at"), "must be Unix seconds, not in the future"));
+    }
+    let idempotency_key =
+        item.idempotency_key.as_deref().map(|k| names::text(&path("idempotency_key"), k, 200)).transpose()?;
+    let base = NewEvent {
+        at,
+        received_at: now,
+        source,
+        idempotency_key,
+        recipient: recipient.clone(),
+        verdict: pre_classified(Kind::Unknown, None),
+        spam_trap: item.spam_trap,
+        campaign: names::optional_label(&path("campaign"), item.campaign.as_deref())?,
+        stream: names::optional_label(&path("stream"), item.stream.as_deref())?,
+        sending_ip: item.sending_ip.as_deref().map(|ip| ip_address(&path("sending_ip"), ip)).transpose()?,
+        isp: names::optional_label(&path("isp"), item.isp.as_deref())?,
+        raw: None,
+    };
+
+    let needs_recipient = || ApiError::invalid_field(path("recipient"), "required with `reply` and `kind`");
+    if let Some(reply) = &item.reply {
+        if reply.trim().is_empty() || reply.len() > MAX_REPLY {
+            return Err(ApiError::invalid_field(path("reply"), format!("must be 1 to {MAX_REPLY} bytes")));
+        }
+        let recipient = recipient.ok_or_else(needs_recipient)?;
+        let mut verdict = engine.classifier.classify_reply(reply);
+        verdict.recipient = Some(recipient.display().to_owned());
+        return Ok(vec![NewEvent { verdict, raw: Some(cut(reply)), ..base }]);
+    }
+    let raw_message = match (&item.message, &item.message_base64) {
+        (Some(text), _) => Some(text.as_bytes().to_vec()),
+        (None, Some(b64)) => Some(
+            base64::engine::general_purpose::STANDARD
+                .decode(b64.trim())
+                .map_err(|e| ApiError::invalid_field(path("message_base64"), format!("is not base64: {e}")))?,
+        ),
+        (None, None) => None,
+    };
+    if let Some(raw) = raw_message {
+        if raw.iter().all(u8::is_ascii_whitespace) {
+            return Err(ApiError::invalid_field(path("message"), "the message is empty"));
+        }
+        let text = cut(&String::from_utf8_lossy(&raw));
+        let verdicts = engine.classifier.classify_message(&raw);
+        let count = verdicts.len();
+        return Ok(verdicts
+            .into_iter()
+            .enumerate()
+            .map(|(n, mut verdict)| {
+                let found = verdict.recipient.as_deref().and_then(|r| rebound_policy::normalize(r).ok());
+                let target = found.filter(|t| !t.is_domain()).or_else(|| recipient.clone());
+                verdict.recipient = target.as_ref().map(|t| t.display().to_owned());
+                let idempotency_key = match (&base.idempotency_key, count) {
+                    (Some(key), c) if c > 1 => Some(format!("{key}#{}", n + 1)),
+                    (key, _) => key.clone(),
+                };
+                NewEvent { recipient: target, verdict, idempotency_key, raw: Some(text.clone()), ..base.clone() }
+            })
+            .collect());
+    }
+    let kind = item.kind.unwrap_or(Kind::Hard);
+    if item.kind.is_some() && recipient.is_none() || item.spam_trap && recipient.is_none() {
+        return Err(needs_recipient());
+    }
+    let mut verdict = pre_classified(kind, item.reason);
+    verdict.recipient = recipient.as_ref().map(|t| t.display().to_owned());
+    if item.spam_trap {
+        verdict.rule = "event:spam_trap".to_owned();
+    }
+    Ok(vec![NewEvent { verdict, ..base }])
+}
+
+/// The verdict of an event the sender classified itself.
+fn pre_classified(kind: Kind, reason: Option<Reason>) -> Verdict {
+    let reason = reason.unwrap_or(match kind {
+        Kind::Delivered => Reason::Delivered,
+        Kind::Complaint | Kind::Unsubscribe => Reason::Feedback,
+        Kind::AutoReply => Reason::Vacation,
+        Kind::Suppressed => Reason::Suppressed,
+        _ => Reason::Undefined,
+    });
+    Verdict {
+        recipient: None,
+        reply_code: None,
+        status: None,
+        status_derived: false,
+        reason,
+        kind,
+        action: reason.action(kind),
+        retry_after_secs: reason.retry_after_secs(kind),
+        rule: format!("event:{kind}"),
+        evidence: String::new(),
+        confidence: Confidence::High,
+        feedback_type: (kind == Kind::Unsubscribe).then(|| "opt-out".to_owned()),
+    }
+}
+
+fn ip_address(field: &str, value: &str) -> Result<String, ApiError> {
+    value
+        .trim()
+        .parse::<std::net::IpAddr>()
+        .map(|ip| ip.to_string())
+        .map_err(|_| ApiError::invalid_field(field, "is not an IP address"))
+}
+
+/// The raw input as stored: at most `MAX_RAW_STORED` bytes, cut at a character boundary.
+fn cut(text: &str) -> String {
+    if text.len() <= MAX_RAW_STORED {
+        return text.to_owned();
+    }
+    let mut end = MAX_RAW_STORED;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}\n[... cut at {MAX_RAW_STORED} bytes]", &text[..end])
+}

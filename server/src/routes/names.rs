@@ -1,0 +1,43 @@
+//! Checks shared by the routes for the short names and texts that requests carry.
+
+use rebound_policy::{Target, normalize};
+
+use crate::error::ApiError;
+
+/// Longest scope, source, campaign, stream or similar label.
+const MAX_LABEL: usize = 64;
+
+/// A label such as a scope, stream or source: 1 to 64 characters of letters, digits and
+/// `_ - . : /`, so it is safe in URLs, logs and audit targets.
+pub fn label(field: &str, value: &str) -> Result<String, ApiError> {
+    let value = value.trim();
+    if value.is_empty() || value.len() > MAX_LABEL {
+        return Err(ApiError::invalid_field(field, format!("must be 1 to {MAX_LABEL} characters")));
+    }
+    if !value.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | ':' | '/')) {
+        return Err(ApiError::invalid_field(field, "may contain only letters, digits and _ - . : /"));
+    }
+    Ok(value.to_owned())
+}
+
+/// An optional label.
+pub fn optional_label(field: &str, value: Option<&str>) -> Result<Option<String>, ApiError> {
+    value.map(|v| label(field, v)).transpose()
+}
+
+/// Free text (notes, reasons) of at most `max` characters; empty after trimming is refused.
+pub fn text(field: &str, value: &str, max: usize) -> Result<String, ApiError> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err(ApiError::invalid_field(field, "must not be empty"));
+    }
+    if value.chars().count() > max {
+        return Err(ApiError::invalid_field(field, format!("must be at most {max} characters")));
+    }
+    Ok(value.to_owned())
+}
+
+/// An address or domain, normalised.
+pub fn target(field: &str, value: &str) -> Result<Target, ApiError> {
+    normalize(value).map_err(|e| ApiError::invalid_field(field, format!("`{}` {e}", value.trim())))
+}

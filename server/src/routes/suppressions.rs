@@ -1,0 +1,176 @@
+//! `/api/v1/suppressions`: the list (filtered, cursor-paginated), one entry with its history,
+//! adding, and lifting. Entries are never deleted.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use rebound_api::v1::{
+    AddSuppression, LiftSuppression, Page, Suppression, SuppressionChange, SuppressionDetail, SuppressionReason,
+};
+use rebound_policy::GLOBAL_SCOPE;
+use rebound_store::ops::{self, LiftRefusal, SuppressChange};
+use rebound_store::{AuditQuery, Lift, NewSuppression, SuppressionCursor, SuppressionQuery};
+use serde::Deserialize;
+
+use crate::AppState;
+use crate::auth::{self, Permission, Principal};
+use crate::error::ApiError;
+use crate::extract::{ApiJson, ApiQuery};
+use crate::routes::{names, page_limit};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/suppressions", get(list).post(add))
+        .route("/suppressions/{id}", get(detail))
+        .route("/suppressions/{id}/lift", post(lift))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListParams {
+    /// Address prefix (search as you type).
+    q: Option<String>,
+    domain: Option<String>,
+    reason: Option<SuppressionReason>,
+    scope: Option<String>,
+    source: Option<String>,
+    rule: Option<String>,
+    active: Option<bool>,
+    from: Option<i64>,
+    until: Option<i64>,
+    cursor: Option<String>,
+    limit: Option<u32>,
+}
+
+/// Cursors are opaque to clients: `i<id>` (newest first) or `k<id>:<key>` (by address).
+fn parse_cursor(text: &str) -> Option<SuppressionCursor> {
+    if let Some(id) = text.strip_prefix('i') {
+        return id.parse().ok().map(SuppressionCursor::BeforeId);
+    }
+    let (id, key) = text.strip_prefix('k')?.split_once(':')?;
+    Some(SuppressionCursor::AfterKey(key.to_owned(), id.parse().ok()?))
+}
+
+async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(p): ApiQuery<ListParams>,
+) -> Result<Json<Page<Suppression>>, ApiError> {
+    principal.require(Permission::Read)?;
+    let limit = page_limit(p.limit)?;
+    let key_prefix = p.q.as_deref().map(|q| q.trim().to_lowercase()).filter(|q| !q.is_empty());
+    let cursor = p
+        .cursor
+        .as_deref()
+        .map(|c| parse_cursor(c).ok_or_else(|| ApiError::invalid_field("cursor", "is not a cursor from this list")))
+        .transpose()?;
+    if matches!(cursor, Some(SuppressionCursor::AfterKey(..))) != key_prefix.is_some() && cursor.is_some() {
+        return Err(ApiError::invalid_field("cursor", "belongs to a list with a different order"));
+    }
+    let domain = p.domain.as_deref().map(|d| names::target("domain", d)).transpose()?.map(|t| t.domain().to_owned());
+    let query = SuppressionQuery {
+        key_prefix: key_prefix.clone(),
+        domain,
+        reason: p.reason,
+        scope: names::optional_label("scope", p.scope.as_deref())?,
+        source: names::optional_label("source", p.source.as_deref())?,
+        rule: p.rule,
+        active: p.active,
+        created_from: p.from,
+        created_until: p.until,
+        cursor,
+        limit: limit + 1,
+    };
+    let mut items = state.store.suppressions(&query).await?;
+    let next_cursor = if items.len() > limit as usize {
+        items.truncate(limit as usize);
+        items.last().map(|last| {
+            if key_prefix.is_some() {
+                let key = crate::index::index_entry(last).map(|e| e.key).unwrap_or_default();
+                format!("k{}:{key}", last.id)
+            } else {
+                format!("i{}", last.id)
+            }
+        })
+    } else {
+        None
+    };
+    Ok(Json(Page { items, next_cursor }))
+}
+
+async fn detail(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<i64>,
+) -> Result<Json<SuppressionDetail>, ApiError> {
+    principal.require(Permission::Read)?;
+    let suppression =
+        state.store.suppression(id).await?.ok_or_else(|| ApiError::NotFound(format!("suppression {id}")))?;
+    let events = state.store.suppression_events(id, 50).await?;
+    let history = state
+        .store
+        .audit(&AuditQuery { target: Some(ops::audit_target(&suppression)), limit: 200, ..AuditQuery::default() })
+        .await?;
+    Ok(Json(SuppressionDetail { suppression, events, history }))
+}
+
+async fn add(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(request): ApiJson<AddSuppression>,
+) -> Result<(StatusCode, Json<SuppressionChange>), ApiError> {
+    principal.require(Permission::SuppressionsWrite)?;
+    let target = names::target("address", &request.address)?;
+    let scope = names::optional_label("scope", request.scope.as_deref())?.unwrap_or_else(|| GLOBAL_SCOPE.to_owned());
+    let note = request.note.as_deref().map(|n| names::text("note", n, 1_000)).transpose()?;
+    let now = auth::now();
+    if request.expires_at.is_some_and(|at| at <= now) {
+        return Err(ApiError::invalid_field("expires_at", "must be in the future"));
+    }
+    let new = NewSuppression {
+        target: &target,
+        scope: &scope,
+        reason: request.reason.unwrap_or(SuppressionReason::Manual),
+        source: principal.default_source(),
+        rule: None,
+        note: note.as_deref(),
+        expires_at: request.expires_at,
+        now,
+    };
+    let (suppression, change) = ops::suppress(state.store.as_ref(), &new, &principal.actor()).await?;
+    state.index.apply(std::slice::from_ref(&suppression));
+    let status = match change {
+        SuppressChange::Created | SuppressChange::Reopened => StatusCode::CREATED,
+        SuppressChange::Escalated | SuppressChange::Unchanged => StatusCode::OK,
+    };
+    Ok((status, Json(SuppressionChange { suppression, change: change.as_str().to_owned() })))
+}
+
+async fn lift(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<i64>,
+    ApiJson(request): ApiJson<LiftSuppression>,
+) -> Result<Json<Suppression>, ApiError> {
+    principal.require(Permission::SuppressionsWrite)?;
+    let reason = names::text("reason", &request.reason, 500)?;
+    let actor = principal.actor();
+    let by = actor.to_string();
+    let lift = Lift { by: &by, reason: &reason, now: auth::now() };
+    match ops::lift(state.store.as_ref(), id, &lift, &actor, request.confirm_complaint).await? {
+        Ok(entry) => {
+            state.index.apply(std::slice::from_ref(&entry));
+            Ok(Json(entry))
+        }
+        Err(LiftRefusal::NotFound) => Err(ApiError::NotFound(format!("suppression {id}"))),
+        Err(LiftRefusal::NotActive(_)) => {
+            Err(ApiError::State { code: "not_active", message: format!("suppression {id} is already lifted") })
+        }
+        Err(LiftRefusal::NeedsConfirmation(_)) => Err(ApiError::Invalid {
+            code: "confirmation_required",
+            message: "this address complained: lifting it needs `confirm_complaint: true`".to_owned(),
+            field: Some("confirm_complaint".to_owned()),
+        }),
+    }
+}

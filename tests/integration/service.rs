@@ -1,0 +1,520 @@
+//! The suppression service over a real socket, on SQLite and PostgreSQL: events and the policy,
+//! the pre-send check, the list (never deleted), the audit chain, settings, keys and roles.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::support::{TestServer, error_of};
+
+on_both_backends!(
+    events_apply_the_policy,
+    soft_bounces_escalate_and_deliveries_reset_them,
+    retried_events_are_counted_once,
+    a_bad_item_refuses_the_whole_batch,
+    bounce_emails_are_read_and_paired_with_their_recipients,
+    suppressions_are_lifted_reopened_and_never_deleted,
+    complaints_need_a_confirmation_to_lift,
+    checks_cover_domains_case_and_scopes,
+    the_list_pages_by_cursor_and_searches_by_prefix,
+    the_audit_chain_verifies_and_the_database_refuses_edits,
+    settings_are_validated_applied_and_audited,
+    roles_and_key_scopes_are_enforced,
+);
+
+/// A caller of the API: a bearer token, or a signed-in browser-like client.
+struct Api<'s> {
+    server: &'s TestServer,
+    client: reqwest::Client,
+    token: Option<String>,
+}
+
+impl<'s> Api<'s> {
+    fn key(server: &'s TestServer, token: String) -> Self {
+        Self { server, client: reqwest::Client::new(), token: Some(token) }
+    }
+
+    async fn admin(server: &'s TestServer) -> Self {
+        Self { server, client: server.admin_client().await, token: None }
+    }
+
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let builder = self.client.request(method, self.server.url(path)).header("X-Rebound-Csrf", "1");
+        match &self.token {
+            Some(token) => builder.bearer_auth(token),
+            None => builder,
+        }
+    }
+
+    async fn send(builder: reqwest::RequestBuilder) -> (StatusCode, Value) {
+        let response = builder.send().await.unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}")))
+    }
+
+    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        Self::send(self.request(reqwest::Method::POST, path).json(&body)).await
+    }
+
+    async fn put(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        Self::send(self.request(reqwest::Method::PUT, path).json(&body)).await
+    }
+
+    async fn get(&self, path: &str) -> (StatusCode, Value) {
+        Self::send(self.request(reqwest::Method::GET, path)).await
+    }
+
+    /// Posts events and returns the results, asserting success.
+    async fn events(&self, events: Value) -> Vec<Value> {
+        let (status, body) = self.post("/api/v1/events", json!({ "events": events })).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["results"].as_array().unwrap().clone()
+    }
+
+    async fn suppressed(&self, email: &str, scope: Option<&str>) -> bool {
+        let mut path = format!("/api/v1/check?email={}", urlencode(email));
+        if let Some(scope) = scope {
+            path.push_str(&format!("&scope={scope}"));
+        }
+        let (status, body) = self.get(&path).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["suppressed"].as_bool().unwrap()
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'.' | b'-' | b'_' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+async fn mta(server: &TestServer) -> Api<'_> {
+    Api::key(server, server.api_key("mta", &["events:write", "check"]).await)
+}
+
+async fn events_apply_the_policy(server: &TestServer) {
+    let api = mta(server).await;
+    let results = api
+        .events(json!([
+            {"recipient": "gone@example.com", "reply": "550 5.1.1 <gone@example.com>: Recipient address rejected: User unknown"},
+            {"recipient": "fine@example.com", "reply": "550 5.7.1 Service unavailable; client host [192.0.2.1] blocked using Spamhaus"},
+            {"recipient": "angry@example.com", "kind": "complaint"},
+            {"recipient": "leaving@example.com", "kind": "unsubscribe", "stream": "newsletter"},
+            {"recipient": "trap@example.com", "spam_trap": true},
+            {"recipient": "ok@example.com", "kind": "delivered"},
+        ]))
+        .await;
+    let effects: Vec<&str> = results.iter().map(|r| r["outcome"]["effect"].as_str().unwrap()).collect();
+    assert_eq!(effects, ["suppressed", "nothing", "suppressed", "suppressed", "suppressed", "nothing"]);
+    assert_eq!(results[0]["verdict"]["kind"], "hard");
+    assert_eq!(results[0]["outcome"]["reason"], "hard_bounce");
+    assert_eq!(results[1]["verdict"]["kind"], "block");
+    assert_eq!(results[2]["outcome"]["reason"], "complaint");
+    assert_eq!(results[3]["outcome"]["scope"], "newsletter");
+    assert_eq!(results[4]["outcome"]["reason"], "spam_trap");
+
+    assert!(api.suppressed("gone@example.com", None).await);
+    assert!(!api.suppressed("fine@example.com", None).await, "a block never suppresses the recipient");
+    assert!(api.suppressed("angry@example.com", None).await);
+    assert!(!api.suppressed("leaving@example.com", None).await, "an unsubscribe is scoped to its stream");
+    assert!(api.suppressed("leaving@example.com", Some("newsletter")).await);
+    assert!(api.suppressed("trap@example.com", None).await);
+    assert!(!api.suppressed("ok@example.com", None).await);
+
+    // A second hard bounce for the same address is evidence, not a second entry.
+    let again = api.events(json!([{"recipient": "GONE@example.com", "reply": "550 5.1.1 user unknown"}])).await;
+    assert_eq!(again[0]["outcome"]["effect"], "already_suppressed");
+    assert_eq!(again[0]["outcome"]["suppression_id"], results[0]["outcome"]["suppression_id"]);
+}
+
+async fn soft_bounces_escalate_and_deliveries_reset_them(server: &TestServer) {
+    let api = mta(server).await;
+    let soft = json!({"recipient": "full@example.com", "reply": "452 4.2.2 Mailbox full"});
+    let delivered = json!({"recipient": "full@example.com", "kind": "delivered"});
+    let effects = |results: Vec<Value>| -> Vec<String> {
+        results.iter().map(|r| r["outcome"]["effect"].as_str().unwrap().to_owned()).collect()
+    };
+    let first = api.events(json!([soft, soft, delivered, soft, soft])).await;
+    assert_eq!(effects(first.clone()), ["counted", "counted", "nothing", "counted", "counted"]);
+    assert_eq!(first[4]["outcome"]["count"], 2, "the delivery restarted the count");
+    assert_eq!(first[4]["outcome"]["threshold"], 3);
+    assert!(!api.suppressed("full@example.com", None).await);
+    let third = api.events(json!([soft])).await;
+    assert_eq!(third[0]["outcome"]["effect"], "suppressed");
+    assert_eq!(third[0]["outcome"]["reason"], "soft_bounce_exhausted");
+    assert!(api.suppressed("full@example.com", None).await);
+}
+
+async fn retried_events_are_counted_once(server: &TestServer) {
+    let api = mta(server).await;
+    let event =
+        json!({"recipient": "slow@example.com", "reply": "421 4.4.2 Connection timed out", "idempotency_key": "msg-1"});
+    let first = api.events(json!([event])).await;
+    let second = api.events(json!([event, event])).await;
+    assert_eq!(first[0]["duplicate"], false);
+    for retry in &second {
+        assert_eq!(retry["duplicate"], true);
+        assert_eq!(retry["event_id"], first[0]["event_id"]);
+    }
+    let other = api.events(json!([{"recipient": "slow@example.com", "reply": "421 4.4.2 timeout"}])).await;
+    assert_eq!(other[0]["outcome"]["count"], 2, "the retried webhook counted once");
+}
+
+async fn a_bad_item_refuses_the_whole_batch(server: &TestServer) {
+    let api = mta(server).await;
+    let (status, body) = api
+        .post(
+            "/api/v1/events",
+            json!({"events": [
+                {"recipient": "a@example.com", "reply": "550 5.1.1 user unknown"},
+                {"recipient": "b@example.com", "kind": "complaint"},
+                {"recipient": "not an address", "kind": "complaint"},
+            ]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"]["field"], "events[2].recipient");
+    assert!(!api.suppressed("a@example.com", None).await, "nothing of a refused batch is written");
+
+    let cases = [
+        (json!({"recipient": "a@example.com"}), "reply"),
+        (json!({"recipient": "a@example.com", "reply": "550", "kind": "hard"}), "reply"),
+        (json!({"reply": "550 5.1.1 unknown"}), "recipient"),
+        (json!({"recipient": "a@example.com", "kind": "sideways"}), "kind"),
+        (json!({"recipient": "a@example.com", "kind": "hard", "sending_ip": "300.1.1.1"}), "sending_ip"),
+        (json!({"recipient": "a@example.com", "kind": "hard", "stream": "no spaces please"}), "stream"),
+        (json!({"message_base64": "%%%"}), "message_base64"),
+    ];
+    for (item, field) in cases {
+        let (status, body) = api.post("/api/v1/events", item.clone()).await;
+        assert_eq!((status, body["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some(field)), "{item}");
+    }
+    let (status, body) = api.post("/api/v1/events", json!({"events": []})).await;
+    assert_eq!((status, body["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("events")));
+}
+
+const DSN: &str = "From: MAILER-DAEMON@mx.example.net\r\n\
+To: sender@example.org\r\n\
+Subject: Undelivered Mail Returned to Sender\r\n\
+MIME-Version: 1.0\r\n\
+Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\r\n\
+\r\n\
+--B\r\n\
+Content-Type: text/plain\r\n\
+\r\n\
+I'm sorry to have to inform you that your message could not be delivered.\r\n\
+--B\r\n\
+Content-Type: message/delivery-status\r\n\
+\r\n\
+Reporting-MTA: dns; mx.example.net\r\n\
+\r\n\
+Final-Recipient: rfc822; first@example.com\r\n\
+Action: failed\r\n\
+Status: 5.1.1\r\n\
+Diagnostic-Code: smtp; 550 5.1.1 <first@example.com>: Recipient address rejected: User unknown\r\n\
+\r\n\
+Final-Recipient: rfc822; second@example.com\r\n\
+Action: failed\r\n\
+Status: 5.2.2\r\n\
+Diagnostic-Code: smtp; 552 5.2.2 <second@example.com>: Mailbox full\r\n\
+--B--\r\n";
+
+async fn bounce_emails_are_read_and_paired_with_their_recipients(server: &TestServer) {
+    let api = mta(server).await;
+    let response = api
+        .request(reqwest::Method::POST, "/api/v1/events?source=mailbox&idempotency_key=dsn-1")
+        .header("Content-Type", "message/rfc822")
+        .body(DSN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    let results = body["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2);
+    assert_eq!(results[0]["recipient"], "first@example.com");
+    assert_eq!(results[0]["outcome"]["effect"], "suppressed");
+    assert_eq!(results[1]["recipient"], "second@example.com");
+    assert_eq!(results[1]["verdict"]["kind"], "soft");
+    assert_eq!(results[1]["outcome"]["effect"], "counted");
+
+    let (_, base64) = ("", base64_encode(DSN.as_bytes()));
+    let again = api.events(json!([{"message_base64": base64, "idempotency_key": "dsn-1", "source": "mailbox"}])).await;
+    assert!(again.iter().all(|r| r["duplicate"] == true), "{again:?}");
+
+    let (_, detail) = Api::admin(server)
+        .await
+        .get(&format!("/api/v1/suppressions/{}", results[0]["outcome"]["suppression_id"]))
+        .await;
+    assert_eq!(detail["suppression"]["source"], "mailbox");
+    assert!(detail["events"][0]["raw"].as_str().unwrap().contains("Final-Recipient"));
+}
+
+fn base64_encode(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+async fn suppressions_are_lifted_reopened_and_never_deleted(server: &TestServer) {
+    let admin = Api::admin(server).await;
+    let (status, added) =
+        admin.post("/api/v1/suppressions", json!({"address": "Jane@Example.COM", "note": "asked by phone"})).await;
+    assert_eq!(status, StatusCode::CREATED, "{added}");
+    assert_eq!(added["change"], "created");
+    let entry = &added["suppression"];
+    assert_eq!(entry["address"], "Jane@example.com");
+    assert_eq!(entry["reason"], "manual");
+    assert_eq!(entry["source"], "console");
+    let id = entry["id"].as_i64().unwrap();
+
+    let (status, same) = admin.post("/api/v1/suppressions", json!({"address": "jane@example.com"})).await;
+    assert_eq!((status, same["change"].as_str()), (StatusCode::OK, Some("unchanged")));
+
+    let lift_path = format!("/api/v1/suppressions/{id}/lift");
+    let (status, body) = admin.post(&lift_path, json!({"reason": "  "})).await;
+    assert_eq!((status, body["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("reason")));
+    let (status, lifted) = admin.post(&lift_path, json!({"reason": "confirmed valid by the customer"})).await;
+    assert_eq!(status, StatusCode::OK, "{lifted}");
+    assert_eq!(lifted["active"], false);
+    assert_eq!(lifted["lifted_by"], "user:admin");
+    assert_eq!(lifted["lift_reason"], "confirmed valid by the customer");
+    let (status, body) = admin.post(&lift_path, json!({"reason": "again"})).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("not_active")));
+
+    let checker = mta(server).await;
+    assert!(!checker.suppressed("jane@example.com", None).await);
+    let reopened = checker.events(json!([{"recipient": "jane@example.com", "reply": "550 5.1.1 No such user"}])).await;
+    assert_eq!(reopened[0]["outcome"]["effect"], "suppressed");
+    assert_eq!(reopened[0]["outcome"]["reopened"], true);
+    assert_eq!(reopened[0]["outcome"]["suppression_id"], id);
+    assert!(checker.suppressed("jane@example.com", None).await);
+
+    let (_, detail) = admin.get(&format!("/api/v1/suppressions/{id}")).await;
+    let actions: Vec<&str> =
+        detail["history"].as_array().unwrap().iter().map(|h| h["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["suppression.reopen", "suppression.lift", "suppression.add"]);
+    assert_eq!(detail["history"][1]["reason"], "confirmed valid by the customer");
+    assert_eq!(detail["history"][0]["actor"], "system");
+    assert_eq!(detail["events"].as_array().unwrap().len(), 1);
+    assert_eq!(detail["suppression"]["reason"], "hard_bounce");
+
+    let (status, _) = admin.get("/api/v1/suppressions/999999").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+async fn complaints_need_a_confirmation_to_lift(server: &TestServer) {
+    let admin = Api::admin(server).await;
+    let (_, added) =
+        admin.post("/api/v1/suppressions", json!({"address": "a@example.com", "reason": "complaint"})).await;
+    let path = format!("/api/v1/suppressions/{}/lift", added["suppression"]["id"]);
+    let (status, body) = admin.post(&path, json!({"reason": "re-subscribed"})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"]["code"], "confirmation_required");
+    assert_eq!(body["error"]["field"], "confirm_complaint");
+    let (status, _) = admin.post(&path, json!({"reason": "re-subscribed", "confirm_complaint": true})).await;
+    assert_eq!(status, StatusCode::OK);
+
+    // A complaint about an address already suppressed for another reason escalates the entry.
+    let (_, hard) =
+        admin.post("/api/v1/suppressions", json!({"address": "b@example.com", "reason": "hard_bounce"})).await;
+    let api = mta(server).await;
+    let results = api.events(json!([{"recipient": "b@example.com", "kind": "complaint"}])).await;
+    assert_eq!(results[0]["outcome"]["effect"], "suppressed");
+    let (_, detail) = admin.get(&format!("/api/v1/suppressions/{}", hard["suppression"]["id"])).await;
+    assert_eq!(detail["suppression"]["reason"], "complaint");
+    assert_eq!(detail["history"][0]["action"], "suppression.escalate");
+}
+
+async fn checks_cover_domains_case_and_scopes(server: &TestServer) {
+    let admin = Api::admin(server).await;
+    for body in [
+        json!({"address": "@Dead-Domain.example"}),
+        json!({"address": "anna@bücher.example"}),
+        json!({"address": "promo-only@example.com", "scope": "promotions"}),
+        json!({"address": "later@example.com", "expires_at": 4_000_000_000_i64}),
+    ] {
+        let (status, added) = admin.post("/api/v1/suppressions", body).await;
+        assert_eq!(status, StatusCode::CREATED, "{added}");
+    }
+    let api = mta(server).await;
+    assert!(api.suppressed("anyone@dead-domain.example", None).await);
+    assert!(api.suppressed("ANNA@xn--bcher-kva.example", None).await);
+    assert!(!api.suppressed("promo-only@example.com", None).await);
+    assert!(api.suppressed("promo-only@example.com", Some("promotions")).await);
+    assert!(api.suppressed("later@example.com", None).await);
+
+    let (status, body) = api
+        .post(
+            "/api/v1/check",
+            json!({"emails": ["x@dead-domain.example", "free@example.com", "junk address"], "scope": "promotions"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let results = body["results"].as_array().unwrap();
+    assert_eq!(results[0]["suppressed"], true);
+    assert_eq!(results[0]["hits"][0]["domain_wide"], true);
+    assert_eq!(results[1]["suppressed"], false);
+    assert_eq!(results[2]["suppressed"], true, "an unreadable address fails closed");
+    assert!(results[2]["error"].is_string());
+
+    let (status, body) = api.get("/api/v1/check?email=not%20an%20address").await;
+    assert_eq!((status, body["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("email")));
+    let too_many: Vec<String> = (0..10_001).map(|i| format!("u{i}@example.com")).collect();
+    let (status, body) = api.post("/api/v1/check", json!({ "emails": too_many })).await;
+    assert_eq!((status, body["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("emails")));
+}
+
+async fn the_list_pages_by_cursor_and_searches_by_prefix(server: &TestServer) {
+    let admin = Api::admin(server).await;
+    for i in 0..7 {
+        let reason = if i % 2 == 0 { "manual" } else { "invalid" };
+        admin.post("/api/v1/suppressions", json!({"address": format!("user{i}@list.example"), "reason": reason})).await;
+    }
+    admin.post("/api/v1/suppressions", json!({"address": "other@else.example"})).await;
+
+    let mut seen = Vec::new();
+    let mut path = "/api/v1/suppressions?limit=3".to_owned();
+    loop {
+        let (status, page) = admin.get(&path).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        seen.extend(page["items"].as_array().unwrap().iter().map(|s| s["address"].as_str().unwrap().to_owned()));
+        match page["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/api/v1/suppressions?limit=3&cursor={}", urlencode(cursor)),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 8);
+    assert_eq!(seen[0], "other@else.example", "newest first");
+
+    let (_, page) = admin.get("/api/v1/suppressions?q=USER1&limit=10").await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 1);
+    let (_, page) = admin.get("/api/v1/suppressions?q=user&limit=4").await;
+    let first: Vec<&str> = page["items"].as_array().unwrap().iter().map(|s| s["address"].as_str().unwrap()).collect();
+    assert_eq!(first, ["user0@list.example", "user1@list.example", "user2@list.example", "user3@list.example"]);
+    let cursor = page["next_cursor"].as_str().unwrap();
+    let (_, page) = admin.get(&format!("/api/v1/suppressions?q=user&limit=4&cursor={}", urlencode(cursor))).await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 3);
+    assert!(page["next_cursor"].is_null());
+
+    let (_, page) = admin.get("/api/v1/suppressions?reason=invalid&domain=LIST.example").await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 3);
+    let (status, body) = admin.get("/api/v1/suppressions?limit=0").await;
+    assert_eq!((status, body["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("limit")));
+    let (status, body) = admin.get("/api/v1/suppressions?reason=bored").await;
+    assert_eq!((status, body["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("reason")));
+    let (status, body) = admin.get("/api/v1/suppressions?cursor=zzz").await;
+    assert_eq!((status, body["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("cursor")));
+}
+
+async fn the_audit_chain_verifies_and_the_database_refuses_edits(server: &TestServer) {
+    let admin = Api::admin(server).await;
+    for i in 0..5 {
+        admin.post("/api/v1/suppressions", json!({"address": format!("a{i}@example.com")})).await;
+    }
+    let (_, verification) = admin.get("/api/v1/audit/verify").await;
+    assert_eq!(verification, json!({"ok": true, "rows": 5, "first_bad_id": null}));
+    let (_, page) = admin.get("/api/v1/audit?action=suppression&limit=2").await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 2);
+    assert_eq!(page["items"][0]["action"], "suppression.add");
+    assert_eq!(page["items"][0]["target"], "global:a4@example.com");
+
+    let mut db = crate::support::RawDatabase::connect(&server.state.config.database).await;
+    for statement in
+        ["UPDATE audit_log SET actor = 'user:mallory'", "DELETE FROM audit_log", "DELETE FROM suppressions"]
+    {
+        let error = db.execute(statement).await.expect_err(statement);
+        assert!(error.contains("append-only") || error.contains("never deleted"), "{statement}: {error}");
+    }
+}
+
+async fn settings_are_validated_applied_and_audited(server: &TestServer) {
+    let admin = Api::admin(server).await;
+    let (status, policy) = admin.get("/api/v1/settings/policy").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(policy["soft_threshold"], 3);
+    assert_eq!(policy["soft_window_days"], 30);
+
+    let (status, body) = admin.put("/api/v1/settings/policy", json!({"soft_threshold": 0})).await;
+    assert_eq!((status, body["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("soft_threshold")));
+    let (status, body) = admin.put("/api/v1/settings/policy", json!({"kinds": {"mailbox_full": "sideways"}})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"]["field"], "kinds.mailbox_full");
+
+    let (status, _) = admin
+        .put(
+            "/api/v1/settings/policy",
+            json!({"soft_overrides": [{"reason": "mailbox_full", "threshold": 1, "window_days": 7}]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let api = mta(server).await;
+    let results = api.events(json!([{"recipient": "full@example.com", "reply": "452 4.2.2 Mailbox full"}])).await;
+    assert_eq!(results[0]["outcome"]["effect"], "suppressed", "the new policy applies to the next event");
+
+    let (status, _) = admin.put("/api/v1/settings/policy", json!({"kinds": {"blocked": "hard"}})).await;
+    assert_eq!(status, StatusCode::OK);
+    let results =
+        api.events(json!([{"recipient": "x@example.com", "reply": "550 5.7.1 blocked using spamhaus"}])).await;
+    assert_eq!(results[0]["verdict"]["kind"], "hard", "the kind table is the policy's");
+
+    let (_, page) = admin.get("/api/v1/audit?action=settings.update").await;
+    let items = page["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    assert_eq!(items[1]["before"]["soft_threshold"], 3);
+    assert_eq!(items[1]["after"]["soft_overrides"][0]["threshold"], 1);
+}
+
+async fn roles_and_key_scopes_are_enforced(server: &TestServer) {
+    let viewer =
+        Api { server, client: server.client_with_role("vera", rebound_api::v1::Role::Viewer).await, token: None };
+    let (status, _) = viewer.get("/api/v1/suppressions").await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = viewer.post("/api/v1/suppressions", json!({"address": "a@example.com"})).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")));
+    let (status, _) = viewer.put("/api/v1/settings/policy", json!({})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    let operator =
+        Api { server, client: server.client_with_role("otto", rebound_api::v1::Role::Operator).await, token: None };
+    let (status, _) = operator.post("/api/v1/suppressions", json!({"address": "a@example.com"})).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, _) = operator.get("/api/v1/keys").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    let checker = Api::key(server, server.api_key("checker", &["check"]).await);
+    assert!(checker.suppressed("a@example.com", None).await);
+    let (status, _) = checker.post("/api/v1/events", json!({"recipient": "b@example.com", "kind": "hard"})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = checker.get("/api/v1/suppressions").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    let admin = Api::admin(server).await;
+    let (_, keys) = admin.get("/api/v1/keys").await;
+    let key = keys.as_array().unwrap().iter().find(|k| k["name"] == "checker").unwrap();
+    assert!(key.get("token").is_none(), "tokens are shown once, at creation");
+    let (status, _) = admin.post(&format!("/api/v1/keys/{}/revoke", key["id"]), json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = checker.get("/api/v1/check?email=a@example.com").await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("unauthenticated")));
+
+    let stranger = Api::key(server, "rb_0000".to_owned());
+    let (status, _) = stranger.get("/api/v1/check?email=a@example.com").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let anonymous = reqwest::get(server.url("/api/v1/check?email=a@example.com")).await.unwrap();
+    let (status, _) = error_of(anonymous).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
