@@ -9,8 +9,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use rebound_api::v1::Role;
-use rebound_store::NewUser;
+use rebound_api::v1::{ImportFormat, Role, SuppressionReason};
+use rebound_store::{Actor, NewImport, NewUser};
 
 use crate::auth;
 use crate::config::{Config, Database};
@@ -43,6 +43,62 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Import suppressions from a file (text: one address or domain per line, `#` comments; or
+    /// CSV with an `address` column and optional reason, scope, note, expires_at).
+    Import {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The file to import (`-` for standard input).
+        file: PathBuf,
+        /// text or csv (default: csv for *.csv files, text otherwise).
+        #[arg(long, value_parser = parse_format)]
+        format: Option<ImportFormat>,
+        /// Scope of lines that don't name one.
+        #[arg(long, default_value = "global")]
+        scope: String,
+        /// Reason of lines that don't name one.
+        #[arg(long, default_value = "manual", value_parser = parse_reason)]
+        reason: SuppressionReason,
+    },
+    /// Write the suppression list to standard output.
+    Export {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// text or csv.
+        #[arg(long, default_value = "text", value_parser = parse_format)]
+        format: ImportFormat,
+        /// Only this scope.
+        #[arg(long)]
+        scope: Option<String>,
+        /// Include lifted entries (CSV shows which).
+        #[arg(long)]
+        include_lifted: bool,
+    },
+    /// The audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Check the audit log's hash chain; exits with status 1 when it is broken.
+    Verify {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+fn parse_format(s: &str) -> Result<ImportFormat, String> {
+    ImportFormat::parse(s).ok_or_else(|| format!("`{s}` is not a format: use text or csv"))
+}
+
+fn parse_reason(s: &str) -> Result<SuppressionReason, String> {
+    SuppressionReason::parse(s).ok_or_else(|| {
+        let all: Vec<&str> = SuppressionReason::ALL.iter().map(|r| r.as_str()).collect();
+        format!("`{s}` is not a reason: use one of {}", all.join(", "))
+    })
 }
 
 #[derive(Debug, Args)]
@@ -126,6 +182,111 @@ pub fn run(cli: Cli) -> Result<(), StartError> {
         Command::User { command: UserCommand::Add { store, username, role, password_stdin } } => {
             runtime()?.block_on(add_user(store, username, role, password_stdin))
         }
+        Command::Import { store, file, format, scope, reason } => {
+            runtime()?.block_on(import_file(store, file, format, scope, reason))
+        }
+        Command::Export { store, format, scope, include_lifted } => {
+            runtime()?.block_on(export_list(store, format, scope, include_lifted))
+        }
+        Command::Audit { command: AuditCommand::Verify { store } } => runtime()?.block_on(verify_audit(store)),
+    }
+}
+
+async fn import_file(
+    store: StoreArgs,
+    file: PathBuf,
+    format: Option<ImportFormat>,
+    scope: String,
+    reason: SuppressionReason,
+) -> Result<(), StartError> {
+    let scope = crate::routes::names::label("--scope", &scope).map_err(|e| StartError::Usage(e.to_string()))?;
+    let format = format.unwrap_or(if file.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv")) {
+        ImportFormat::Csv
+    } else {
+        ImportFormat::Text
+    });
+    let reader: Box<dyn tokio::io::AsyncRead + Unpin + Send> = if file.as_os_str() == "-" {
+        Box::new(tokio::io::stdin())
+    } else {
+        Box::new(tokio::fs::File::open(&file).await?)
+    };
+    let store = crate::state::open_store(&store.database()?).await?;
+    let index = crate::index::SuppressionIndex::empty();
+    let job = store
+        .create_import(&NewImport {
+            format,
+            scope: &scope,
+            reason,
+            created_by: &Actor::Cli.to_string(),
+            now: auth::now(),
+        })
+        .await?;
+    let job = store
+        .claim_import(job.id, auth::now())
+        .await?
+        .ok_or_else(|| StartError::Usage("the import job was taken by another process".to_owned()))?;
+    let started = std::time::Instant::now();
+    let chunks = futures_util::stream::unfold(reader, |mut reader| async move {
+        let mut buf = vec![0u8; 256 * 1024];
+        match tokio::io::AsyncReadExt::read(&mut reader, &mut buf).await {
+            Ok(0) => None,
+            Ok(n) => {
+                buf.truncate(n);
+                Some((Ok(axum::body::Bytes::from(buf)), reader))
+            }
+            Err(e) => Some((Err(e), reader)),
+        }
+    });
+    let job = crate::import::run(store.as_ref(), &index, job, &Actor::Cli, Box::pin(chunks)).await?;
+    eprintln!(
+        "import {}: {} in {:.1} s: {} lines, {} created, {} reopened, {} unchanged, {} rejected",
+        job.id,
+        job.state,
+        started.elapsed().as_secs_f64(),
+        job.lines,
+        job.created,
+        job.reopened,
+        job.unchanged,
+        job.rejected
+    );
+    for line in job.rejected_lines.iter().take(20) {
+        eprintln!("  line {}: {} ({})", line.line, line.text, line.error);
+    }
+    match job.error {
+        Some(error) => Err(StartError::Usage(error)),
+        None => Ok(()),
+    }
+}
+
+async fn export_list(
+    store: StoreArgs,
+    format: ImportFormat,
+    scope: Option<String>,
+    include_lifted: bool,
+) -> Result<(), StartError> {
+    use futures_util::StreamExt;
+    use tokio::io::AsyncWriteExt;
+    let store = crate::state::open_store(&store.database()?).await?;
+    let filter = crate::export::ExportFilter { scope, reason: None, include_lifted };
+    let mut chunks = Box::pin(crate::export::stream(store, format, filter, auth::now()));
+    let mut out = tokio::io::BufWriter::new(tokio::io::stdout());
+    while let Some(chunk) = chunks.next().await {
+        out.write_all(&chunk?).await?;
+    }
+    out.flush().await?;
+    Ok(())
+}
+
+async fn verify_audit(store: StoreArgs) -> Result<(), StartError> {
+    let store = crate::state::open_store(&store.database()?).await?;
+    let result = rebound_store::audit::verify(store.as_ref()).await?;
+    if result.ok {
+        println!("audit log intact: {} rows", result.rows);
+        Ok(())
+    } else {
+        let id = result.first_bad_id.map_or_else(|| "?".to_owned(), |id| id.to_string());
+        println!("audit log BROKEN at row {id} (after {} rows)", result.rows);
+        std::process::exit(1);
     }
 }
 

@@ -10,9 +10,11 @@ pub mod cli;
 pub mod config;
 mod console;
 pub mod error;
+mod export;
 mod extract;
+mod import;
 pub mod index;
-mod routes;
+pub(crate) mod routes;
 pub mod state;
 
 use std::time::Duration;

@@ -19,6 +19,7 @@ on_both_backends!(
     the_audit_chain_verifies_and_the_database_refuses_edits,
     settings_are_validated_applied_and_audited,
     roles_and_key_scopes_are_enforced,
+    imports_stream_in_batches_and_report_rejected_lines,
 );
 
 /// A caller of the API: a bearer token, or a signed-in browser-like client.
@@ -517,4 +518,78 @@ async fn roles_and_key_scopes_are_enforced(server: &TestServer) {
     let anonymous = reqwest::get(server.url("/api/v1/check?email=a@example.com")).await.unwrap();
     let (status, _) = error_of(anonymous).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+async fn imports_stream_in_batches_and_report_rejected_lines(server: &TestServer) {
+    let admin = Api::admin(server).await;
+    let (status, job) = admin.post("/api/v1/imports", json!({"format": "text", "reason": "invalid"})).await;
+    assert_eq!(status, StatusCode::CREATED, "{job}");
+    assert_eq!(job["state"], "waiting");
+    let id = job["id"].as_i64().unwrap();
+    let mut file = String::from("# exported from the old system\n\nfirst@example.com\nnot an address\n");
+    file.push_str("Second@Example.com\r\nsecond@example.com\n@whole-domain.example\n");
+    file.push_str(&format!("{}@example.com\n", "x".repeat(5_000)));
+    file.push_str("last@example.com");
+    let response = admin
+        .request(reqwest::Method::PUT, &format!("/api/v1/imports/{id}/data"))
+        .header("Content-Type", "text/plain")
+        .body(file)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let job: Value = response.json().await.unwrap();
+    assert_eq!(job["state"], "done", "{job}");
+    assert_eq!(job["lines"], 9);
+    assert_eq!(job["created"], 4);
+    assert_eq!(job["unchanged"], 1, "the repeated address");
+    assert_eq!(job["rejected"], 2);
+    let rejected: Vec<i64> =
+        job["rejected_lines"].as_array().unwrap().iter().map(|r| r["line"].as_i64().unwrap()).collect();
+    assert_eq!(rejected, [4, 8]);
+
+    let (_, shown) = admin.get(&format!("/api/v1/imports/{id}")).await;
+    assert_eq!(shown["created"], 4);
+    let (status, body) =
+        Api::send(admin.request(reqwest::Method::PUT, &format!("/api/v1/imports/{id}/data")).body("again@example.com"))
+            .await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("import_started")));
+
+    let api = mta(server).await;
+    assert!(api.suppressed("SECOND@example.com", None).await);
+    assert!(api.suppressed("anyone@whole-domain.example", None).await);
+    let (_, page) = admin.get("/api/v1/suppressions?q=first").await;
+    assert_eq!(page["items"][0]["reason"], "invalid");
+    assert_eq!(page["items"][0]["source"], format!("import:{id}"));
+
+    // CSV with its own columns; an already active address is left alone.
+    let (_, job) = admin.post("/api/v1/imports", json!({"format": "csv"})).await;
+    let csv = "email,reason,scope,note\nfirst@example.com,complaint,,\n\"new@example.com\",unsubscribe,news,\"said \"\"stop\"\"\"\nbad@example.com,bored,,\n";
+    let (status, job) =
+        Api::send(admin.request(reqwest::Method::PUT, &format!("/api/v1/imports/{}/data", job["id"])).body(csv)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        (job["created"].as_i64(), job["unchanged"].as_i64(), job["rejected"].as_i64()),
+        (Some(1), Some(1), Some(1))
+    );
+    assert!(api.suppressed("new@example.com", Some("news")).await);
+    assert!(!api.suppressed("new@example.com", None).await);
+
+    let response = admin.request(reqwest::Method::GET, "/api/v1/suppressions/export?format=csv").send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.headers()["content-disposition"].to_str().unwrap().starts_with("attachment"));
+    let text = response.text().await.unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "address,reason,scope,source,note,created_at,expires_at,active");
+    assert_eq!(lines.len(), 6, "{text}");
+    assert!(text.contains("new@example.com,unsubscribe,news,"), "{text}");
+    assert!(text.contains(r#""said ""stop""""#), "{text}");
+    let response = admin.request(reqwest::Method::GET, "/api/v1/suppressions/export").send().await.unwrap();
+    let text = response.text().await.unwrap();
+    assert!(text.starts_with("# Rebound suppression list"));
+    assert_eq!(text.lines().filter(|l| !l.starts_with('#')).count(), 5);
+
+    let (_, audit) = admin.get("/api/v1/audit?action=suppression.import").await;
+    assert_eq!(audit["items"].as_array().unwrap().len(), 2);
+    assert_eq!(audit["items"][1]["after"]["created"], 4);
 }

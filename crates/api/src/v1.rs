@@ -402,6 +402,81 @@ pub struct EventBatch {
     pub events: Vec<EventInput>,
 }
 
+/// A bulk import's file format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportFormat {
+    /// One address (or domain) per line; `#` starts a comment line.
+    Text,
+    /// A header line naming the columns: `address` (or `email`) and optionally `reason`,
+    /// `scope`, `note`, `expires_at` (Unix seconds or RFC 3339).
+    Csv,
+}
+
+impl ImportFormat {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ImportFormat::Text => "text",
+            ImportFormat::Csv => "csv",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "text" => Some(ImportFormat::Text),
+            "csv" => Some(ImportFormat::Csv),
+            _ => None,
+        }
+    }
+}
+
+/// `POST /api/v1/imports`: declares an import; the file follows with `PUT /imports/{id}/data`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateImport {
+    pub format: ImportFormat,
+    /// Scope of lines that don't name one (default `global`).
+    #[serde(default)]
+    pub scope: Option<String>,
+    /// Reason of lines that don't name one (default `manual`).
+    #[serde(default)]
+    pub reason: Option<SuppressionReason>,
+}
+
+/// A line an import refused, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RejectedLine {
+    /// 1-based line number in the file.
+    pub line: u64,
+    pub text: String,
+    pub error: String,
+}
+
+/// An import job and its progress. Counts only ever include committed batches.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportJob {
+    pub id: i64,
+    pub format: ImportFormat,
+    pub scope: String,
+    pub reason: SuppressionReason,
+    pub created_by: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    /// `waiting` (for its data), `running`, `done` or `failed`.
+    pub state: String,
+    /// The upload's size when the client announced it.
+    pub bytes_total: Option<i64>,
+    pub bytes_read: i64,
+    pub lines: i64,
+    pub created: i64,
+    pub reopened: i64,
+    pub unchanged: i64,
+    pub rejected: i64,
+    /// The first rejected lines (up to 1,000) with their line numbers.
+    pub rejected_lines: Vec<RejectedLine>,
+    pub error: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -21,7 +21,7 @@ mod sql;
 pub use records::*;
 
 use async_trait::async_trait;
-use rebound_api::v1::{ApiKey, AuditEntry, Event, Role, Suppression};
+use rebound_api::v1::{ApiKey, AuditEntry, Event, ImportJob, Role, Suppression};
 
 /// What can go wrong in a store. Backends map their own errors into these.
 #[derive(Debug, thiserror::Error)]
@@ -61,6 +61,16 @@ pub trait Tx: Send {
     /// Makes a lifted entry active again with the new cause.
     async fn reopen_suppression(&mut self, id: i64, new: &NewSuppression<'_>) -> Result<Suppression, StoreError>;
     async fn lift_suppression(&mut self, id: i64, lift: &Lift<'_>) -> Result<Suppression, StoreError>;
+    /// Inserts imported rows (distinct scope and key within one call), reopening lifted entries
+    /// and leaving active ones alone; returns the rows that changed.
+    async fn import_suppressions(
+        &mut self,
+        rows: &[ImportRow],
+        source: &str,
+        now: i64,
+    ) -> Result<Vec<Imported>, StoreError>;
+    /// Saves a job's progress and state.
+    async fn update_import(&mut self, job: &ImportJob) -> Result<(), StoreError>;
 
     /// The hash of the newest audit row (all zeros for an empty log).
     async fn last_audit_hash(&mut self) -> Result<[u8; 32], StoreError>;
@@ -120,6 +130,14 @@ pub trait Store: Send + Sync + 'static {
     async fn audit_chain(&self, after_id: i64, limit: u32) -> Result<Vec<audit::ChainRow>, StoreError>;
 
     async fn setting(&self, name: &str) -> Result<Option<String>, StoreError>;
+
+    async fn create_import(&self, job: &NewImport<'_>) -> Result<ImportJob, StoreError>;
+    async fn import_job(&self, id: i64) -> Result<Option<ImportJob>, StoreError>;
+    /// Moves a `waiting` job to `running` and returns it; `None` if it is not waiting (so only one
+    /// upload ever feeds a job).
+    async fn claim_import(&self, id: i64, now: i64) -> Result<Option<ImportJob>, StoreError>;
+    /// The most recent jobs, newest first.
+    async fn import_jobs(&self, limit: u32) -> Result<Vec<ImportJob>, StoreError>;
 
     /// Waits for suppressions changed by other processes (PostgreSQL `LISTEN`); `None` when the
     /// backend has a single writer process and no feed is needed.

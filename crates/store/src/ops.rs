@@ -3,13 +3,13 @@
 //! Every change to the list, the settings or the keys appends an audit row in the same
 //! transaction, so a change and its record commit together or not at all.
 
-use rebound_api::v1::{ApiKey, Outcome, Policy, Suppression, SuppressionReason};
+use rebound_api::v1::{ApiKey, ImportJob, Outcome, Policy, Suppression, SuppressionReason};
 use rebound_core::Kind;
 use rebound_policy::{Decision, EventFacts, History, decide};
 use serde_json::{Value, json};
 
 use crate::audit::{self, Change};
-use crate::{Actor, EventRow, Lift, NewApiKey, NewEvent, NewSuppression, Store, StoreError, Tx};
+use crate::{Actor, EventRow, ImportRow, Imported, Lift, NewApiKey, NewEvent, NewSuppression, Store, StoreError, Tx};
 
 /// The settings row that holds the policy.
 pub const POLICY_SETTING: &str = "policy";
@@ -349,4 +349,55 @@ pub async fn revoke_api_key(store: &dyn Store, id: i64, actor: &Actor, now: i64)
     audit::append(tx.as_mut(), change).await?;
     tx.commit().await?;
     Ok(Some(key))
+}
+
+/// The `source` of entries an import created: `import:<job id>`.
+pub fn import_source(job_id: i64) -> String {
+    format!("import:{job_id}")
+}
+
+/// Commits one batch of an import: its rows, the job's progress (`job` already counts the batch's
+/// lines, bytes and rejections; this adds what the rows did) and, when anything changed, one
+/// audit row naming the job and the batch's line range.
+pub async fn import_batch(
+    store: &dyn Store,
+    job: &mut ImportJob,
+    rows: &[ImportRow],
+    lines: (u64, u64),
+    actor: &Actor,
+) -> Result<Vec<Imported>, StoreError> {
+    let mut tx = store.begin().await?;
+    let imported = tx.import_suppressions(rows, &import_source(job.id), job.updated_at).await?;
+    let created = imported.iter().filter(|i| i.created).count() as i64;
+    let reopened = imported.len() as i64 - created;
+    job.created += created;
+    job.reopened += reopened;
+    job.unchanged += rows.len() as i64 - created - reopened;
+    if !imported.is_empty() {
+        let change = Change {
+            at: job.updated_at,
+            actor,
+            action: "suppression.import",
+            target: &import_source(job.id),
+            before: None,
+            after: Some(json!({
+                "lines": [lines.0, lines.1],
+                "created": created,
+                "reopened": reopened,
+                "unchanged": rows.len() as i64 - created - reopened,
+            })),
+            reason: None,
+        };
+        audit::append(tx.as_mut(), change).await?;
+    }
+    tx.update_import(job).await?;
+    tx.commit().await?;
+    Ok(imported)
+}
+
+/// Saves a job's state outside a batch (started, finished, failed).
+pub async fn save_import(store: &dyn Store, job: &ImportJob) -> Result<(), StoreError> {
+    let mut tx = store.begin().await?;
+    tx.update_import(job).await?;
+    tx.commit().await
 }

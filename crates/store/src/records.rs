@@ -1,6 +1,6 @@
 //! The records that cross the store boundary, and the parsing of stored names back into types.
 
-use rebound_api::v1::{KeyScope, Outcome, Role, SuppressionReason, Verdict};
+use rebound_api::v1::{ImportFormat, KeyScope, Outcome, Role, SuppressionReason, Verdict};
 use rebound_policy::Target;
 
 use crate::StoreError;
@@ -51,6 +51,8 @@ pub enum Actor {
     Key(String),
     /// The policy acting on an event.
     System,
+    /// Someone with shell access to the server, through the `rebound` command.
+    Cli,
 }
 
 impl std::fmt::Display for Actor {
@@ -59,6 +61,7 @@ impl std::fmt::Display for Actor {
             Actor::User(name) => write!(f, "user:{name}"),
             Actor::Key(name) => write!(f, "key:{name}"),
             Actor::System => f.write_str("system"),
+            Actor::Cli => f.write_str("cli"),
         }
     }
 }
@@ -134,6 +137,33 @@ pub struct IndexEntry {
     pub active: bool,
     pub created_at: i64,
     pub expires_at: Option<i64>,
+}
+
+/// One line of an import, checked and normalised.
+#[derive(Debug, Clone)]
+pub struct ImportRow {
+    pub target: Target,
+    pub scope: String,
+    pub reason: SuppressionReason,
+    pub note: Option<String>,
+    pub expires_at: Option<i64>,
+}
+
+/// What importing a batch did, per row that changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Imported {
+    pub entry: IndexEntry,
+    /// A new entry (otherwise a lifted one reopened).
+    pub created: bool,
+}
+
+/// An import job to create.
+pub struct NewImport<'a> {
+    pub format: ImportFormat,
+    pub scope: &'a str,
+    pub reason: SuppressionReason,
+    pub created_by: &'a str,
+    pub now: i64,
 }
 
 /// Order of a suppression list page.

@@ -1,7 +1,7 @@
 //! Reading rows back into records, written once for both backends: the column names are the same
 //! in both schemas, and these functions are generic over sqlx's row type.
 
-use rebound_api::v1::{ApiKey, AuditEntry, Event, Suppression};
+use rebound_api::v1::{ApiKey, AuditEntry, Event, ImportFormat, ImportJob, Suppression};
 use sqlx::{ColumnIndex, Decode, Row, Type};
 
 use crate::audit::{AuditRow, ChainRow};
@@ -27,6 +27,10 @@ macro_rules! columns {
     (audit) => {
         "id, at, actor, action, target, before, after, reason, prev_hash, hash"
     };
+    (import) => {
+        "id, format, scope, reason, created_by, created_at, updated_at, state, bytes_total, bytes_read, lines, \
+         created, reopened, unchanged, rejected, rejected_lines, error"
+    };
     (index) => {
         "id, key, scope, reason, active, created_at, expires_at"
     };
@@ -42,6 +46,12 @@ pub fn write_error(e: sqlx::Error, what: &'static str) -> StoreError {
         sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict { what },
         _ => backend(e),
     }
+}
+
+/// An import job's rejected lines as stored (a JSON array).
+pub fn rejected_json(job: &ImportJob) -> Result<String, StoreError> {
+    serde_json::to_string(&job.rejected_lines)
+        .map_err(|e| StoreError::Corrupt { what: "rejected lines", detail: e.to_string() })
 }
 
 fn get<'r, R, T>(row: &'r R, column: &'static str) -> Result<T, StoreError>
@@ -151,6 +161,31 @@ readers! {
             created_by: get(row, "created_by")?,
             created_at: get(row, "created_at")?,
             revoked_at: get(row, "revoked_at")?,
+        })
+    }
+
+    /// `columns!(import)` as `ImportJob`.
+    fn import_job(row) -> ImportJob {
+        let format: String = get(row, "format")?;
+        Ok(ImportJob {
+            id: get(row, "id")?,
+            format: ImportFormat::parse(&format)
+                .ok_or_else(|| StoreError::Corrupt { what: "import format", detail: format.clone() })?,
+            scope: get(row, "scope")?,
+            reason: reason_from_db(&get::<_, String>(row, "reason")?)?,
+            created_by: get(row, "created_by")?,
+            created_at: get(row, "created_at")?,
+            updated_at: get(row, "updated_at")?,
+            state: get(row, "state")?,
+            bytes_total: get(row, "bytes_total")?,
+            bytes_read: get(row, "bytes_read")?,
+            lines: get(row, "lines")?,
+            created: get(row, "created")?,
+            reopened: get(row, "reopened")?,
+            unchanged: get(row, "unchanged")?,
+            rejected: get(row, "rejected")?,
+            rejected_lines: json_from_db("rejected lines", &get::<_, String>(row, "rejected_lines")?)?,
+            error: get(row, "error")?,
         })
     }
 

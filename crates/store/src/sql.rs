@@ -203,6 +203,77 @@ macro_rules! sql_store {
                 Ok(self.changed($crate::rows::suppression(&row)?))
             }
 
+            async fn import_suppressions(
+                &mut self,
+                rows: &[$crate::ImportRow],
+                source: &str,
+                now: i64,
+            ) -> Result<Vec<$crate::Imported>, $crate::StoreError> {
+                let mut out = Vec::new();
+                // 10 parameters a row; SQLite allows 32,766 per statement.
+                for chunk in rows.chunks(3_000) {
+                    let mut b = ::sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO suppressions (key, address, domain, domain_wide, scope, reason, source, note, \
+                         active, created_at, updated_at, expires_at) ",
+                    );
+                    b.push_values(chunk, |mut v, row| {
+                        v.push_bind(row.target.key().to_owned())
+                            .push_bind(row.target.display().to_owned())
+                            .push_bind(row.target.domain().to_owned())
+                            .push_bind(row.target.is_domain())
+                            .push_bind(row.scope.clone())
+                            .push_bind(row.reason.as_str())
+                            .push_bind(source.to_owned())
+                            .push_bind(row.note.clone())
+                            .push("TRUE")
+                            .push_bind(now)
+                            .push_bind(now)
+                            .push_bind(row.expires_at);
+                    });
+                    b.push(concat!(
+                        " ON CONFLICT (scope, key) DO UPDATE SET active = TRUE, reason = excluded.reason, ",
+                        "source = excluded.source, rule = NULL, note = excluded.note, updated_at = excluded.updated_at, ",
+                        "expires_at = excluded.expires_at, lifted_at = NULL, lifted_by = NULL, lift_reason = NULL ",
+                        "WHERE suppressions.active = FALSE RETURNING ",
+                        $crate::columns!(index),
+                        ", updated_at"
+                    ));
+                    let returned = b.build().fetch_all(&mut *self.tx).await.map_err($crate::rows::backend)?;
+                    for row in &returned {
+                        let entry = $crate::rows::index_entry(row)?;
+                        let updated_at: i64 = ::sqlx::Row::try_get(row, "updated_at").map_err($crate::rows::backend)?;
+                        self.changed.push(entry.id);
+                        out.push($crate::Imported { created: entry.created_at == updated_at, entry });
+                    }
+                }
+                Ok(out)
+            }
+
+            async fn update_import(&mut self, job: &::rebound_api::v1::ImportJob) -> Result<(), $crate::StoreError> {
+                let rejected = $crate::rows::rejected_json(job)?;
+                ::sqlx::query(
+                    "UPDATE import_jobs SET updated_at = $2, state = $3, bytes_total = $4, bytes_read = $5, lines = $6, \
+                     created = $7, reopened = $8, unchanged = $9, rejected = $10, rejected_lines = $11, error = $12 \
+                     WHERE id = $1",
+                )
+                .bind(job.id)
+                .bind(job.updated_at)
+                .bind(&job.state)
+                .bind(job.bytes_total)
+                .bind(job.bytes_read)
+                .bind(job.lines)
+                .bind(job.created)
+                .bind(job.reopened)
+                .bind(job.unchanged)
+                .bind(job.rejected)
+                .bind(rejected)
+                .bind(job.error.as_deref())
+                .execute(&mut *self.tx)
+                .await
+                .map_err($crate::rows::backend)?;
+                Ok(())
+            }
+
             async fn last_audit_hash(&mut self) -> Result<[u8; 32], $crate::StoreError> {
                 let hash: Option<Vec<u8>> = ::sqlx::query_scalar("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1")
                     .fetch_optional(&mut *self.tx)
@@ -560,6 +631,64 @@ macro_rules! sql_store {
                     .fetch_optional(&self.reader)
                     .await
                     .map_err($crate::rows::backend)
+            }
+
+            async fn create_import(
+                &self,
+                job: &$crate::NewImport<'_>,
+            ) -> Result<::rebound_api::v1::ImportJob, $crate::StoreError> {
+                let row = ::sqlx::query(concat!(
+                    "INSERT INTO import_jobs (format, scope, reason, created_by, created_at, updated_at, state) \
+                     VALUES ($1, $2, $3, $4, $5, $5, 'waiting') RETURNING ",
+                    $crate::columns!(import)
+                ))
+                .bind(job.format.as_str())
+                .bind(job.scope)
+                .bind(job.reason.as_str())
+                .bind(job.created_by)
+                .bind(job.now)
+                .fetch_one(&self.writer)
+                .await
+                .map_err($crate::rows::backend)?;
+                $crate::rows::import_job(&row)
+            }
+
+            async fn import_job(&self, id: i64) -> Result<Option<::rebound_api::v1::ImportJob>, $crate::StoreError> {
+                let row = ::sqlx::query(concat!("SELECT ", $crate::columns!(import), " FROM import_jobs WHERE id = $1"))
+                    .bind(id)
+                    .fetch_optional(&self.reader)
+                    .await
+                    .map_err($crate::rows::backend)?;
+                row.as_ref().map($crate::rows::import_job).transpose()
+            }
+
+            async fn claim_import(
+                &self,
+                id: i64,
+                now: i64,
+            ) -> Result<Option<::rebound_api::v1::ImportJob>, $crate::StoreError> {
+                let row = ::sqlx::query(concat!(
+                    "UPDATE import_jobs SET state = 'running', updated_at = $2 WHERE id = $1 AND state = 'waiting' \
+                     RETURNING ",
+                    $crate::columns!(import)
+                ))
+                .bind(id)
+                .bind(now)
+                .fetch_optional(&self.writer)
+                .await
+                .map_err($crate::rows::backend)?;
+                row.as_ref().map($crate::rows::import_job).transpose()
+            }
+
+            async fn import_jobs(&self, limit: u32) -> Result<Vec<::rebound_api::v1::ImportJob>, $crate::StoreError> {
+                let rows = ::sqlx::query(concat!(
+                    "SELECT ", $crate::columns!(import), " FROM import_jobs ORDER BY id DESC LIMIT $1"
+                ))
+                .bind(i64::from(limit))
+                .fetch_all(&self.reader)
+                .await
+                .map_err($crate::rows::backend)?;
+                rows.iter().map($crate::rows::import_job).collect()
             }
         }
     };

@@ -6,8 +6,9 @@ mod check;
 mod classify;
 mod events;
 mod health;
+mod imports;
 mod keys;
-mod names;
+pub(crate) mod names;
 mod settings;
 mod suppressions;
 
@@ -24,6 +25,7 @@ pub fn router() -> Router<AppState> {
         .merge(classify::router())
         .merge(events::router())
         .merge(check::router())
+        .merge(imports::router())
         .merge(suppressions::router())
         .merge(audit::router())
         .merge(settings::router())

@@ -108,10 +108,15 @@ async fn detail(
     let suppression =
         state.store.suppression(id).await?.ok_or_else(|| ApiError::NotFound(format!("suppression {id}")))?;
     let events = state.store.suppression_events(id, 50).await?;
-    let history = state
+    let mut history = state
         .store
         .audit(&AuditQuery { target: Some(ops::audit_target(&suppression)), limit: 200, ..AuditQuery::default() })
         .await?;
+    if suppression.source.starts_with("import:") {
+        let import = AuditQuery { target: Some(suppression.source.clone()), limit: 20, ..AuditQuery::default() };
+        history.extend(state.store.audit(&import).await?);
+        history.sort_by_key(|entry| std::cmp::Reverse(entry.id));
+    }
     Ok(Json(SuppressionDetail { suppression, events, history }))
 }
 
