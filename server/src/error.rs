@@ -26,6 +26,8 @@ pub enum ApiError {
     MissingCsrfHeader,
     #[error("your role may not do this")]
     Forbidden,
+    #[error("too many failed attempts: try again in {retry_after} seconds")]
+    RateLimited { retry_after: u64 },
     #[error("no such resource: {0}")]
     NotFound(String),
     #[error("{what} already exists")]
@@ -54,6 +56,7 @@ impl ApiError {
             ApiError::BadCredentials => (StatusCode::UNAUTHORIZED, "bad_credentials"),
             ApiError::MissingCsrfHeader => (StatusCode::FORBIDDEN, "csrf_header_missing"),
             ApiError::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
+            ApiError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::State { code, .. } => (StatusCode::CONFLICT, code),
             ApiError::Conflict { .. } | ApiError::Store(StoreError::Conflict { .. }) => {
@@ -73,12 +76,20 @@ impl IntoResponse for ApiError {
         } else {
             self.to_string()
         };
+        let retry_after = match &self {
+            ApiError::RateLimited { retry_after } => Some(*retry_after),
+            _ => None,
+        };
         let field = match self {
             ApiError::Invalid { field, .. } => field,
             _ => None,
         };
         let body = ErrorBody { error: ErrorDetail { code: code.to_owned(), message, field } };
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let Some(secs) = retry_after {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        response
     }
 }
 

@@ -14,6 +14,7 @@ mod export;
 mod extract;
 mod import;
 pub mod index;
+mod limit;
 pub(crate) mod routes;
 pub mod state;
 
@@ -47,5 +48,7 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, app(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
 }

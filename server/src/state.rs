@@ -11,6 +11,7 @@ use crate::auth::KeyCache;
 use crate::config::{Config, Database};
 use crate::error::StartError;
 use crate::index::SuppressionIndex;
+use crate::limit::LoginLimiter;
 
 /// The policy and the classifier compiled from it, shared until the policy changes.
 pub struct Engine {
@@ -28,6 +29,7 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub index: Arc<SuppressionIndex>,
     pub keys: Arc<KeyCache>,
+    pub logins: Arc<LoginLimiter>,
     engine: Arc<EngineCache>,
 }
 
@@ -38,7 +40,14 @@ impl AppState {
         let store = open_store(&config.database).await?;
         let index = SuppressionIndex::load(store.as_ref()).await?;
         tokio::spawn(index.clone().follow(store.clone()));
-        Ok(Self { config: Arc::new(config), store, index, keys: Arc::default(), engine: Arc::default() })
+        Ok(Self {
+            config: Arc::new(config),
+            store,
+            index,
+            keys: Arc::default(),
+            logins: Arc::default(),
+            engine: Arc::default(),
+        })
     }
 
     /// The current policy and its classifier. The saved policy is read on each call (one indexed

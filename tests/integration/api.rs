@@ -13,6 +13,7 @@ on_both_backends!(
     bad_bodies_get_errors_naming_the_field,
     cookie_writes_need_the_csrf_header,
     unknown_api_paths_are_json_404s,
+    logins_are_throttled_after_repeated_failures,
 );
 
 async fn health_reports_the_backend(server: &TestServer) {
@@ -128,4 +129,18 @@ async fn unknown_api_paths_are_json_404s(server: &TestServer) {
     let client = server.admin_client().await;
     let (status, error) = error_of(client.get(server.url("/api/v1/nothing-here")).send().await.unwrap()).await;
     assert_eq!((status, error["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
+}
+
+async fn logins_are_throttled_after_repeated_failures(server: &TestServer) {
+    let client = server.client();
+    let attempt = |password: &'static str| {
+        client.post(server.url("/api/v1/auth/login")).json(&json!({ "username": "admin", "password": password })).send()
+    };
+    for _ in 0..10 {
+        assert_eq!(attempt("guess").await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    }
+    let refused = attempt("correct horse battery staple").await.unwrap();
+    assert!(refused.headers().get("retry-after").is_some());
+    let (status, error) = error_of(refused).await;
+    assert_eq!((status, error["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("rate_limited")));
 }

@@ -593,3 +593,43 @@ async fn imports_stream_in_batches_and_report_rejected_lines(server: &TestServer
     assert_eq!(audit["items"].as_array().unwrap().len(), 2);
     assert_eq!(audit["items"][1]["after"]["created"], 4);
 }
+
+/// Waits (up to a generous bound, polling) until `email`'s check answers `expected`.
+async fn until_checked(api: &Api<'_>, email: &str, expected: bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while api.suppressed(email, None).await != expected {
+        assert!(std::time::Instant::now() < deadline, "{email} never became suppressed={expected}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_replicas_see_each_others_changes() {
+    use crate::support::{Backend, TestDatabase};
+    let Some(db) = TestDatabase::create(Backend::Postgres).await else {
+        eprintln!("PostgreSQL left out: REBOUND_SKIP_POSTGRES=1");
+        return;
+    };
+    let a = TestServer::start(&db, None).await;
+    let b = TestServer::replica(&db, None).await;
+    let token = a.api_key("mta", &["events:write", "check", "suppressions:write"]).await;
+    let (on_a, on_b) = (Api::key(&a, token.clone()), Api::key(&b, token));
+
+    assert!(!on_b.suppressed("gone@example.com", None).await);
+    let results = on_a.events(json!([{"recipient": "gone@example.com", "reply": "550 5.1.1 user unknown"}])).await;
+    until_checked(&on_b, "gone@example.com", true).await;
+
+    let lift = format!("/api/v1/suppressions/{}/lift", results[0]["outcome"]["suppression_id"]);
+    let (status, _) = on_b.post(&lift, json!({"reason": "confirmed valid"})).await;
+    assert_eq!(status, StatusCode::OK);
+    until_checked(&on_a, "gone@example.com", false).await;
+
+    let (_, job) = on_b.post("/api/v1/imports", json!({"format": "text"})).await;
+    let path = format!("/api/v1/imports/{}/data", job["id"]);
+    let (status, _) = Api::send(on_b.request(reqwest::Method::PUT, &path).body("imported@example.com\n")).await;
+    assert_eq!(status, StatusCode::OK);
+    until_checked(&on_a, "imported@example.com", true).await;
+
+    drop((a, b));
+    db.drop_database().await;
+}

@@ -103,17 +103,24 @@ pub struct TestServer {
 impl TestServer {
     /// Serves the app on `127.0.0.1:0` with an admin account (`ADMIN` / `ADMIN_PASSWORD`).
     pub async fn start(db: &TestDatabase, console_dir: Option<PathBuf>) -> Self {
+        let server = Self::replica(db, console_dir).await;
+        let hash = rebound_server::auth::hash_password(ADMIN_PASSWORD).unwrap();
+        server
+            .state
+            .store
+            .create_user(NewUser { username: ADMIN, password_hash: &hash, role: Role::Admin, now: 0 })
+            .await
+            .unwrap();
+        server
+    }
+
+    /// Another server on the same database (no account created).
+    pub async fn replica(db: &TestDatabase, console_dir: Option<PathBuf>) -> Self {
         let mut config = Config::for_test(db.database.clone());
         if let Some(dir) = console_dir {
             config.console_dir = dir;
         }
         let state = AppState::open(config).await.unwrap();
-        let hash = rebound_server::auth::hash_password(ADMIN_PASSWORD).unwrap();
-        state
-            .store
-            .create_user(NewUser { username: ADMIN, password_hash: &hash, role: Role::Admin, now: 0 })
-            .await
-            .unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let served = state.clone();

@@ -1,6 +1,8 @@
 //! `/api/v1/auth`: signing in and out, and who am I.
 
-use axum::extract::State;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State};
 use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::IntoResponse;
@@ -25,8 +27,12 @@ pub fn router() -> Router<AppState> {
 
 async fn login(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     ApiJson(request): ApiJson<LoginRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
+    if let Some(wait) = state.logins.check(peer.ip(), &request.username) {
+        return Err(ApiError::RateLimited { retry_after: wait.as_secs().max(1) });
+    }
     let user = state.store.user_by_name(&request.username).await?;
     let hash = user.as_ref().map_or(DUMMY_HASH, |u| u.password_hash.as_str()).to_owned();
     let password = request.password;
@@ -35,8 +41,12 @@ async fn login(
         .map_err(|e| ApiError::Internal(format!("password check failed: {e}")))?;
     let user = match user {
         Some(user) if verified && !user.disabled => user,
-        _ => return Err(ApiError::BadCredentials),
+        _ => {
+            state.logins.failed(peer.ip(), &request.username);
+            return Err(ApiError::BadCredentials);
+        }
     };
+    state.logins.succeeded(&user.username);
     let (token, digest) = session::new_session_token();
     let now = session::now();
     let ttl = state.config.session_ttl.as_secs();
