@@ -73,6 +73,33 @@ pub fn new_api_token() -> (String, [u8; 32]) {
     (token, digest)
 }
 
+/// Creates an API key (audited) and returns it with its token, which exists only in this answer.
+pub async fn create_api_key(
+    store: &dyn rebound_store::Store,
+    name: &str,
+    mut scopes: Vec<KeyScope>,
+    actor: &Actor,
+) -> Result<(ApiKey, String), ApiError> {
+    let name = crate::routes::names::label("name", name)?;
+    if scopes.is_empty() {
+        return Err(ApiError::invalid_field("scopes", "give at least one scope"));
+    }
+    scopes.sort();
+    scopes.dedup();
+    let (token, digest) = new_api_token();
+    let created_by = actor.to_string();
+    let new = rebound_store::NewApiKey {
+        name: &name,
+        prefix: &token[..KEY_PREFIX.len() + 7],
+        token_digest: &digest,
+        scopes: &scopes,
+        created_by: &created_by,
+        now: now(),
+    };
+    let key = rebound_store::ops::create_api_key(store, &new, actor).await?;
+    Ok((key, token))
+}
+
 pub fn token_digest(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }

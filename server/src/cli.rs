@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use rebound_api::v1::{ImportFormat, Role, SuppressionReason};
+use rebound_api::v1::{ImportFormat, KeyScope, Role, SuppressionReason};
 use rebound_store::{Actor, NewImport, NewUser};
 
 use crate::auth;
@@ -79,6 +79,32 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Manage API keys for integrations.
+    Key {
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeyCommand {
+    /// Create an API key and print its token (shown only now).
+    Add {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long)]
+        name: String,
+        /// check, events:write, suppressions:read, suppressions:write or admin (repeatable).
+        #[arg(long = "scope", required = true, value_parser = parse_scope)]
+        scopes: Vec<KeyScope>,
+    },
+}
+
+fn parse_scope(s: &str) -> Result<KeyScope, String> {
+    KeyScope::parse(s).ok_or_else(|| {
+        let all: Vec<&str> = KeyScope::ALL.iter().map(|k| k.as_str()).collect();
+        format!("`{s}` is not a scope: use one of {}", all.join(", "))
+    })
 }
 
 #[derive(Debug, Subcommand)]
@@ -189,6 +215,9 @@ pub fn run(cli: Cli) -> Result<(), StartError> {
             runtime()?.block_on(export_list(store, format, scope, include_lifted))
         }
         Command::Audit { command: AuditCommand::Verify { store } } => runtime()?.block_on(verify_audit(store)),
+        Command::Key { command: KeyCommand::Add { store, name, scopes } } => {
+            runtime()?.block_on(add_key(store, name, scopes))
+        }
     }
 }
 
@@ -274,6 +303,16 @@ async fn export_list(
         out.write_all(&chunk?).await?;
     }
     out.flush().await?;
+    Ok(())
+}
+
+async fn add_key(store: StoreArgs, name: String, scopes: Vec<KeyScope>) -> Result<(), StartError> {
+    let store = crate::state::open_store(&store.database()?).await?;
+    let (key, token) = auth::create_api_key(store.as_ref(), &name, scopes, &Actor::Cli)
+        .await
+        .map_err(|e| StartError::Usage(e.to_string()))?;
+    eprintln!("created key {} `{}`; its token is shown only now:", key.id, key.name);
+    println!("{token}");
     Ok(())
 }
 

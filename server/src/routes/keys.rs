@@ -6,13 +6,12 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use rebound_api::v1::{ApiKey, CreateApiKey, CreatedApiKey};
-use rebound_store::{NewApiKey, ops};
+use rebound_store::ops;
 
 use crate::AppState;
 use crate::auth::{self, Permission, Principal};
 use crate::error::ApiError;
 use crate::extract::ApiJson;
-use crate::routes::names;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/keys", get(list).post(create)).route("/keys/{id}/revoke", post(revoke))
@@ -29,25 +28,8 @@ async fn create(
     ApiJson(request): ApiJson<CreateApiKey>,
 ) -> Result<(StatusCode, Json<CreatedApiKey>), ApiError> {
     principal.require(Permission::Admin)?;
-    let name = names::label("name", &request.name)?;
-    if request.scopes.is_empty() {
-        return Err(ApiError::invalid_field("scopes", "give at least one scope"));
-    }
-    let mut scopes = request.scopes;
-    scopes.sort();
-    scopes.dedup();
-    let (token, digest) = auth::new_api_token();
-    let actor = principal.actor();
-    let created_by = actor.to_string();
-    let new = NewApiKey {
-        name: &name,
-        prefix: &token[..10],
-        token_digest: &digest,
-        scopes: &scopes,
-        created_by: &created_by,
-        now: auth::now(),
-    };
-    let key = ops::create_api_key(state.store.as_ref(), &new, &actor).await?;
+    let (key, token) =
+        auth::create_api_key(state.store.as_ref(), &request.name, request.scopes, &principal.actor()).await?;
     Ok((StatusCode::CREATED, Json(CreatedApiKey { key, token })))
 }
 
