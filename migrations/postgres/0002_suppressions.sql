@@ -52,6 +52,7 @@ CREATE TABLE events (
     at              BIGINT    NOT NULL,
     received_at     BIGINT    NOT NULL,
     source          TEXT      NOT NULL,
+    input           TEXT      NOT NULL CHECK (input IN ('reply', 'message', 'event')),
     idempotency_key TEXT      UNIQUE,
     recipient       TEXT,
     recipient_key   TEXT,

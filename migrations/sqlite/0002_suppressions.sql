@@ -48,6 +48,7 @@ CREATE TABLE events (
     at              INTEGER NOT NULL,
     received_at     INTEGER NOT NULL,
     source          TEXT    NOT NULL,
+    input           TEXT      NOT NULL CHECK (input IN ('reply', 'message', 'event')),
     idempotency_key TEXT    UNIQUE,
     recipient       TEXT,
     recipient_key   TEXT,

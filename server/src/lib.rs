@@ -15,6 +15,7 @@ mod extract;
 mod import;
 pub mod index;
 mod limit;
+mod reclassify;
 pub(crate) mod routes;
 pub mod state;
 

@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 
 use rebound_api::v1::Policy;
-use rebound_core::{Classifier, ClassifierConfig};
+use rebound_core::Classifier;
 use rebound_store::{Store, StoreError};
 
 use crate::auth::KeyCache;
@@ -63,9 +63,8 @@ impl AppState {
         }
         let policy: Policy =
             if text.is_empty() { Policy::default() } else { rebound_store::json_from_db("policy", &text)? };
-        let config = ClassifierConfig { rules: Vec::new(), kinds: policy.kinds.clone() };
         let classifier =
-            Classifier::new(&config).map_err(|e| StoreError::Corrupt { what: "policy", detail: e.to_string() })?;
+            policy.classifier().map_err(|e| StoreError::Corrupt { what: "policy", detail: e.to_string() })?;
         let engine = Arc::new(Engine { policy, classifier });
         if let Ok(mut cached) = self.engine.lock() {
             *cached = Some((text, engine.clone()));

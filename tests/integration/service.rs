@@ -20,6 +20,7 @@ on_both_backends!(
     settings_are_validated_applied_and_audited,
     roles_and_key_scopes_are_enforced,
     imports_stream_in_batches_and_report_rejected_lines,
+    custom_rules_are_previewed_validated_and_applied,
 );
 
 /// A caller of the API: a bearer token, or a signed-in browser-like client.
@@ -632,4 +633,35 @@ async fn postgres_replicas_see_each_others_changes() {
 
     drop((a, b));
     db.drop_database().await;
+}
+
+async fn custom_rules_are_previewed_validated_and_applied(server: &TestServer) {
+    let api = mta(server).await;
+    let reply = "550 5.0.0 <a@example.com>: account frozen by the xyzzy gateway";
+    let before = api
+        .events(json!([{"recipient": "a@example.com", "reply": reply},
+        {"recipient": "b@example.com", "reply": "452 4.2.2 Mailbox full"}]))
+        .await;
+    let admin = Api::admin(server).await;
+    let rule = json!({"id": "staff.frozen", "pattern": "account frozen", "reason": "suspend"});
+
+    let (status, body) = admin
+        .post("/api/v1/settings/policy/preview", json!({"rules": [{"id": "x", "pattern": "(", "reason": "blocked"}]}))
+        .await;
+    assert_eq!((status, body["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("rules[0].pattern")));
+    let (status, preview) = admin.post("/api/v1/settings/policy/preview", json!({ "rules": [rule] })).await;
+    assert_eq!(status, StatusCode::OK, "{preview}");
+    assert_eq!(preview["events_checked"], 2);
+    assert_eq!(preview["changed"], 1);
+    assert_eq!(preview["sample"][0]["event_id"], before[0]["event_id"]);
+    assert_eq!(preview["sample"][0]["after"]["rule"], "staff.frozen");
+    assert_eq!(preview["sample"][0]["before"]["kind"], before[0]["verdict"]["kind"]);
+
+    let (status, _) = admin.put("/api/v1/settings/policy", json!({ "rules": [rule] })).await;
+    assert_eq!(status, StatusCode::OK);
+    let after = api.events(json!([{"recipient": "c@example.com", "reply": reply}])).await;
+    assert_eq!(after[0]["verdict"]["rule"], "staff.frozen");
+    assert_eq!(after[0]["verdict"]["reason"], "suspend");
+    let (_, stored) = admin.get("/api/v1/settings/policy").await;
+    assert_eq!(stored["rules"][0]["id"], "staff.frozen");
 }

@@ -248,6 +248,8 @@ pub struct Event {
     pub at: i64,
     pub received_at: i64,
     pub source: String,
+    /// What the verdict was read from: `reply`, `message` or `event` (pre-classified).
+    pub input: String,
     pub recipient: Option<String>,
     pub verdict: Verdict,
     pub outcome: Outcome,
@@ -475,6 +477,35 @@ pub struct ImportJob {
     /// The first rejected lines (up to 1,000) with their line numbers.
     pub rejected_lines: Vec<RejectedLine>,
     pub error: Option<String>,
+}
+
+/// A verdict in brief, for comparisons.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerdictBrief {
+    pub kind: rebound_core::Kind,
+    pub reason: rebound_core::Reason,
+    pub rule: String,
+}
+
+/// One stored event whose verdict a proposed policy would change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerdictChange {
+    pub event_id: i64,
+    pub recipient: Option<String>,
+    pub before: VerdictBrief,
+    pub after: VerdictBrief,
+}
+
+/// `POST /api/v1/settings/policy/preview`: what a proposed policy would change in the verdicts
+/// of recent stored events (each classified again under the current and the proposed policy).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyPreview {
+    pub events_checked: u64,
+    pub changed: u64,
+    /// Counts per change of kind, such as `"hard → block"`.
+    pub by_change: std::collections::BTreeMap<String, u64>,
+    /// Up to 20 of the changed events.
+    pub sample: Vec<VerdictChange>,
 }
 
 #[cfg(test)]

@@ -8,7 +8,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use rebound_core::{Kind, KindTable, Reason};
+use rebound_core::rules::{Rule, RuleError};
+use rebound_core::{Classifier, ClassifierConfig, Kind, Reason};
 use serde::{Deserialize, Serialize};
 
 /// Why an address is on the list. Stored and sent on the wire by these names.
@@ -75,6 +76,8 @@ pub struct Policy {
     pub soft_overrides: Vec<SoftOverride>,
     /// Replacements for the classifier's reason → kind table.
     pub kinds: BTreeMap<Reason, Kind>,
+    /// Staff classification rules, checked before the built-in ones (first match wins).
+    pub rules: Vec<Rule>,
 }
 
 impl Default for Policy {
@@ -85,6 +88,7 @@ impl Default for Policy {
             soft_reset_on_delivery: true,
             soft_overrides: Vec::new(),
             kinds: BTreeMap::new(),
+            rules: Vec::new(),
         }
     }
 }
@@ -125,7 +129,25 @@ impl Policy {
                 });
             }
         }
-        Ok(())
+        self.classifier().map(drop)
+    }
+
+    /// The classifier this policy's rules and kind table make. A rule that does not compile is
+    /// reported at its position (`rules[2].pattern`).
+    pub fn classifier(&self) -> Result<Classifier, PolicyError> {
+        let config = ClassifierConfig { rules: self.rules.clone(), kinds: self.kinds.clone() };
+        Classifier::new(&config).map_err(|e| {
+            let culprit = match &e {
+                RuleError::Pattern { id, .. } => Some((id, "pattern")),
+                RuleError::Scope { id, .. } => Some((id, "scope")),
+                RuleError::DuplicateId { id } => Some((id, "id")),
+                RuleError::Syntax { .. } | RuleError::TooLarge { .. } => None,
+            };
+            let field = culprit
+                .and_then(|(id, part)| Some((self.rules.iter().rposition(|r| &r.id == id)?, part)))
+                .map_or_else(|| "rules".to_owned(), |(i, part)| format!("rules[{i}].{part}"));
+            PolicyError { field, message: e.to_string() }
+        })
     }
 
     /// The escalation that applies to a soft bounce of this reason: (threshold, window in days).
@@ -134,11 +156,6 @@ impl Policy {
             .iter()
             .find(|o| o.reason == reason)
             .map_or((self.soft_threshold, self.soft_window_days), |o| (o.threshold, o.window_days))
-    }
-
-    /// The reason → kind table this policy classifies with.
-    pub fn kind_table(&self) -> KindTable {
-        KindTable::with_overrides(&self.kinds)
     }
 }
 
@@ -286,5 +303,11 @@ mod tests {
         assert_eq!(p.validate().unwrap_err().field, "soft_overrides[1].reason");
         let err = serde_json::from_str::<Policy>(r#"{"kinds": {"blocked": "sideways"}}"#).unwrap_err();
         assert!(err.to_string().contains("sideways"), "{err}");
+        let rules = r#"{"rules": [
+            {"id": "ok", "pattern": "mailbox is over quota", "reason": "mailbox_full"},
+            {"id": "bad", "pattern": "unclosed (group", "reason": "blocked"}
+        ]}"#;
+        let p: Policy = serde_json::from_str(rules).unwrap();
+        assert_eq!(p.validate().unwrap_err().field, "rules[1].pattern");
     }
 }

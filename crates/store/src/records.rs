@@ -94,6 +94,9 @@ pub struct NewEvent {
     pub at: i64,
     pub received_at: i64,
     pub source: String,
+    /// What the verdict was read from: `reply`, `message` (a bounce email) or `event` (the sender
+    /// classified it). Stored replies and messages can be classified again under a new policy.
+    pub input: &'static str,
     pub idempotency_key: Option<String>,
     pub recipient: Option<Target>,
     pub verdict: Verdict,

@@ -19,7 +19,7 @@ macro_rules! columns {
          expires_at, lifted_at, lifted_by, lift_reason"
     };
     (event) => {
-        "id, at, received_at, source, recipient, verdict, outcome, campaign, stream, sending_ip, isp, raw"
+        "id, at, received_at, source, input, recipient, verdict, outcome, campaign, stream, sending_ip, isp, raw"
     };
     (api_key) => {
         "id, name, prefix, scopes, created_by, created_at, revoked_at"
@@ -140,6 +140,7 @@ readers! {
             at: get(row, "at")?,
             received_at: get(row, "received_at")?,
             source: get(row, "source")?,
+            input: get(row, "input")?,
             recipient: get(row, "recipient")?,
             verdict: json_from_db("event verdict", &get::<_, String>(row, "verdict")?)?,
             outcome: json_from_db("event outcome", &get::<_, String>(row, "outcome")?)?,

@@ -79,8 +79,9 @@ macro_rules! sql_store {
                 let e = row.event;
                 ::sqlx::query_scalar(
                     "INSERT INTO events (at, received_at, source, idempotency_key, recipient, recipient_key, kind, \
-                     reason, rule, campaign, stream, sending_ip, isp, raw, verdict, outcome, suppression_id) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id",
+                     reason, rule, campaign, stream, sending_ip, isp, raw, verdict, outcome, suppression_id, input) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
+                     RETURNING id",
                 )
                 .bind(e.at)
                 .bind(e.received_at)
@@ -99,6 +100,7 @@ macro_rules! sql_store {
                 .bind(row.verdict_json)
                 .bind(row.outcome_json)
                 .bind(row.suppression_id)
+                .bind(e.input)
                 .fetch_one(&mut *self.tx)
                 .await
                 .map_err(|e| $crate::rows::write_error(e, "event"))
@@ -571,6 +573,18 @@ macro_rules! sql_store {
                     "SELECT ", $crate::columns!(event), " FROM events WHERE suppression_id = $1 ORDER BY id DESC LIMIT $2"
                 ))
                 .bind(id)
+                .bind(i64::from(limit))
+                .fetch_all(&self.reader)
+                .await
+                .map_err($crate::rows::backend)?;
+                rows.iter().map($crate::rows::event).collect()
+            }
+
+            async fn reclassifiable_events(&self, limit: u32) -> Result<Vec<::rebound_api::v1::Event>, $crate::StoreError> {
+                let rows = ::sqlx::query(concat!(
+                    "SELECT ", $crate::columns!(event),
+                    " FROM events WHERE input <> 'event' AND raw IS NOT NULL ORDER BY id DESC LIMIT $1"
+                ))
                 .bind(i64::from(limit))
                 .fetch_all(&self.reader)
                 .await

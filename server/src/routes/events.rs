@@ -167,6 +167,7 @@ fn prepare(
         at,
         received_at: now,
         source,
+        input: "event",
         idempotency_key,
         recipient: recipient.clone(),
         verdict: pre_classified(Kind::Unknown, None),
@@ -186,7 +187,7 @@ fn prepare(
         let recipient = recipient.ok_or_else(needs_recipient)?;
         let mut verdict = engine.classifier.classify_reply(reply);
         verdict.recipient = Some(recipient.display().to_owned());
-        return Ok(vec![NewEvent { verdict, raw: Some(cut(reply)), ..base }]);
+        return Ok(vec![NewEvent { verdict, input: "reply", raw: Some(cut(reply)), ..base }]);
     }
     let raw_message = match (&item.message, &item.message_base64) {
         (Some(text), _) => Some(text.as_bytes().to_vec()),

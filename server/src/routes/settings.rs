@@ -3,18 +3,36 @@
 //! received afterwards, never retroactively.
 
 use axum::extract::State;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
-use rebound_api::v1::Policy;
+use rebound_api::v1::{Policy, PolicyPreview};
 use rebound_store::ops;
 
 use crate::AppState;
 use crate::auth::{self, Permission, Principal};
 use crate::error::ApiError;
 use crate::extract::ApiJson;
+use crate::reclassify;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/settings/policy", get(read).put(save))
+    Router::new().route("/settings/policy", get(read).put(save)).route("/settings/policy/preview", post(preview))
+}
+
+/// What saving `proposed` would change in the verdicts of the latest stored events.
+async fn preview(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(proposed): ApiJson<Policy>,
+) -> Result<Json<PolicyPreview>, ApiError> {
+    principal.require(Permission::Read)?;
+    let candidate = proposed.classifier().map_err(|e| ApiError::invalid_field(e.field, e.message))?;
+    proposed.validate().map_err(|e| ApiError::invalid_field(e.field, e.message))?;
+    let engine = state.engine().await?;
+    let events = state.store.reclassifiable_events(reclassify::PREVIEW_EVENTS).await?;
+    let result = tokio::task::spawn_blocking(move || reclassify::preview(&engine.classifier, &candidate, &events))
+        .await
+        .map_err(|e| ApiError::Internal(format!("preview failed: {e}")))?;
+    Ok(Json(result))
 }
 
 async fn read(State(state): State<AppState>, principal: Principal) -> Result<Json<Policy>, ApiError> {

@@ -1,0 +1,58 @@
+//! Classifying stored events again: the stored reply or bounce email is read by another
+//! classifier (for example one built from a proposed policy), so staff see what a rule or a kind
+//! change would do to real traffic before saving it. Only events stored with their input
+//! (replies and messages) can be read again; the stored copy is cut at 64 KiB, which can change
+//! the reading of a very long email.
+
+use rebound_api::v1::{Event, PolicyPreview, Verdict, VerdictBrief, VerdictChange};
+use rebound_core::Classifier;
+
+/// Most events a preview classifies again.
+pub const PREVIEW_EVENTS: u32 = 10_000;
+const SAMPLE: usize = 20;
+
+/// The verdict `classifier` gives the event's stored input, for the event's recipient.
+pub fn verdict_again(classifier: &Classifier, event: &Event) -> Option<Verdict> {
+    let raw = event.raw.as_deref()?;
+    match event.input.as_str() {
+        "reply" => Some(classifier.classify_reply(raw)),
+        "message" => {
+            let verdicts = classifier.classify_message(raw.as_bytes());
+            let wanted = event.recipient.as_deref();
+            let mine = verdicts
+                .iter()
+                .position(|v| v.recipient.as_deref().zip(wanted).is_some_and(|(a, b)| a.eq_ignore_ascii_case(b)));
+            verdicts.into_iter().nth(mine.unwrap_or(0))
+        }
+        _ => None,
+    }
+}
+
+fn brief(v: &Verdict) -> VerdictBrief {
+    VerdictBrief { kind: v.kind, reason: v.reason, rule: v.rule.clone() }
+}
+
+/// Compares the verdicts of `current` and `proposed` on the events.
+pub fn preview(current: &Classifier, proposed: &Classifier, events: &[Event]) -> PolicyPreview {
+    let mut out = PolicyPreview { events_checked: 0, changed: 0, by_change: Default::default(), sample: Vec::new() };
+    for event in events {
+        let (Some(before), Some(after)) = (verdict_again(current, event), verdict_again(proposed, event)) else {
+            continue;
+        };
+        out.events_checked += 1;
+        if (before.kind, before.reason, &before.rule) == (after.kind, after.reason, &after.rule) {
+            continue;
+        }
+        out.changed += 1;
+        *out.by_change.entry(format!("{} → {}", before.kind, after.kind)).or_default() += 1;
+        if out.sample.len() < SAMPLE {
+            out.sample.push(VerdictChange {
+                event_id: event.id,
+                recipient: event.recipient.clone(),
+                before: brief(&before),
+                after: brief(&after),
+            });
+        }
+    }
+    out
+}
