@@ -21,6 +21,7 @@ on_both_backends!(
     roles_and_key_scopes_are_enforced,
     imports_stream_in_batches_and_report_rejected_lines,
     custom_rules_are_previewed_validated_and_applied,
+    a_misfiring_cause_is_undone_in_one_previewed_operation,
 );
 
 /// A caller of the API: a bearer token, or a signed-in browser-like client.
@@ -664,4 +665,45 @@ async fn custom_rules_are_previewed_validated_and_applied(server: &TestServer) {
     assert_eq!(after[0]["verdict"]["reason"], "suspend");
     let (_, stored) = admin.get("/api/v1/settings/policy").await;
     assert_eq!(stored["rules"][0]["id"], "staff.frozen");
+}
+
+async fn a_misfiring_cause_is_undone_in_one_previewed_operation(server: &TestServer) {
+    let api = mta(server).await;
+    let bad = api
+        .events(json!([
+            {"recipient": "a@example.com", "reply": "550 5.1.1 user unknown", "source": "broken-hook"},
+            {"recipient": "b@example.com", "reply": "550 5.1.1 user unknown", "source": "broken-hook"},
+            {"recipient": "c@example.com", "kind": "complaint", "source": "broken-hook"},
+            {"recipient": "d@example.com", "reply": "550 5.1.1 user unknown", "source": "good-hook"},
+        ]))
+        .await;
+    let rule = bad[0]["verdict"]["rule"].as_str().unwrap().to_owned();
+    let admin = Api::admin(server).await;
+    let path = "/api/v1/suppressions/lift-by-cause";
+
+    let (status, body) = admin.post(path, json!({"confirm": true, "reason": "oops"})).await;
+    assert_eq!((status, body["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("rule")));
+    let (status, preview) = admin.post(path, json!({"source": "broken-hook"})).await;
+    assert_eq!(status, StatusCode::OK, "{preview}");
+    assert_eq!((preview["matched"].as_u64(), preview["lifted"].as_u64()), (Some(3), Some(0)));
+    assert_eq!(preview["complaints_skipped"], 1);
+    assert_eq!(preview["sample"].as_array().unwrap().len(), 3);
+    assert!(api.suppressed("a@example.com", None).await, "a preview changes nothing");
+
+    let (status, body) = admin.post(path, json!({"source": "broken-hook", "confirm": true})).await;
+    assert_eq!((status, body["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("reason")));
+    let (status, done) =
+        admin.post(path, json!({"source": "broken-hook", "confirm": true, "reason": "the hook sent test data"})).await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    assert_eq!((done["lifted"].as_u64(), done["complaints_skipped"].as_u64()), (Some(2), Some(1)));
+    assert!(!api.suppressed("a@example.com", None).await);
+    assert!(!api.suppressed("b@example.com", None).await);
+    assert!(api.suppressed("c@example.com", None).await, "complaints stay unless included");
+    assert!(api.suppressed("d@example.com", None).await, "other causes are untouched");
+
+    let (_, by_rule) = admin.post(path, json!({ "rule": rule })).await;
+    assert_eq!(by_rule["matched"], 1, "only d@ is still suppressed by that rule");
+    let (_, audit) = admin.get("/api/v1/audit?action=suppression.lift_by_cause").await;
+    assert_eq!(audit["items"][0]["after"]["lifted"], 2);
+    assert_eq!(audit["items"][0]["reason"], "the hook sent test data");
 }

@@ -508,6 +508,45 @@ pub struct PolicyPreview {
     pub sample: Vec<VerdictChange>,
 }
 
+/// `POST /api/v1/suppressions/lift-by-cause`: undo what a misfiring rule or integration did.
+/// At least one of `rule`, `source` or a time range must be given. Without `confirm` nothing
+/// changes and the answer is a preview (the count and a sample).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LiftByCause {
+    /// The classifier rule whose verdicts suppressed the entries.
+    #[serde(default)]
+    pub rule: Option<String>,
+    /// The source that suppressed them (`api`, `import:12`, ...).
+    #[serde(default)]
+    pub source: Option<String>,
+    /// Entries put in force at or after this time (Unix seconds).
+    #[serde(default)]
+    pub from: Option<i64>,
+    /// ... and before this time.
+    #[serde(default)]
+    pub until: Option<i64>,
+    /// Why they are lifted; required to confirm.
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// Lift complaints too (otherwise they are left and counted).
+    #[serde(default)]
+    pub include_complaints: bool,
+    /// Do it; without this the answer is a preview.
+    #[serde(default)]
+    pub confirm: bool,
+}
+
+/// The answer to `lift-by-cause`: a preview (`lifted` 0) or what was done.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiftByCauseResult {
+    pub matched: u64,
+    pub lifted: u64,
+    pub complaints_skipped: u64,
+    /// Up to 20 of the matching (or lifted) entries.
+    pub sample: Vec<Suppression>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,7 +9,10 @@ use rebound_policy::{Decision, EventFacts, History, decide};
 use serde_json::{Value, json};
 
 use crate::audit::{self, Change};
-use crate::{Actor, EventRow, ImportRow, Imported, Lift, NewApiKey, NewEvent, NewSuppression, Store, StoreError, Tx};
+use crate::{
+    Actor, EventRow, ImportRow, Imported, Lift, NewApiKey, NewEvent, NewSuppression, Store, StoreError,
+    SuppressionCursor, SuppressionQuery, Tx,
+};
 
 /// The settings row that holds the policy.
 pub const POLICY_SETTING: &str = "policy";
@@ -277,6 +280,84 @@ pub async fn lift(
     .await?;
     tx.commit().await?;
     Ok(Ok(entry))
+}
+
+/// What lifting by cause did (or, for a preview, would do).
+#[derive(Debug, Clone, Default)]
+pub struct CauseLift {
+    pub matched: u64,
+    pub lifted: Vec<Suppression>,
+    pub complaints_skipped: u64,
+}
+
+/// Lifts, in one transaction, every active entry matching `query` (its cursor and limit are
+/// ignored), leaving complaints unless `include_complaints`; each lift is audited, plus one row
+/// for the operation (`target` names the cause).
+pub async fn lift_by_cause(
+    store: &dyn Store,
+    query: &SuppressionQuery,
+    lift: &Lift<'_>,
+    actor: &Actor,
+    include_complaints: bool,
+    target: &str,
+) -> Result<CauseLift, StoreError> {
+    let ids = matching_ids(store, query).await?;
+    let mut out = CauseLift { matched: ids.len() as u64, ..CauseLift::default() };
+    let mut tx = store.begin().await?;
+    for id in ids {
+        let Some(old) = tx.suppression_by_id(id).await? else { continue };
+        if !old.active {
+            continue;
+        }
+        if old.reason == SuppressionReason::Complaint && !include_complaints {
+            out.complaints_skipped += 1;
+            continue;
+        }
+        let entry = tx.lift_suppression(id, lift).await?;
+        let change = Change {
+            at: lift.now,
+            actor,
+            action: "suppression.lift",
+            target: &audit_target(&entry),
+            before: snapshot(&old),
+            after: snapshot(&entry),
+            reason: Some(lift.reason),
+        };
+        audit::append(tx.as_mut(), change).await?;
+        out.lifted.push(entry);
+    }
+    let change = Change {
+        at: lift.now,
+        actor,
+        action: "suppression.lift_by_cause",
+        target,
+        before: None,
+        after: Some(json!({
+            "matched": out.matched,
+            "lifted": out.lifted.len(),
+            "complaints_skipped": out.complaints_skipped,
+        })),
+        reason: Some(lift.reason),
+    };
+    audit::append(tx.as_mut(), change).await?;
+    tx.commit().await?;
+    Ok(out)
+}
+
+/// Ids of every active entry matching `query`, read page by page.
+pub async fn matching_ids(store: &dyn Store, query: &SuppressionQuery) -> Result<Vec<i64>, StoreError> {
+    const PAGE: u32 = 10_000;
+    let mut query =
+        SuppressionQuery { active: Some(true), key_prefix: None, limit: PAGE, cursor: None, ..query.clone() };
+    let mut ids = Vec::new();
+    loop {
+        let page = store.suppressions(&query).await?;
+        ids.extend(page.iter().map(|s| s.id));
+        match page.last() {
+            Some(last) if page.len() == PAGE as usize => query.cursor = Some(SuppressionCursor::BeforeId(last.id)),
+            _ => return Ok(ids),
+        }
+    }
 }
 
 /// The saved policy, or the defaults when none was saved.

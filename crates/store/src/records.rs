@@ -191,6 +191,9 @@ pub struct SuppressionQuery {
     pub active: Option<bool>,
     pub created_from: Option<i64>,
     pub created_until: Option<i64>,
+    /// Last put in force (created, reopened or escalated) in this range.
+    pub changed_from: Option<i64>,
+    pub changed_until: Option<i64>,
     pub cursor: Option<SuppressionCursor>,
     pub limit: u32,
 }

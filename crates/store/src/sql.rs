@@ -514,6 +514,12 @@ macro_rules! sql_store {
                 if let Some(until) = q.created_until {
                     b.push(" AND created_at < ").push_bind(until);
                 }
+                if let Some(from) = q.changed_from {
+                    b.push(" AND updated_at >= ").push_bind(from);
+                }
+                if let Some(until) = q.changed_until {
+                    b.push(" AND updated_at < ").push_bind(until);
+                }
                 match &q.cursor {
                     Some($crate::SuppressionCursor::BeforeId(id)) => {
                         b.push(" AND id < ").push_bind(*id);

@@ -6,7 +6,8 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use rebound_api::v1::{
-    AddSuppression, LiftSuppression, Page, Suppression, SuppressionChange, SuppressionDetail, SuppressionReason,
+    AddSuppression, LiftByCause, LiftByCauseResult, LiftSuppression, Page, Suppression, SuppressionChange,
+    SuppressionDetail, SuppressionReason,
 };
 use rebound_policy::GLOBAL_SCOPE;
 use rebound_store::ops::{self, LiftRefusal, SuppressChange};
@@ -24,6 +25,7 @@ pub fn router() -> Router<AppState> {
         .route("/suppressions", get(list).post(add))
         .route("/suppressions/{id}", get(detail))
         .route("/suppressions/{id}/lift", post(lift))
+        .route("/suppressions/lift-by-cause", post(lift_by_cause))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -79,6 +81,8 @@ async fn list(
         active: p.active,
         created_from: p.from,
         created_until: p.until,
+        changed_from: None,
+        changed_until: None,
         cursor,
         limit: limit + 1,
     };
@@ -178,4 +182,55 @@ async fn lift(
             field: Some("confirm_complaint".to_owned()),
         }),
     }
+}
+
+async fn lift_by_cause(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(request): ApiJson<LiftByCause>,
+) -> Result<Json<LiftByCauseResult>, ApiError> {
+    principal.require(Permission::SuppressionsWrite)?;
+    if request.rule.is_none() && request.source.is_none() && request.from.is_none() && request.until.is_none() {
+        return Err(ApiError::invalid_field("rule", "name a cause: a rule, a source or a time range"));
+    }
+    let query = SuppressionQuery {
+        rule: request.rule.clone(),
+        source: names::optional_label("source", request.source.as_deref())?,
+        changed_from: request.from,
+        changed_until: request.until,
+        active: Some(true),
+        limit: 20,
+        ..SuppressionQuery::default()
+    };
+    if !request.confirm {
+        let matched = ops::matching_ids(state.store.as_ref(), &query).await?.len() as u64;
+        let sample = state.store.suppressions(&query).await?;
+        let complaints_skipped = if request.include_complaints {
+            0
+        } else {
+            let complaints = SuppressionQuery { reason: Some(SuppressionReason::Complaint), ..query.clone() };
+            ops::matching_ids(state.store.as_ref(), &complaints).await?.len() as u64
+        };
+        return Ok(Json(LiftByCauseResult { matched, lifted: 0, complaints_skipped, sample }));
+    }
+    let reason = names::text("reason", request.reason.as_deref().unwrap_or(""), 500)?;
+    let actor = principal.actor();
+    let by = actor.to_string();
+    let lift = Lift { by: &by, reason: &reason, now: auth::now() };
+    let target = format!(
+        "cause:rule={},source={},from={},until={}",
+        request.rule.as_deref().unwrap_or("*"),
+        request.source.as_deref().unwrap_or("*"),
+        request.from.map_or_else(|| "*".to_owned(), |t| t.to_string()),
+        request.until.map_or_else(|| "*".to_owned(), |t| t.to_string()),
+    );
+    let done =
+        ops::lift_by_cause(state.store.as_ref(), &query, &lift, &actor, request.include_complaints, &target).await?;
+    state.index.apply(&done.lifted);
+    Ok(Json(LiftByCauseResult {
+        matched: done.matched,
+        lifted: done.lifted.len() as u64,
+        complaints_skipped: done.complaints_skipped,
+        sample: done.lifted.into_iter().take(20).collect(),
+    }))
 }
