@@ -9,6 +9,8 @@ use rebound_core::Classifier;
 
 /// Most events a preview classifies again.
 pub const PREVIEW_EVENTS: u32 = 10_000;
+/// Most events one re-evaluation reads.
+pub const REEVALUATE_EVENTS: u32 = 100_000;
 const SAMPLE: usize = 20;
 
 /// The verdict `classifier` gives the event's stored input, for the event's recipient.
@@ -32,27 +34,39 @@ fn brief(v: &Verdict) -> VerdictBrief {
     VerdictBrief { kind: v.kind, reason: v.reason, rule: v.rule.clone() }
 }
 
-/// Compares the verdicts of `current` and `proposed` on the events.
+/// Compares the verdicts of `current` and `proposed` on the events (both read again now).
 pub fn preview(current: &Classifier, proposed: &Classifier, events: &[Event]) -> PolicyPreview {
+    compare(events, |e| verdict_again(current, e), proposed).0
+}
+
+/// Compares each event's verdict from `before` with the one `after` gives now: the summary, and
+/// the events that changed with their new verdicts.
+pub fn compare<'e>(
+    events: &'e [Event],
+    before: impl Fn(&Event) -> Option<Verdict>,
+    after: &Classifier,
+) -> (PolicyPreview, Vec<(&'e Event, Verdict)>) {
     let mut out = PolicyPreview { events_checked: 0, changed: 0, by_change: Default::default(), sample: Vec::new() };
+    let mut changed = Vec::new();
     for event in events {
-        let (Some(before), Some(after)) = (verdict_again(current, event), verdict_again(proposed, event)) else {
+        let (Some(old), Some(new)) = (before(event), verdict_again(after, event)) else {
             continue;
         };
         out.events_checked += 1;
-        if (before.kind, before.reason, &before.rule) == (after.kind, after.reason, &after.rule) {
+        if (old.kind, old.reason, &old.rule) == (new.kind, new.reason, &new.rule) {
             continue;
         }
         out.changed += 1;
-        *out.by_change.entry(format!("{} → {}", before.kind, after.kind)).or_default() += 1;
+        *out.by_change.entry(format!("{} → {}", old.kind, new.kind)).or_default() += 1;
         if out.sample.len() < SAMPLE {
             out.sample.push(VerdictChange {
                 event_id: event.id,
                 recipient: event.recipient.clone(),
-                before: brief(&before),
-                after: brief(&after),
+                before: brief(&old),
+                after: brief(&new),
             });
         }
+        changed.push((event, new));
     }
-    out
+    (out, changed)
 }

@@ -22,6 +22,7 @@ on_both_backends!(
     imports_stream_in_batches_and_report_rejected_lines,
     custom_rules_are_previewed_validated_and_applied,
     a_misfiring_cause_is_undone_in_one_previewed_operation,
+    reevaluation_is_explicit_previewed_and_audited,
 );
 
 /// A caller of the API: a bearer token, or a signed-in browser-like client.
@@ -706,4 +707,37 @@ async fn a_misfiring_cause_is_undone_in_one_previewed_operation(server: &TestSer
     let (_, audit) = admin.get("/api/v1/audit?action=suppression.lift_by_cause").await;
     assert_eq!(audit["items"][0]["after"]["lifted"], 2);
     assert_eq!(audit["items"][0]["reason"], "the hook sent test data");
+}
+
+async fn reevaluation_is_explicit_previewed_and_audited(server: &TestServer) {
+    let api = mta(server).await;
+    api.events(json!([
+        {"recipient": "gone@example.com", "reply": "550 5.1.1 <gone@example.com>: Recipient address rejected: User unknown"},
+        {"recipient": "fine@example.com", "reply": "550 5.7.1 Service unavailable; client host blocked using Spamhaus"},
+    ]))
+    .await;
+    let admin = Api::admin(server).await;
+    let (status, _) =
+        admin.put("/api/v1/settings/policy", json!({"kinds": {"user_unknown": "soft", "blocked": "hard"}})).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(api.suppressed("gone@example.com", None).await, "a policy change is never retroactive by itself");
+    assert!(!api.suppressed("fine@example.com", None).await);
+
+    let (status, preview) = admin.post("/api/v1/reevaluate", json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{preview}");
+    assert_eq!(preview["verdicts"]["changed"], 2);
+    assert_eq!((preview["would_suppress"].as_u64(), preview["would_lift"].as_u64()), (Some(1), Some(1)));
+    assert_eq!((preview["suppressed"].as_u64(), preview["lifted"].as_u64()), (Some(0), Some(0)));
+    assert!(api.suppressed("gone@example.com", None).await, "a preview changes nothing");
+
+    let (status, body) = admin.post("/api/v1/reevaluate", json!({"confirm": true})).await;
+    assert_eq!((status, body["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("reason")));
+    let (status, done) = admin.post("/api/v1/reevaluate", json!({"confirm": true, "reason": "new kind table"})).await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    assert_eq!((done["suppressed"].as_u64(), done["lifted"].as_u64()), (Some(1), Some(1)));
+    assert!(!api.suppressed("gone@example.com", None).await);
+    assert!(api.suppressed("fine@example.com", None).await);
+    let (_, audit) = admin.get("/api/v1/audit?action=policy").await;
+    assert_eq!(audit["items"][0]["action"], "policy.reevaluate");
+    assert_eq!(audit["items"][0]["reason"], "new kind table");
 }

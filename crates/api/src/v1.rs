@@ -253,6 +253,8 @@ pub struct Event {
     pub recipient: Option<String>,
     pub verdict: Verdict,
     pub outcome: Outcome,
+    /// The suppression this event caused or is evidence for.
+    pub suppression_id: Option<i64>,
     pub campaign: Option<String>,
     pub stream: Option<String>,
     pub sending_ip: Option<String>,
@@ -545,6 +547,36 @@ pub struct LiftByCauseResult {
     pub complaints_skipped: u64,
     /// Up to 20 of the matching (or lifted) entries.
     pub sample: Vec<Suppression>,
+}
+
+/// `POST /api/v1/reevaluate`: classify stored events again under the current policy and apply
+/// the difference to the list. Without `confirm` it is a preview.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reevaluate {
+    /// Events received at or after this time (Unix seconds).
+    #[serde(default)]
+    pub from: Option<i64>,
+    /// ... and before this time.
+    #[serde(default)]
+    pub until: Option<i64>,
+    /// Why; required to confirm.
+    #[serde(default)]
+    pub reason: Option<String>,
+    #[serde(default)]
+    pub confirm: bool,
+}
+
+/// What a re-evaluation found (and, confirmed, did).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReevaluateResult {
+    pub verdicts: PolicyPreview,
+    /// Events whose new verdict suppresses where the old one did not.
+    pub would_suppress: u64,
+    /// Suppressions caused by an event whose new verdict would not have suppressed.
+    pub would_lift: u64,
+    pub suppressed: u64,
+    pub lifted: u64,
 }
 
 #[cfg(test)]

@@ -125,8 +125,14 @@ pub trait Store: Send + Sync + 'static {
     /// The events linked to an entry (newest first, at most `limit`).
     async fn suppression_events(&self, id: i64, limit: u32) -> Result<Vec<Event>, StoreError>;
 
-    /// The newest events stored with a reply or message that can be classified again.
-    async fn reclassifiable_events(&self, limit: u32) -> Result<Vec<Event>, StoreError>;
+    /// The newest events stored with a reply or message that can be classified again, received in
+    /// `[from, until)` when given.
+    async fn reclassifiable_events(
+        &self,
+        from: Option<i64>,
+        until: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<Event>, StoreError>;
 
     async fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError>;
     /// Audit rows with their hashes in id order from `after_id`, for verifying the chain.

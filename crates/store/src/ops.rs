@@ -360,6 +360,123 @@ pub async fn matching_ids(store: &dyn Store, query: &SuppressionQuery) -> Result
     }
 }
 
+/// What a re-evaluation did (or, unconfirmed, would do).
+#[derive(Debug, Clone, Default)]
+pub struct Reevaluation {
+    pub would_suppress: u64,
+    pub would_lift: u64,
+    /// Entries changed (empty unless confirmed).
+    pub changed: Vec<Suppression>,
+    pub suppressed: u64,
+    pub lifted: u64,
+}
+
+fn suppresses(
+    policy: &Policy,
+    verdict: &rebound_api::v1::Verdict,
+    stream: Option<&str>,
+) -> Option<(SuppressionReason, String)> {
+    let facts = EventFacts { kind: verdict.kind, reason: verdict.reason, spam_trap: false, stream };
+    match decide(policy, facts, History::default()) {
+        Decision::Suppress { reason, scope } => Some((reason, scope)),
+        _ => None,
+    }
+}
+
+/// Applies new verdicts of stored events to the list, in one transaction: an event whose new
+/// verdict suppresses (hard, complaint, unsubscribe) where the old one did not suppresses its
+/// recipient; an entry an event caused, still active and still carrying the event's old rule, is
+/// lifted when the new verdict would not have suppressed. Soft-bounce escalation is not
+/// re-derived. Without `confirm` the transaction is rolled back and only the counts are kept.
+pub async fn reevaluate(
+    store: &dyn Store,
+    changes: &[(&rebound_api::v1::Event, rebound_api::v1::Verdict)],
+    policy: &Policy,
+    actor: &Actor,
+    reason: &str,
+    now: i64,
+    confirm: bool,
+) -> Result<Reevaluation, StoreError> {
+    let mut out = Reevaluation::default();
+    let mut tx = store.begin().await?;
+    for (event, new) in changes {
+        let stream = event.stream.as_deref();
+        let before = suppresses(policy, &event.verdict, stream);
+        let after = suppresses(policy, new, stream);
+        match (before, after) {
+            (Some(_), None) => {
+                let Some(id) = event.suppression_id else { continue };
+                let Some(old) = tx.suppression_by_id(id).await? else { continue };
+                if !old.active || old.rule.as_deref() != Some(event.verdict.rule.as_str()) {
+                    continue;
+                }
+                out.would_lift += 1;
+                let why =
+                    format!("{reason} (re-evaluated: {} is now {} by {})", event.verdict.kind, new.kind, new.rule);
+                let by = actor.to_string();
+                let entry = tx.lift_suppression(id, &Lift { by: &by, reason: &why, now }).await?;
+                let change = Change {
+                    at: now,
+                    actor,
+                    action: "suppression.lift",
+                    target: &audit_target(&entry),
+                    before: snapshot(&old),
+                    after: snapshot(&entry),
+                    reason: Some(&why),
+                };
+                audit::append(tx.as_mut(), change).await?;
+                out.lifted += 1;
+                out.changed.push(entry);
+            }
+            (None, Some((suppression_reason, scope))) => {
+                let Some(target) = event.recipient.as_deref().and_then(|r| rebound_policy::normalize(r).ok()) else {
+                    continue;
+                };
+                out.would_suppress += 1;
+                let new_entry = NewSuppression {
+                    target: &target,
+                    scope: &scope,
+                    reason: suppression_reason,
+                    source: "reevaluation",
+                    rule: Some(&new.rule),
+                    note: None,
+                    expires_at: None,
+                    now,
+                };
+                let why = format!("{reason} (re-evaluated event {}: now {} by {})", event.id, new.kind, new.rule);
+                let (entry, change) = suppress_in(tx.as_mut(), &new_entry, actor, Some(&why)).await?;
+                if change != SuppressChange::Unchanged {
+                    out.suppressed += 1;
+                    out.changed.push(entry);
+                }
+            }
+            _ => {}
+        }
+    }
+    if !confirm {
+        out.changed.clear();
+        out.suppressed = 0;
+        out.lifted = 0;
+        return Ok(out);
+    }
+    let change = Change {
+        at: now,
+        actor,
+        action: "policy.reevaluate",
+        target: POLICY_SETTING,
+        before: None,
+        after: Some(json!({
+            "events_changed": changes.len(),
+            "suppressed": out.suppressed,
+            "lifted": out.lifted,
+        })),
+        reason: Some(reason),
+    };
+    audit::append(tx.as_mut(), change).await?;
+    tx.commit().await?;
+    Ok(out)
+}
+
 /// The saved policy, or the defaults when none was saved.
 pub async fn policy(store: &dyn Store) -> Result<Policy, StoreError> {
     match store.setting(POLICY_SETTING).await? {

@@ -19,7 +19,8 @@ macro_rules! columns {
          expires_at, lifted_at, lifted_by, lift_reason"
     };
     (event) => {
-        "id, at, received_at, source, input, recipient, verdict, outcome, campaign, stream, sending_ip, isp, raw"
+        "id, at, received_at, source, input, recipient, verdict, outcome, suppression_id, campaign, stream, \
+         sending_ip, isp, raw"
     };
     (api_key) => {
         "id, name, prefix, scopes, created_by, created_at, revoked_at"
@@ -144,6 +145,7 @@ readers! {
             recipient: get(row, "recipient")?,
             verdict: json_from_db("event verdict", &get::<_, String>(row, "verdict")?)?,
             outcome: json_from_db("event outcome", &get::<_, String>(row, "outcome")?)?,
+            suppression_id: get(row, "suppression_id")?,
             campaign: get(row, "campaign")?,
             stream: get(row, "stream")?,
             sending_ip: get(row, "sending_ip")?,

@@ -586,11 +586,19 @@ macro_rules! sql_store {
                 rows.iter().map($crate::rows::event).collect()
             }
 
-            async fn reclassifiable_events(&self, limit: u32) -> Result<Vec<::rebound_api::v1::Event>, $crate::StoreError> {
+            async fn reclassifiable_events(
+                &self,
+                from: Option<i64>,
+                until: Option<i64>,
+                limit: u32,
+            ) -> Result<Vec<::rebound_api::v1::Event>, $crate::StoreError> {
                 let rows = ::sqlx::query(concat!(
                     "SELECT ", $crate::columns!(event),
-                    " FROM events WHERE input <> 'event' AND raw IS NOT NULL ORDER BY id DESC LIMIT $1"
+                    " FROM events WHERE input <> 'event' AND raw IS NOT NULL AND received_at >= $1 AND received_at < $2 \
+                     ORDER BY id DESC LIMIT $3"
                 ))
+                .bind(from.unwrap_or(i64::MIN))
+                .bind(until.unwrap_or(i64::MAX))
                 .bind(i64::from(limit))
                 .fetch_all(&self.reader)
                 .await

@@ -5,7 +5,7 @@
 use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use rebound_api::v1::{Policy, PolicyPreview};
+use rebound_api::v1::{Policy, PolicyPreview, Reevaluate, ReevaluateResult};
 use rebound_store::ops;
 
 use crate::AppState;
@@ -13,9 +13,13 @@ use crate::auth::{self, Permission, Principal};
 use crate::error::ApiError;
 use crate::extract::ApiJson;
 use crate::reclassify;
+use crate::routes::names;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/settings/policy", get(read).put(save)).route("/settings/policy/preview", post(preview))
+    Router::new()
+        .route("/settings/policy", get(read).put(save))
+        .route("/settings/policy/preview", post(preview))
+        .route("/reevaluate", post(reevaluate))
 }
 
 /// What saving `proposed` would change in the verdicts of the latest stored events.
@@ -28,7 +32,7 @@ async fn preview(
     let candidate = proposed.classifier().map_err(|e| ApiError::invalid_field(e.field, e.message))?;
     proposed.validate().map_err(|e| ApiError::invalid_field(e.field, e.message))?;
     let engine = state.engine().await?;
-    let events = state.store.reclassifiable_events(reclassify::PREVIEW_EVENTS).await?;
+    let events = state.store.reclassifiable_events(None, None, reclassify::PREVIEW_EVENTS).await?;
     let result = tokio::task::spawn_blocking(move || reclassify::preview(&engine.classifier, &candidate, &events))
         .await
         .map_err(|e| ApiError::Internal(format!("preview failed: {e}")))?;
@@ -49,4 +53,48 @@ async fn save(
     policy.validate().map_err(|e| ApiError::invalid_field(e.field, e.message))?;
     ops::set_policy(state.store.as_ref(), &policy, &principal.actor(), None, auth::now()).await?;
     Ok(Json(policy))
+}
+
+/// Classifies stored events again under the current policy and, confirmed, applies the
+/// difference to the list (see `ops::reevaluate`).
+async fn reevaluate(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(request): ApiJson<Reevaluate>,
+) -> Result<Json<ReevaluateResult>, ApiError> {
+    principal.require(Permission::Admin)?;
+    let reason = match (&request.reason, request.confirm) {
+        (Some(r), _) => names::text("reason", r, 500)?,
+        (None, true) => return Err(ApiError::invalid_field("reason", "say why the list is re-evaluated")),
+        (None, false) => String::new(),
+    };
+    let engine = state.engine().await?;
+    let events = state.store.reclassifiable_events(request.from, request.until, reclassify::REEVALUATE_EVENTS).await?;
+    let classify = engine.clone();
+    let (verdicts, changes) = tokio::task::spawn_blocking(move || {
+        let (summary, changed) = reclassify::compare(&events, |e| Some(e.verdict.clone()), &classify.classifier);
+        let changed: Vec<_> = changed.into_iter().map(|(e, v)| (e.clone(), v)).collect();
+        (summary, changed)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("re-evaluation failed: {e}")))?;
+    let pairs: Vec<_> = changes.iter().map(|(e, v)| (e, v.clone())).collect();
+    let done = ops::reevaluate(
+        state.store.as_ref(),
+        &pairs,
+        &engine.policy,
+        &principal.actor(),
+        &reason,
+        auth::now(),
+        request.confirm,
+    )
+    .await?;
+    state.index.apply(&done.changed);
+    Ok(Json(ReevaluateResult {
+        verdicts,
+        would_suppress: done.would_suppress,
+        would_lift: done.would_lift,
+        suppressed: done.suppressed,
+        lifted: done.lifted,
+    }))
 }
