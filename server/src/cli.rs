@@ -360,10 +360,8 @@ async fn create_first_admin(state: &AppState) -> Result<Option<String>, StartErr
     }
     let password = auth::generate_password();
     let hash = auth::hash_password(&password).map_err(|e| StartError::Usage(e.to_string()))?;
-    state
-        .store
-        .create_user(NewUser { username: "admin", password_hash: &hash, role: Role::Admin, now: auth::now() })
-        .await?;
+    let admin = NewUser { username: "admin", password_hash: &hash, role: Role::Admin, now: auth::now() };
+    rebound_store::ops::create_user(state.store.as_ref(), &admin, &Actor::System).await?;
     Ok(Some(password))
 }
 
@@ -416,12 +414,16 @@ async fn add_user(store: StoreArgs, username: String, role: Role, password_stdin
     } else {
         (auth::generate_password(), true)
     };
-    if password.chars().count() < 12 {
-        return Err(StartError::Usage("passwords must have at least 12 characters".to_owned()));
+    if password.chars().count() < crate::routes::users::MIN_PASSWORD {
+        return Err(StartError::Usage(format!(
+            "passwords must have at least {} characters",
+            crate::routes::users::MIN_PASSWORD
+        )));
     }
     let hash = auth::hash_password(&password).map_err(|e| StartError::Usage(e.to_string()))?;
     let store = crate::state::open_store(&store.database()?).await?;
-    store.create_user(NewUser { username: &username, password_hash: &hash, role, now: auth::now() }).await?;
+    let new = NewUser { username: &username, password_hash: &hash, role, now: auth::now() };
+    rebound_store::ops::create_user(store.as_ref(), &new, &Actor::Cli).await?;
     println!("created {} `{username}`", role.as_str());
     if generated {
         println!("password: {password}");

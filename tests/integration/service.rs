@@ -23,6 +23,7 @@ on_both_backends!(
     custom_rules_are_previewed_validated_and_applied,
     a_misfiring_cause_is_undone_in_one_previewed_operation,
     reevaluation_is_explicit_previewed_and_audited,
+    staff_accounts_are_managed_and_audited,
 );
 
 /// A caller of the API: a bearer token, or a signed-in browser-like client.
@@ -62,6 +63,10 @@ impl<'s> Api<'s> {
 
     async fn put(&self, path: &str, body: Value) -> (StatusCode, Value) {
         Self::send(self.request(reqwest::Method::PUT, path).json(&body)).await
+    }
+
+    async fn patch(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        Self::send(self.request(reqwest::Method::PATCH, path).json(&body)).await
     }
 
     async fn get(&self, path: &str) -> (StatusCode, Value) {
@@ -430,7 +435,7 @@ async fn the_audit_chain_verifies_and_the_database_refuses_edits(server: &TestSe
         admin.post("/api/v1/suppressions", json!({"address": format!("a{i}@example.com")})).await;
     }
     let (_, verification) = admin.get("/api/v1/audit/verify").await;
-    assert_eq!(verification, json!({"ok": true, "rows": 5, "first_bad_id": null}));
+    assert_eq!(verification, json!({"ok": true, "rows": 6, "first_bad_id": null}), "the admin's creation and 5 adds");
     let (_, page) = admin.get("/api/v1/audit?action=suppression&limit=2").await;
     assert_eq!(page["items"].as_array().unwrap().len(), 2);
     assert_eq!(page["items"][0]["action"], "suppression.add");
@@ -740,4 +745,45 @@ async fn reevaluation_is_explicit_previewed_and_audited(server: &TestServer) {
     let (_, audit) = admin.get("/api/v1/audit?action=policy").await;
     assert_eq!(audit["items"][0]["action"], "policy.reevaluate");
     assert_eq!(audit["items"][0]["reason"], "new kind table");
+}
+
+async fn staff_accounts_are_managed_and_audited(server: &TestServer) {
+    let admin = Api::admin(server).await;
+    let (status, body) =
+        admin.post("/api/v1/users", json!({"username": "olga", "role": "operator", "password": "short"})).await;
+    assert_eq!((status, body["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("password")));
+    let (status, created) = admin.post("/api/v1/users", json!({"username": "olga", "role": "operator"})).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let password = created["password"].as_str().unwrap().to_owned();
+    assert!(password.len() >= 12);
+    let id = created["user"]["id"].as_i64().unwrap();
+    let (status, _) = admin.post("/api/v1/users", json!({"username": "OLGA", "role": "viewer"})).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+
+    let olga = server.client();
+    let login = |client: &reqwest::Client, password: String| {
+        client.post(server.url("/api/v1/auth/login")).json(&json!({"username": "olga", "password": password})).send()
+    };
+    assert_eq!(login(&olga, password.clone()).await.unwrap().status(), StatusCode::OK);
+    let olga_api = Api { server, client: olga, token: None };
+    let (status, _) = olga_api.get("/api/v1/users").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "operators don't manage accounts");
+
+    let (status, updated) = admin.patch(&format!("/api/v1/users/{id}"), json!({"disabled": true})).await;
+    assert_eq!((status, updated["disabled"].as_bool()), (StatusCode::OK, Some(true)));
+    let (status, _) = olga_api.get("/api/v1/suppressions").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "a disabled account's session ends at once");
+
+    let (_, users) = admin.get("/api/v1/users").await;
+    let admin_id = users.as_array().unwrap().iter().find(|u| u["username"] == "admin").unwrap()["id"].clone();
+    let (status, body) = admin.patch(&format!("/api/v1/users/{admin_id}"), json!({"role": "viewer"})).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("last_admin")));
+
+    let (status, reset) = admin.post(&format!("/api/v1/users/{id}/reset-password"), json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_ne!(reset["password"].as_str().unwrap(), password);
+    let (_, audit) = admin.get("/api/v1/audit?action=user").await;
+    let actions: Vec<&str> = audit["items"].as_array().unwrap().iter().map(|a| a["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["user.reset_password", "user.update", "user.create", "user.create"]);
+    assert!(!audit.to_string().contains(&password), "secrets never reach the audit log");
 }

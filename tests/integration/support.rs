@@ -105,10 +105,8 @@ impl TestServer {
     pub async fn start(db: &TestDatabase, console_dir: Option<PathBuf>) -> Self {
         let server = Self::replica(db, console_dir).await;
         let hash = rebound_server::auth::hash_password(ADMIN_PASSWORD).unwrap();
-        server
-            .state
-            .store
-            .create_user(NewUser { username: ADMIN, password_hash: &hash, role: Role::Admin, now: 0 })
+        let admin = NewUser { username: ADMIN, password_hash: &hash, role: Role::Admin, now: 0 };
+        rebound_store::ops::create_user(server.state.store.as_ref(), &admin, &rebound_store::Actor::System)
             .await
             .unwrap();
         server
@@ -157,7 +155,8 @@ impl TestServer {
     /// Creates a staff account with `role` and returns a client signed in as it.
     pub async fn client_with_role(&self, username: &str, role: Role) -> reqwest::Client {
         let hash = rebound_server::auth::hash_password(ADMIN_PASSWORD).unwrap();
-        self.state.store.create_user(NewUser { username, password_hash: &hash, role, now: 0 }).await.unwrap();
+        let user = NewUser { username, password_hash: &hash, role, now: 0 };
+        rebound_store::ops::create_user(self.state.store.as_ref(), &user, &rebound_store::Actor::System).await.unwrap();
         let client = self.client();
         let response = client
             .post(self.url("/api/v1/auth/login"))

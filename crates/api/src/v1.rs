@@ -579,6 +579,45 @@ pub struct ReevaluateResult {
     pub lifted: u64,
 }
 
+/// A staff account as listed (never its password hash).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserInfo {
+    pub id: i64,
+    pub username: String,
+    pub role: Role,
+    pub disabled: bool,
+    pub created_at: i64,
+}
+
+/// `POST /api/v1/users`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUser {
+    pub username: String,
+    pub role: Role,
+    /// At least 12 characters; when absent a password is generated and shown once.
+    #[serde(default)]
+    pub password: Option<String>,
+}
+
+/// `PATCH /api/v1/users/{id}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUser {
+    #[serde(default)]
+    pub role: Option<Role>,
+    #[serde(default)]
+    pub disabled: Option<bool>,
+}
+
+/// A created account or a reset password; `password` is set only when it was generated, and is
+/// shown only in this answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserWithPassword {
+    pub user: UserInfo,
+    pub password: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

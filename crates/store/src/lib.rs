@@ -79,6 +79,15 @@ pub trait Tx: Send {
     async fn setting(&mut self, name: &str) -> Result<Option<String>, StoreError>;
     async fn put_setting(&mut self, name: &str, value: &str, now: i64) -> Result<(), StoreError>;
 
+    /// Creates a user; `Conflict` if the name (compared case-insensitively) is taken.
+    async fn insert_user(&mut self, user: &NewUser<'_>) -> Result<User, StoreError>;
+    async fn user_by_id(&mut self, id: i64) -> Result<Option<User>, StoreError>;
+    /// Active admins other than `except`.
+    async fn other_active_admins(&mut self, except: i64) -> Result<u64, StoreError>;
+    async fn update_user(&mut self, id: i64, role: Role, disabled: bool) -> Result<User, StoreError>;
+    /// Replaces the password hash and ends the user's sessions.
+    async fn set_password(&mut self, id: i64, password_hash: &str) -> Result<(), StoreError>;
+
     async fn insert_api_key(&mut self, key: &NewApiKey<'_>) -> Result<ApiKey, StoreError>;
     async fn revoke_api_key(&mut self, id: i64, now: i64) -> Result<Option<ApiKey>, StoreError>;
 }
@@ -98,8 +107,7 @@ pub trait Store: Send + Sync + 'static {
 
     async fn count_users(&self) -> Result<u64, StoreError>;
 
-    /// Creates a user; `Conflict` if the name (compared case-insensitively) is taken.
-    async fn create_user(&self, user: NewUser<'_>) -> Result<User, StoreError>;
+    async fn users(&self) -> Result<Vec<User>, StoreError>;
 
     /// Finds a user by name, case-insensitively.
     async fn user_by_name(&self, username: &str) -> Result<Option<User>, StoreError>;

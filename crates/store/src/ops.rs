@@ -3,15 +3,15 @@
 //! Every change to the list, the settings or the keys appends an audit row in the same
 //! transaction, so a change and its record commit together or not at all.
 
-use rebound_api::v1::{ApiKey, ImportJob, Outcome, Policy, Suppression, SuppressionReason};
+use rebound_api::v1::{ApiKey, ImportJob, Outcome, Policy, Role, Suppression, SuppressionReason};
 use rebound_core::Kind;
 use rebound_policy::{Decision, EventFacts, History, decide};
 use serde_json::{Value, json};
 
 use crate::audit::{self, Change};
 use crate::{
-    Actor, EventRow, ImportRow, Imported, Lift, NewApiKey, NewEvent, NewSuppression, Store, StoreError,
-    SuppressionCursor, SuppressionQuery, Tx,
+    Actor, EventRow, ImportRow, Imported, Lift, NewApiKey, NewEvent, NewSuppression, NewUser, Store, StoreError,
+    SuppressionCursor, SuppressionQuery, Tx, User,
 };
 
 /// The settings row that holds the policy.
@@ -598,4 +598,92 @@ pub async fn save_import(store: &dyn Store, job: &ImportJob) -> Result<(), Store
     let mut tx = store.begin().await?;
     tx.update_import(job).await?;
     tx.commit().await
+}
+
+fn user_snapshot(user: &User) -> Value {
+    json!({ "username": user.username, "role": user.role, "disabled": user.disabled })
+}
+
+/// Creates a staff account; audited (without the password).
+pub async fn create_user(store: &dyn Store, user: &NewUser<'_>, actor: &Actor) -> Result<User, StoreError> {
+    let mut tx = store.begin().await?;
+    let created = tx.insert_user(user).await?;
+    let change = Change {
+        at: user.now,
+        actor,
+        action: "user.create",
+        target: &format!("user:{}", created.username),
+        before: None,
+        after: Some(user_snapshot(&created)),
+        reason: None,
+    };
+    audit::append(tx.as_mut(), change).await?;
+    tx.commit().await?;
+    Ok(created)
+}
+
+/// Why a change to an account was refused.
+#[derive(Debug)]
+pub enum UserRefusal {
+    NotFound,
+    /// It would leave no active admin.
+    LastAdmin,
+}
+
+/// Changes an account's role or disables it (a disabled account's sessions stop working at
+/// once); audited. The last active admin cannot be demoted or disabled.
+pub async fn update_user(
+    store: &dyn Store,
+    id: i64,
+    role: Option<Role>,
+    disabled: Option<bool>,
+    actor: &Actor,
+    now: i64,
+) -> Result<Result<User, UserRefusal>, StoreError> {
+    let mut tx = store.begin().await?;
+    let Some(old) = tx.user_by_id(id).await? else { return Ok(Err(UserRefusal::NotFound)) };
+    let role = role.unwrap_or(old.role);
+    let disabled = disabled.unwrap_or(old.disabled);
+    let stays_admin = role == Role::Admin && !disabled;
+    if old.role == Role::Admin && !old.disabled && !stays_admin && tx.other_active_admins(id).await? == 0 {
+        return Ok(Err(UserRefusal::LastAdmin));
+    }
+    let user = tx.update_user(id, role, disabled).await?;
+    let change = Change {
+        at: now,
+        actor,
+        action: "user.update",
+        target: &format!("user:{}", user.username),
+        before: Some(user_snapshot(&old)),
+        after: Some(user_snapshot(&user)),
+        reason: None,
+    };
+    audit::append(tx.as_mut(), change).await?;
+    tx.commit().await?;
+    Ok(Ok(user))
+}
+
+/// Sets a new password hash and signs the account out everywhere; audited (without the secret).
+pub async fn reset_password(
+    store: &dyn Store,
+    id: i64,
+    password_hash: &str,
+    actor: &Actor,
+    now: i64,
+) -> Result<Option<User>, StoreError> {
+    let mut tx = store.begin().await?;
+    let Some(user) = tx.user_by_id(id).await? else { return Ok(None) };
+    tx.set_password(id, password_hash).await?;
+    let change = Change {
+        at: now,
+        actor,
+        action: "user.reset_password",
+        target: &format!("user:{}", user.username),
+        before: None,
+        after: None,
+        reason: None,
+    };
+    audit::append(tx.as_mut(), change).await?;
+    tx.commit().await?;
+    Ok(Some(user))
 }

@@ -331,6 +331,75 @@ macro_rules! sql_store {
                 Ok(())
             }
 
+            async fn insert_user(&mut self, user: &$crate::NewUser<'_>) -> Result<$crate::User, $crate::StoreError> {
+                let row = ::sqlx::query(concat!(
+                    "INSERT INTO users (username, password_hash, role, created_at) VALUES ($1, $2, $3, $4) RETURNING ",
+                    $crate::columns!(user)
+                ))
+                .bind(user.username)
+                .bind(user.password_hash)
+                .bind(user.role.as_str())
+                .bind(user.now)
+                .fetch_one(&mut *self.tx)
+                .await
+                .map_err(|e| $crate::rows::write_error(e, "user"))?;
+                $crate::rows::user(&row)
+            }
+
+            async fn user_by_id(&mut self, id: i64) -> Result<Option<$crate::User>, $crate::StoreError> {
+                let row = ::sqlx::query(concat!("SELECT ", $crate::columns!(user), " FROM users WHERE id = $1"))
+                    .bind(id)
+                    .fetch_optional(&mut *self.tx)
+                    .await
+                    .map_err($crate::rows::backend)?;
+                row.as_ref().map($crate::rows::user).transpose()
+            }
+
+            async fn other_active_admins(&mut self, except: i64) -> Result<u64, $crate::StoreError> {
+                let n: i64 = ::sqlx::query_scalar(
+                    "SELECT count(*) FROM users WHERE role = 'admin' AND disabled = FALSE AND id <> $1",
+                )
+                .bind(except)
+                .fetch_one(&mut *self.tx)
+                .await
+                .map_err($crate::rows::backend)?;
+                Ok(n.unsigned_abs())
+            }
+
+            async fn update_user(
+                &mut self,
+                id: i64,
+                role: ::rebound_api::v1::Role,
+                disabled: bool,
+            ) -> Result<$crate::User, $crate::StoreError> {
+                let row = ::sqlx::query(concat!(
+                    "UPDATE users SET role = $2, disabled = $3 WHERE id = $1 RETURNING ",
+                    $crate::columns!(user)
+                ))
+                .bind(id)
+                .bind(role.as_str())
+                .bind(disabled)
+                .fetch_one(&mut *self.tx)
+                .await
+                .map_err($crate::rows::backend)?;
+                $crate::rows::user(&row)
+            }
+
+            async fn set_password(&mut self, id: i64, password_hash: &str) -> Result<(), $crate::StoreError> {
+                ::sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
+                    .bind(id)
+                    .bind(password_hash)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err($crate::rows::backend)?;
+                ::sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                    .bind(id)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err($crate::rows::backend)?;
+                Ok(())
+            }
+
             async fn insert_api_key(
                 &mut self,
                 key: &$crate::NewApiKey<'_>,
@@ -382,19 +451,12 @@ macro_rules! sql_store {
                 Ok(n.unsigned_abs())
             }
 
-            async fn create_user(&self, user: $crate::NewUser<'_>) -> Result<$crate::User, $crate::StoreError> {
-                let row = ::sqlx::query(concat!(
-                    "INSERT INTO users (username, password_hash, role, created_at) VALUES ($1, $2, $3, $4) RETURNING ",
-                    $crate::columns!(user)
-                ))
-                .bind(user.username)
-                .bind(user.password_hash)
-                .bind(user.role.as_str())
-                .bind(user.now)
-                .fetch_one(&self.writer)
-                .await
-                .map_err(|e| $crate::rows::write_error(e, "user"))?;
-                $crate::rows::user(&row)
+            async fn users(&self) -> Result<Vec<$crate::User>, $crate::StoreError> {
+                let rows = ::sqlx::query(concat!("SELECT ", $crate::columns!(user), " FROM users ORDER BY id"))
+                    .fetch_all(&self.reader)
+                    .await
+                    .map_err($crate::rows::backend)?;
+                rows.iter().map($crate::rows::user).collect()
             }
 
             async fn user_by_name(&self, username: &str) -> Result<Option<$crate::User>, $crate::StoreError> {

@@ -11,6 +11,7 @@ mod keys;
 pub(crate) mod names;
 mod settings;
 mod suppressions;
+pub(crate) mod users;
 
 use axum::Router;
 use axum::http::Uri;
@@ -30,6 +31,7 @@ pub fn router() -> Router<AppState> {
         .merge(audit::router())
         .merge(settings::router())
         .merge(keys::router())
+        .merge(users::router())
 }
 
 /// Any `/api/...` path no route claims: a JSON 404, never the console's `index.html`.
