@@ -9,6 +9,7 @@ mod health;
 mod imports;
 mod keys;
 pub(crate) mod names;
+mod openapi;
 mod settings;
 mod suppressions;
 
@@ -30,6 +31,7 @@ pub fn router() -> Router<AppState> {
         .merge(audit::router())
         .merge(settings::router())
         .merge(keys::router())
+        .merge(openapi::router())
 }
 
 /// Any `/api/...` path no route claims: a JSON 404, never the console's `index.html`.
