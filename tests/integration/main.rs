@@ -31,5 +31,6 @@ macro_rules! on_both_backends {
 mod api;
 mod architecture;
 mod corpus;
+mod openapi;
 mod service;
 mod support;

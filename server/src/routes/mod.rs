@@ -9,6 +9,7 @@ mod health;
 mod imports;
 mod keys;
 pub(crate) mod names;
+mod openapi;
 mod settings;
 mod suppressions;
 pub(crate) mod users;
@@ -32,6 +33,7 @@ pub fn router() -> Router<AppState> {
         .merge(settings::router())
         .merge(keys::router())
         .merge(users::router())
+        .merge(openapi::router())
 }
 
 /// Any `/api/...` path no route claims: a JSON 404, never the console's `index.html`.
