@@ -16,8 +16,8 @@ pub enum ApiError {
     Invalid { code: &'static str, message: String, field: Option<String> },
     #[error("send the body as JSON with `Content-Type: application/json`")]
     UnsupportedMediaType,
-    #[error("the request body is larger than the limit of {limit} bytes")]
-    PayloadTooLarge { limit: usize },
+    #[error("the request body is larger than this endpoint accepts (its limit is in the API documentation)")]
+    PayloadTooLarge,
     #[error("sign in or send an API key")]
     Unauthenticated,
     #[error("wrong username or password")]
@@ -30,8 +30,6 @@ pub enum ApiError {
     RateLimited { retry_after: u64 },
     #[error("no such resource: {0}")]
     NotFound(String),
-    #[error("{what} already exists")]
-    Conflict { what: &'static str },
     /// The resource is not in a state that allows this (409 with its own code).
     #[error("{message}")]
     State { code: &'static str, message: String },
@@ -51,7 +49,7 @@ impl ApiError {
         match self {
             ApiError::Invalid { code, .. } => (StatusCode::BAD_REQUEST, code),
             ApiError::UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
-            ApiError::PayloadTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            ApiError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             ApiError::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated"),
             ApiError::BadCredentials => (StatusCode::UNAUTHORIZED, "bad_credentials"),
             ApiError::MissingCsrfHeader => (StatusCode::FORBIDDEN, "csrf_header_missing"),
@@ -59,9 +57,7 @@ impl ApiError {
             ApiError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::State { code, .. } => (StatusCode::CONFLICT, code),
-            ApiError::Conflict { .. } | ApiError::Store(StoreError::Conflict { .. }) => {
-                (StatusCode::CONFLICT, "conflict")
-            }
+            ApiError::Store(StoreError::Conflict { .. }) => (StatusCode::CONFLICT, "conflict"),
             ApiError::Store(_) | ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -91,6 +87,43 @@ impl IntoResponse for ApiError {
         }
         response
     }
+}
+
+/// Gives the error responses that axum and tower produce themselves (a 405 for a wrong method, a
+/// 400 for an unreadable path parameter, a 408 after the request timeout) the same JSON shape as
+/// every other error, keeping their text as the message.
+pub async fn json_errors(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 4096).await.map(|b| String::from_utf8_lossy(&b).trim().to_owned());
+    let message = match text {
+        Ok(text) if !text.is_empty() => text,
+        _ => status.canonical_reason().unwrap_or("error").to_lowercase(),
+    };
+    let code = match status {
+        StatusCode::BAD_REQUEST => "invalid_parameter",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::REQUEST_TIMEOUT => "request_timeout",
+        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        s if s.is_server_error() => "internal",
+        _ => "invalid_request",
+    };
+    let body = ErrorBody { error: ErrorDetail { code: code.to_owned(), message, field: None } };
+    let mut response = (status, Json(body)).into_response();
+    for (name, value) in parts.headers.iter().filter(|(name, _)| *name == axum::http::header::ALLOW) {
+        response.headers_mut().insert(name, value.clone());
+    }
+    response
 }
 
 /// Why the server or a command could not start or finish.

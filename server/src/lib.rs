@@ -19,11 +19,8 @@ mod reclassify;
 pub(crate) mod routes;
 pub mod state;
 
-use std::time::Duration;
-
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use tower_http::timeout::TimeoutLayer;
 
 pub use state::AppState;
 
@@ -34,11 +31,10 @@ pub const MAX_JSON_BODY: usize = 1024 * 1024;
 pub fn app(state: AppState) -> Router {
     let console = console::router(&state.config.console_dir);
     Router::new()
-        .nest("/api/v1", routes::router())
+        .nest("/api/v1", routes::router().layer(axum::middleware::map_response(error::json_errors)))
         .route("/api/{*rest}", axum::routing::any(routes::unknown_api_path))
         .fallback_service(console)
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
-        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, Duration::from_secs(60)))
         .with_state(state)
 }
 

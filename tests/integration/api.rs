@@ -129,6 +129,13 @@ async fn unknown_api_paths_are_json_404s(server: &TestServer) {
     let client = server.admin_client().await;
     let (status, error) = error_of(client.get(server.url("/api/v1/nothing-here")).send().await.unwrap()).await;
     assert_eq!((status, error["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
+    let wrong_method = client.delete(server.url("/api/v1/suppressions")).send().await.unwrap();
+    assert!(wrong_method.headers().get("allow").is_some());
+    let (status, error) = error_of(wrong_method).await;
+    assert_eq!((status, error["code"].as_str()), (StatusCode::METHOD_NOT_ALLOWED, Some("method_not_allowed")));
+    let (status, error) = error_of(client.get(server.url("/api/v1/suppressions/abc")).send().await.unwrap()).await;
+    assert_eq!((status, error["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_parameter")));
+    assert!(error["message"].as_str().unwrap().contains("abc"), "{error}");
 }
 
 async fn logins_are_throttled_after_repeated_failures(server: &TestServer) {

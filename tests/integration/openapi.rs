@@ -113,7 +113,7 @@ fn routed_operations() -> Operations {
     let server = Path::new(env!("CARGO_MANIFEST_DIR")).join("../server");
     let lib = std::fs::read_to_string(server.join("src/lib.rs")).unwrap();
     assert!(
-        lib.contains(&format!(".nest(\"{API_PREFIX}\", routes::router())")),
+        lib.contains(&format!(".nest(\"{API_PREFIX}\", routes::router()")),
         "this test assumes server/src/lib.rs nests routes::router() at {API_PREFIX}"
     );
     let mut operations = Operations::new();

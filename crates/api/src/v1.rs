@@ -216,11 +216,14 @@ pub struct LiftSuppression {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SuppressionChange {
     pub suppression: Suppression,
-    /// `created`, `reopened` or `unchanged`.
+    /// `created`, `reopened` (a lifted entry in force again; both answered 201), `escalated` (an
+    /// active entry became a complaint) or `unchanged` (both answered 200).
     pub change: String,
 }
 
-/// A page of a list, newest first, with the cursor of the next page when there is one.
+/// A page of a list, with the cursor of the next page when there is one. Lists are newest first,
+/// except a suppression search by address prefix (`q`), which is in address order; a cursor only
+/// continues the list (same filters and order) it came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Page<T> {
     pub items: Vec<T>,

@@ -1,6 +1,7 @@
 //! `GET /api/v1/check` and `POST /api/v1/check`: may this address be sent to? Answered from the
 //! in-memory index (`crate::index`), never from the database, because every outgoing message
-//! asks. An address that cannot be read is answered as suppressed: sending to it cannot succeed.
+//! asks. In a batch, an address that cannot be read is answered as suppressed (with its error):
+//! sending to it cannot succeed. A single check of an unreadable address is a 400 naming `email`.
 
 use axum::extract::{DefaultBodyLimit, State};
 use axum::routing::get;

@@ -1,11 +1,12 @@
 //! `POST /api/v1/classify`: the classifier as a service, for integrations that can't run it.
+//! Any signed-in staff member or API key may call it: it reads nothing and changes nothing.
 
 use axum::routing::post;
 use axum::{Json, Router};
 use rebound_api::v1::{ClassifyRequest, ClassifyResponse};
 
 use crate::AppState;
-use crate::auth::CurrentUser;
+use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::extract::ApiJson;
 
@@ -17,7 +18,7 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn classify(
-    _user: CurrentUser,
+    _caller: Principal,
     ApiJson(request): ApiJson<ClassifyRequest>,
 ) -> Result<Json<ClassifyResponse>, ApiError> {
     if request.reply.trim().is_empty() {

@@ -23,7 +23,7 @@ use serde::Deserialize;
 use crate::AppState;
 use crate::auth::{self, Permission, Principal};
 use crate::error::ApiError;
-use crate::extract::{ApiQuery, parse_json};
+use crate::extract::{ApiQuery, is_json, parse_json};
 use crate::routes::names;
 use crate::state::Engine;
 
@@ -61,35 +61,32 @@ async fn ingest(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<EventsResponse>, ApiError> {
     principal.require(Permission::EventsWrite)?;
-    let body = body.map_err(|_| ApiError::PayloadTooLarge { limit: MAX_EVENTS_BODY })?;
-    let mime = headers
+    let body = body.map_err(|_| ApiError::PayloadTooLarge)?;
+    let is_email = headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
-        .map(|m| m.trim().to_ascii_lowercase())
-        .unwrap_or_default();
-    let (items, single) = match mime.as_str() {
-        "message/rfc822" => {
-            let item = EventInput {
-                recipient: params.recipient,
-                message_base64: Some(base64::engine::general_purpose::STANDARD.encode(&body)),
-                source: params.source,
-                idempotency_key: params.idempotency_key,
-                campaign: params.campaign,
-                stream: params.stream,
-                ..EventInput::default()
-            };
-            (vec![item], true)
+        .is_some_and(|m| m.trim().eq_ignore_ascii_case("message/rfc822"));
+    let (items, single) = if is_email {
+        let item = EventInput {
+            recipient: params.recipient,
+            message_base64: Some(base64::engine::general_purpose::STANDARD.encode(&body)),
+            source: params.source,
+            idempotency_key: params.idempotency_key,
+            campaign: params.campaign,
+            stream: params.stream,
+            ..EventInput::default()
+        };
+        (vec![item], true)
+    } else if is_json(&headers) {
+        let value: serde_json::Value = parse_json(&body)?;
+        if value.get("events").is_some() {
+            (parse_json::<EventBatch>(&body)?.events, false)
+        } else {
+            (vec![parse_json::<EventInput>(&body)?], true)
         }
-        "application/json" => {
-            let value: serde_json::Value = parse_json(&body)?;
-            if value.get("events").is_some() {
-                (parse_json::<EventBatch>(&body)?.events, false)
-            } else {
-                (vec![parse_json::<EventInput>(&body)?], true)
-            }
-        }
-        _ => return Err(ApiError::UnsupportedMediaType),
+    } else {
+        return Err(ApiError::UnsupportedMediaType);
     };
     if items.is_empty() {
         return Err(ApiError::invalid_field("events", "the batch is empty"));

@@ -27,8 +27,12 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/imports", post(create).get(list))
         .route("/imports/{id}", get(show))
-        .route("/imports/{id}/data", put(upload).layer(DefaultBodyLimit::disable()))
         .route("/suppressions/export", get(export_list))
+}
+
+/// The upload, kept apart so that the request timeout does not cut a long file short.
+pub fn upload_router() -> Router<AppState> {
+    Router::new().route("/imports/{id}/data", put(upload).layer(DefaultBodyLimit::disable()))
 }
 
 async fn create(
@@ -84,7 +88,13 @@ async fn upload(
         };
     };
     job.bytes_total = headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok());
-    let job = import::run(state.store.as_ref(), &state.index, job, &principal.actor(), body.into_data_stream()).await?;
+    // The import runs in its own task: if the client goes away, the task still sees the body end
+    // with an error and records the job as failed, rather than leaving it `running` forever.
+    let actor = principal.actor();
+    let task = tokio::spawn(async move {
+        import::run(state.store.as_ref(), &state.index, job, &actor, body.into_data_stream()).await
+    });
+    let job = task.await.map_err(|e| ApiError::Internal(format!("the import task failed: {e}")))??;
     Ok(Json(job))
 }
 

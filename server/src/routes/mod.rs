@@ -14,14 +14,20 @@ mod settings;
 mod suppressions;
 pub(crate) mod users;
 
+use std::time::Duration;
+
 use axum::Router;
-use axum::http::Uri;
+use axum::http::{StatusCode, Uri};
+use tower_http::timeout::TimeoutLayer;
 
 use crate::AppState;
 use crate::error::ApiError;
 
+/// How long a request may take, except an import's upload, which streams as long as it lasts.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
 pub fn router() -> Router<AppState> {
-    Router::new()
+    let timed = Router::new()
         .merge(health::router())
         .merge(auth::router())
         .merge(classify::router())
@@ -34,6 +40,8 @@ pub fn router() -> Router<AppState> {
         .merge(keys::router())
         .merge(users::router())
         .merge(openapi::router())
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT));
+    timed.merge(imports::upload_router())
 }
 
 /// Any `/api/...` path no route claims: a JSON 404, never the console's `index.html`.
