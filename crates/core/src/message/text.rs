@@ -32,7 +32,12 @@ const ORIGINAL_MARKERS: &[&str] = &[
     "--- mail original ---",
     "----- returned message -----",
     "message headers follow",
+    "------- returned message",
 ];
+
+/// Header lines that, at the start of a line, begin a copy of the original message's headers
+/// pasted without a marker line before them (Zoho, Yahoo); they belong to the copy.
+const ORIGINAL_HEADER_STARTS: &[&str] = &["received:", "return-path:"];
 
 /// The notification without the original message appended to it.
 pub fn notification_text(human: &str) -> &str {
@@ -48,13 +53,20 @@ pub fn appended_original(human: &str) -> Option<&str> {
 fn original_start(human: &str) -> Option<(usize, usize)> {
     let mut offset = 0;
     for line in human.split_inclusive('\n') {
-        let lower = line.trim().to_ascii_lowercase();
-        if ORIGINAL_MARKERS.iter().any(|m| lower.starts_with(m)) {
+        let trimmed = line.trim();
+        if ORIGINAL_MARKERS.iter().any(|m| starts_with_ignore_case(trimmed, m)) {
             return Some((offset, offset + line.len()));
+        }
+        if ORIGINAL_HEADER_STARTS.iter().any(|h| starts_with_ignore_case(line, h)) {
+            return Some((offset, offset));
         }
         offset += line.len();
     }
     None
+}
+
+fn starts_with_ignore_case(text: &str, prefix: &str) -> bool {
+    text.len() >= prefix.len() && text.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
 }
 
 /// A failed address and the text about it.
@@ -65,9 +77,13 @@ pub struct Block {
 }
 
 /// The address lines of a notification and the text that follows each, up to the next address
-/// line. Text about the same address in several places (a Sendmail transcript) is joined.
+/// line. Text about the same address in several places (a Sendmail transcript) is joined. Lotus
+/// Notes and a few others state the error on the line before the address: an address line with no
+/// text after it takes that line. The positive replies of a session transcript (`250 Ok`) are left
+/// out, so the failing reply is the one a block carries.
 pub fn recipient_blocks(notification: &str) -> Vec<Block> {
     let mut blocks: Vec<Block> = Vec::new();
+    let mut leads: Vec<&str> = Vec::new();
     let mut current: Option<usize> = None;
     let mut previous = "";
     for line in notification.lines() {
@@ -76,6 +92,7 @@ pub fn recipient_blocks(notification: &str) -> Vec<Block> {
                 Some(i) => i,
                 None => {
                     blocks.push(Block { address, text: String::new() });
+                    leads.push(if current.is_none() { previous } else { "" });
                     blocks.len() - 1
                 }
             };
@@ -85,14 +102,37 @@ pub fn recipient_blocks(notification: &str) -> Vec<Block> {
             }
             append(text, &rest);
             current = Some(index);
-        } else if let Some(i) = current {
+        } else if let Some(i) = current.filter(|_| !is_positive_reply(line)) {
             append(&mut blocks[i].text, line);
         }
         if !line.trim().is_empty() {
             previous = line;
         }
     }
+    for (block, lead) in blocks.iter_mut().zip(leads) {
+        let lead = lead.trim();
+        let says_something = lead.bytes().any(|b| b.is_ascii_alphabetic()) && !lead.ends_with(':');
+        if block.text.is_empty() && says_something {
+            append(&mut block.text, lead);
+        }
+    }
     blocks
+}
+
+/// A line of a session transcript that reports success or asks for more (`Out: 250 2.1.5 Ok`,
+/// `<<< 354 Go ahead`): it says nothing about why delivery failed.
+fn is_positive_reply(line: &str) -> bool {
+    let mut rest = line.trim_start();
+    for marker in ["<<<", "Out:"] {
+        if starts_with_ignore_case(rest, marker) {
+            rest = rest[marker.len()..].trim_start();
+        }
+    }
+    let b = rest.as_bytes();
+    b.len() >= 3
+        && matches!(b[0], b'2' | b'3')
+        && b[1..3].iter().all(u8::is_ascii_digit)
+        && matches!(b.get(3), None | Some(b' ' | b'-'))
 }
 
 fn append(text: &mut String, line: &str) {
@@ -110,9 +150,13 @@ fn append(text: &mut String, line: &str) {
 /// marker), returning the address and the rest of the line.
 fn address_line(line: &str) -> Option<(String, String)> {
     let line = line.trim_start();
+    let line = line.strip_prefix("* ").or_else(|| line.strip_prefix("- ")).unwrap_or(line);
     let (code, trimmed) = strip_line_prefixes(line);
     let first = trimmed.split_whitespace().next()?;
     if !first.contains('@') {
+        return led_in_address(trimmed);
+    }
+    if first.split_once('@').is_some_and(|(before, _)| before.contains(':') && !before.starts_with("mailto:")) {
         return None;
     }
     let (address, end) = address::first_in(trimmed)?;
@@ -124,11 +168,45 @@ fn address_line(line: &str) -> Option<(String, String)> {
     Some((address, rest))
 }
 
+/// Phrases that introduce the failed address inside a line (`Could not be delivered to: <a@b>`,
+/// `Invalid final delivery userid: a@b`, Zoho's `[Status: Error, Address: <a@b>, ...]`), compared
+/// case-insensitively with what ends just before the address.
+const LEAD_INS: &[&str] = &[
+    "delivered to",
+    "deliver to",
+    "deliver message to",
+    "deliver the message to",
+    "deliver mail to",
+    "undeliverable to",
+    "delivery userid",
+    "error, address",
+    "the following recipient",
+];
+
+/// An address that a lead-in phrase names as the failed one, with the rest of the line (the
+/// phrase and what follows the address) as its text.
+fn led_in_address(line: &str) -> Option<(String, String)> {
+    let (address, end) = address::first_in(line)?;
+    let start = line[..end].rfind(address.as_str())?;
+    let before = line[..start].trim_end_matches(['<', '"', '\'', ':', ' ', '\t']);
+    let led_in = LEAD_INS.iter().any(|lead| {
+        before.len() >= lead.len()
+            && before.as_bytes()[before.len() - lead.len()..].eq_ignore_ascii_case(lead.as_bytes())
+    });
+    if !led_in {
+        return None;
+    }
+    let after = line[end..].trim_start_matches(['>', '"', '\'']);
+    let mut rest = line[..start].trim_end_matches(['<', '"', '\'', ' ', '\t']).to_owned();
+    append(&mut rest, after);
+    Some((address, rest))
+}
+
 /// Removes what may stand before a failed address at the start of a line: transcript markers
 /// (`>>> `, `<<< `), a reply code and enhanced status (`550 5.1.1 `), `RCPT To:`. Returns the reply code and status found there (kept for the diagnostic) and the rest.
 fn strip_line_prefixes(line: &str) -> (&str, &str) {
     let mut rest = line;
-    for marker in [">>>", "<<<", "RCPT To:", "To:", "Recipient:", "Original-Recipient:"] {
+    for marker in [">>>", "<<<", "In:", "RCPT To:", "To:", "Recipient:", "Original-Recipient:"] {
         if rest.len() >= marker.len() && rest.as_bytes()[..marker.len()].eq_ignore_ascii_case(marker.as_bytes()) {
             rest = rest[marker.len()..].trim_start();
         }
@@ -157,6 +235,10 @@ fn strip_line_prefixes(line: &str) -> (&str, &str) {
 pub fn decode<'b>(bounce: &'b Bounce) -> Vec<Report<'b>> {
     let notification = notification_text(&bounce.human);
     let mut blocks = recipient_blocks(notification);
+    let own = own_addresses(bounce);
+    if blocks.iter().any(|b| !own.contains(&b.address.to_ascii_lowercase())) {
+        blocks.retain(|b| !own.contains(&b.address.to_ascii_lowercase()));
+    }
     let failed = failed_recipients_header(bounce);
     if !failed.is_empty() {
         blocks = failed
@@ -193,17 +275,23 @@ pub fn decode<'b>(bounce: &'b Bounce) -> Vec<Report<'b>> {
 /// The last resort for a recipient: the first address anywhere in the notification that is not
 /// the bounce's own sender or addressee (the original sender).
 fn address_in_prose(bounce: &Bounce, notification: &str) -> Option<String> {
-    let own: Vec<String> = ["From", "To", "Reply-To"]
-        .iter()
-        .filter_map(|h| bounce.header(h))
-        .filter_map(|v| address::first_in(v).map(|(a, _)| a.to_ascii_lowercase()))
-        .collect();
+    let own = own_addresses(bounce);
     notification.lines().flat_map(|line| line.split_whitespace()).find_map(|word| {
         let address = address::clean(word)?;
         let lower = address.to_ascii_lowercase();
         let service = ["postmaster@", "mailer-daemon@", "abuse@"].iter().any(|p| lower.starts_with(p));
         (!own.contains(&lower) && !service).then_some(address)
     })
+}
+
+/// The bounce's own addresses (its sender, and its addressee: the original sender), lower-cased.
+/// A notification quotes them (`To: sender@...`, `F=[sender@...]`), but they never failed.
+fn own_addresses(bounce: &Bounce) -> Vec<String> {
+    ["From", "To", "Reply-To"]
+        .iter()
+        .filter_map(|h| bounce.header(h))
+        .filter_map(|v| address::first_in(v).map(|(a, _)| a.to_ascii_lowercase()))
+        .collect()
 }
 
 /// What a recipient's provider is known to mean by any bounce it sends: Google Groups bounces
@@ -252,6 +340,45 @@ mod tests {
         assert_eq!(blocks.len(), 2);
         assert_eq!(blocks[0], Block { address: "a@example.com".into(), text: "host x said: 550 no such user".into() });
         assert_eq!(blocks[1].text, "mailbox full");
+    }
+
+    #[test]
+    fn lead_in_phrases_name_the_address_inside_a_line() {
+        let text =
+            "Your mail sent on: today\n  Could not be delivered to: <a@example.com>\n  As their mailbox is full.\n";
+        let blocks = recipient_blocks(text);
+        assert_eq!(blocks.len(), 1);
+        assert_eq!(
+            blocks[0],
+            Block {
+                address: "a@example.com".into(),
+                text: "Could not be delivered to: As their mailbox is full.".into()
+            }
+        );
+        let zoho = "[Status: Error, Address: <b@example.com>, ResponseCode 421, , Host not reachable.]\n";
+        assert_eq!(recipient_blocks(zoho)[0].address, "b@example.com");
+    }
+
+    #[test]
+    fn an_error_stated_before_a_bare_address_is_its_text() {
+        let text = "------- Failure Reasons  --------\nUser not listed in public Name & Address Book\na@example.com\n";
+        assert_eq!(recipient_blocks(text)[0].text, "User not listed in public Name & Address Book");
+    }
+
+    #[test]
+    fn transcripts_keep_the_failing_reply_and_skip_the_sender() {
+        let text = " In:  MAIL\n     FROM:<s@example.org>\n Out: 250 2.1.0 Ok\n In:  RCPT TO:<a@example.com>\n Out: 250 2.1.5 Ok\n In:  DATA\n Out: 451 4.3.0 Error: queue file write error\n";
+        let blocks = recipient_blocks(text);
+        assert_eq!(blocks.len(), 1);
+        assert_eq!(blocks[0].address, "a@example.com");
+        assert_eq!(blocks[0].text, "In:  DATA Out: 451 4.3.0 Error: queue file write error");
+    }
+
+    #[test]
+    fn copied_headers_end_the_notification() {
+        let text = "Host not reachable.\nReceived:from mx.example.com by mx2.example.com\nMessage-ID:<x@example.com>\n";
+        assert_eq!(notification_text(text), "Host not reachable.\n");
+        assert!(recipient_blocks(text).is_empty());
     }
 
     #[test]
