@@ -17,7 +17,11 @@ pub fn decode<'b>(bounce: &'b Bounce) -> Option<Vec<Report<'b>>> {
         let recipient = match group.recipient() {
             Some(r) => r,
             None if group.get("Status").is_some() => {
-                match blocks.first().map(|b| b.address.clone()).or_else(|| bounce.original_recipient()) {
+                let named = text::failed_recipients_header(bounce).into_iter().next();
+                match named
+                    .or_else(|| blocks.first().map(|b| b.address.clone()))
+                    .or_else(|| bounce.original_recipient())
+                {
                     Some(r) => r,
                     None => continue,
                 }

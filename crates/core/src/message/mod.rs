@@ -18,7 +18,7 @@ use aho_corasick::AhoCorasick;
 use mail_parser::{HeaderName, Message, MessageParser, MimeHeaders, PartType};
 
 use crate::report::Report;
-use crate::{Classifier, Verdict};
+use crate::{Classifier, Reason, Verdict};
 
 /// The parts of a bounce a decoder may need, decoded to text.
 #[derive(Debug, Default)]
@@ -182,6 +182,10 @@ const READ_HEADERS: &[&str] = &[
     "X-AHMAILID",
     "X-MXL-Hash",
     "X-Barracuda-Envelope-From",
+    "List-Subscribe",
+    "List-Unsubscribe",
+    "List-Help",
+    "List-Owner",
 ];
 
 /// Headers (and a value fragment, empty for any value) that content-filtering gateways leave.
@@ -305,6 +309,17 @@ impl Classifier {
     /// Classifies a whole bounce email: one verdict per bounced recipient, in the order the message
     /// lists them; at least one verdict (with no recipient) when none can be found.
     pub fn classify_message(&self, raw: &[u8]) -> Vec<Verdict> {
+        let verdicts = self.classify_one(raw);
+        if verdicts.iter().any(is_decided) {
+            return verdicts;
+        }
+        match attached_message(raw).map(|inner| self.classify_one(&inner)) {
+            Some(inner) if inner.iter().any(is_decided) => inner,
+            _ => verdicts,
+        }
+    }
+
+    fn classify_one(&self, raw: &[u8]) -> Vec<Verdict> {
         let bounce = Bounce::read(raw);
         let reports = decode(&bounce);
         if reports.is_empty() {
@@ -317,6 +332,24 @@ impl Classifier {
         }
         reports.iter().map(|report| self.judge(report)).collect()
     }
+}
+
+/// Whether something in the text or the status code decided the verdict, rather than the
+/// fallback that names the decoder (`on_hold` / `undefined`).
+fn is_decided(verdict: &Verdict) -> bool {
+    !matches!(verdict.reason, Reason::OnHold | Reason::Undefined)
+}
+
+/// The raw bytes of the message attached to a bounce. A notification that explains nothing may be
+/// a gateway's cover note around the real bounce (a security appliance or a forwarder that
+/// attaches the report it received), so the attachment is read in its place. This parses the
+/// message a second time, but only for bounces that nothing else could decide.
+fn attached_message(raw: &[u8]) -> Option<Vec<u8>> {
+    let message = parser().parse(raw)?;
+    message.parts.iter().find_map(|part| match &part.body {
+        PartType::Message(inner) => Some(inner.raw_message().to_vec()),
+        _ => None,
+    })
 }
 
 /// Chooses the decoder for a bounce.
@@ -339,4 +372,45 @@ fn decode<'b>(bounce: &'b Bounce) -> Vec<Report<'b>> {
 /// Classifies a whole bounce email with the built-in rules.
 pub fn classify_message(raw: &[u8]) -> Vec<Verdict> {
     Classifier::builtin().classify_message(raw)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cover_note_that_explains_nothing_yields_to_the_attached_bounce() {
+        let raw = b"From: gateway@example.net\r\nTo: sender@example.org\r\nSubject: Undeliverable\r\n\
+MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"outer\"\r\n\r\n--outer\r\n\
+Content-Type: text/plain\r\n\r\nThe following addresses had permanent delivery errors.\r\n\r\n--outer\r\n\
+Content-Type: message/rfc822\r\n\r\nFrom: MAILER-DAEMON@mx.example.com\r\nTo: sender@example.org\r\n\
+Subject: Returned mail\r\nMIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"inner\"\r\n\r\n\
+--inner\r\nContent-Type: text/plain\r\n\r\nSorry.\r\n\r\n--inner\r\nContent-Type: message/delivery-status\r\n\r\n\
+Reporting-MTA: dns; mx.example.com\r\n\r\nFinal-Recipient: rfc822; jane@example.com\r\nAction: failed\r\n\
+Status: 5.1.1\r\nDiagnostic-Code: smtp; 550 5.1.1 User unknown\r\n\r\n--inner--\r\n\r\n--outer--\r\n";
+        let verdicts = classify_message(raw);
+        assert_eq!(verdicts.len(), 1);
+        assert_eq!(verdicts[0].recipient.as_deref(), Some("jane@example.com"));
+        assert_eq!(verdicts[0].reason, Reason::UserUnknown);
+    }
+
+    #[test]
+    fn a_final_recipient_that_is_not_an_address_yields_to_x_failed_recipients() {
+        let raw = b"From: Mailer-Daemon@mx.example.com\nTo: sender@example.org\nX-Failed-Recipients: jane@example.com\n\
+Subject: Mail delivery failed\nMIME-Version: 1.0\nContent-Type: multipart/report; report-type=delivery-status; boundary=b\n\n\
+--b\nContent-Type: text/plain\n\nThe following address(es) failed:\n\n--b\nContent-Type: message/delivery-status\n\n\
+Reporting-MTA: dns; mx.example.com\n\nAction: failed\nFinal-Recipient: rfc822;/var/spool/mail/jane\nStatus: 5.0.0\n\n--b--\n";
+        let verdicts = classify_message(raw);
+        assert_eq!(verdicts[0].recipient.as_deref(), Some("jane@example.com"));
+    }
+
+    #[test]
+    fn mailing_list_service_addresses_are_not_recipients() {
+        let raw = b"From: list-admin@example.org\nTo: sender@example.net\n\
+List-Subscribe: <mailto:list-ctl@example.org?body=subscribe>\nSubject: You are not a member\n\n\
+You are not a member of this mailing list <list@example.org>.\n\nSend a command to the address\n\n\tlist-ctl@example.org\n";
+        let verdicts = classify_message(raw);
+        assert_eq!(verdicts[0].recipient.as_deref(), Some("list@example.org"));
+        assert_eq!(verdicts[0].reason, Reason::Rejected);
+    }
 }

@@ -231,14 +231,14 @@ fn strip_line_prefixes(line: &str) -> (&str, &str) {
 
 /// Reports from the free text of a bounce. When the bounce names its failed recipients in an
 /// `X-Failed-Recipients` header, those are the recipients (an address at the start of a line may
-/// be a greeting to the sender); otherwise the address lines are.
+/// be a greeting to the sender); otherwise the address lines are, leaving out the bounce's own
+/// addresses unless nothing else names a recipient.
 pub fn decode<'b>(bounce: &'b Bounce) -> Vec<Report<'b>> {
     let notification = notification_text(&bounce.human);
-    let mut blocks = recipient_blocks(notification);
+    let blocks = recipient_blocks(notification);
     let own = own_addresses(bounce);
-    if blocks.iter().any(|b| !own.contains(&b.address.to_ascii_lowercase())) {
-        blocks.retain(|b| !own.contains(&b.address.to_ascii_lowercase()));
-    }
+    let (mut blocks, quoted_own): (Vec<Block>, Vec<Block>) =
+        blocks.into_iter().partition(|b| !own.contains(&b.address.to_ascii_lowercase()));
     let failed = failed_recipients_header(bounce);
     if !failed.is_empty() {
         blocks = failed
@@ -253,6 +253,9 @@ pub fn decode<'b>(bounce: &'b Bounce) -> Vec<Report<'b>> {
         && let Some(address) = bounce.original_recipient().or_else(|| address_in_prose(bounce, notification))
     {
         blocks.push(Block { address, text: compact(notification) });
+    }
+    if blocks.is_empty() {
+        blocks.extend(quoted_own.into_iter().take(1));
     }
     for block in blocks.iter_mut().filter(|b| b.text.is_empty()) {
         block.text = compact(notification);
@@ -284,15 +287,22 @@ fn address_in_prose(bounce: &Bounce, notification: &str) -> Option<String> {
     })
 }
 
-/// The bounce's own addresses (its sender, and its addressee: the original sender), lower-cased.
-/// A notification quotes them (`To: sender@...`, `F=[sender@...]`), but they never failed.
+/// The bounce's own addresses, lower-cased: its sender, its addressee (the original sender) and a
+/// mailing list's service addresses (`List-Subscribe: <mailto:list-ctl@...?body=...>`). A
+/// notification quotes them (`To: sender@...`, "send a command to list-ctl@..."), but they never
+/// failed.
 fn own_addresses(bounce: &Bounce) -> Vec<String> {
-    ["From", "To", "Reply-To"]
+    OWN_HEADERS
         .iter()
         .filter_map(|h| bounce.header(h))
+        .flat_map(|v| v.split(['?', ',']))
         .filter_map(|v| address::first_in(v).map(|(a, _)| a.to_ascii_lowercase()))
         .collect()
 }
+
+/// The headers whose addresses are the bounce's own (see `own_addresses`).
+pub const OWN_HEADERS: &[&str] =
+    &["From", "To", "Reply-To", "List-Subscribe", "List-Unsubscribe", "List-Help", "List-Owner"];
 
 /// What a recipient's provider is known to mean by any bounce it sends: Google Groups bounces
 /// (in the poster's language) say that the group does not exist or does not accept the sender's
@@ -309,7 +319,7 @@ fn provider_hint(address: &str) -> Option<Hint> {
 }
 
 /// `X-Failed-Recipients` (Exim and others), comma-separated.
-fn failed_recipients_header(bounce: &Bounce) -> Vec<String> {
+pub fn failed_recipients_header(bounce: &Bounce) -> Vec<String> {
     bounce.header("X-Failed-Recipients").map(|v| v.split(',').filter_map(address::clean).collect()).unwrap_or_default()
 }
 
