@@ -135,6 +135,7 @@ impl Classifier {
         let (reason, rule) = match (ctx.command, ctx.class) {
             (_, Some(2)) => (Reason::Delivered, "class.2xx"),
             (_, Some(4)) if report.action == Some(DsnAction::Failed) => (Reason::Expired, "dsn.failed_after_retries"),
+            _ if report.action == Some(DsnAction::Delayed) => (Reason::Expired, "dsn.delayed"),
             (Some(SmtpCommand::Connect | SmtpCommand::Helo), _) => (Reason::Blocked, "command.connect"),
             (Some(SmtpCommand::MailFrom), _) => (Reason::Rejected, "command.mail_from"),
             _ if report.decoder != "reply" && !text.trim().is_empty() => (Reason::OnHold, report.decoder),
@@ -188,7 +189,7 @@ fn action_class(action: DsnAction) -> u8 {
 
 /// "User unknown" is a dead mailbox unless something says otherwise: it came after the message was
 /// sent (in reply to DATA), from a filtering gateway, or with a status code of another kind
-/// (system, policy). Then it is more often a filter or a catch-all refusal
+/// (system, policy, or X.2.0/X.2.1: a mailbox that exists but refuses). Then it is more often a filter or a catch-all refusal
 /// speaking, so it is `filtered` (a soft failure that escalates), not a hard bounce. An
 /// address-error status (X.1.1) always keeps it a hard bounce.
 fn confirm_user_unknown(
@@ -201,7 +202,7 @@ fn confirm_user_unknown(
         return (reason, Confidence::High);
     }
     let status_says_so = status.and_then(reason_for_status).is_some_and(|(r, _)| r == Reason::UserUnknown);
-    let status_says_otherwise = status.is_some_and(|s| matches!(s.subject, 3 | 7));
+    let status_says_otherwise = status.is_some_and(|s| matches!((s.subject, s.detail), (3 | 7, _) | (2, 0 | 1)));
     let doubted = command == Some(SmtpCommand::Data)
         || (command != Some(SmtpCommand::RcptTo) && (via_filter || status_says_otherwise));
     if status_says_so || !doubted {

@@ -31,10 +31,13 @@ pub fn decode<'b>(bounce: &'b Bounce) -> Option<Vec<Report<'b>>> {
         let block = blocks.iter().find(|b| b.address.eq_ignore_ascii_case(&recipient)).map(|b| b.text.as_str());
         let diagnostic = group.get("Diagnostic-Code").map(fields::typed_value).filter(|d| !d.is_empty());
         let command = diagnostic.and_then(SmtpCommand::find).or_else(|| block.and_then(SmtpCommand::find));
-        let diagnostic = match (diagnostic, block) {
-            (Some(d), _) => d.to_owned(),
-            (None, Some(b)) if !b.is_empty() => b.to_owned(),
-            (None, _) => text::compact(notification),
+        let status_comment =
+            group.get("Status").and_then(comment).filter(|c| c.bytes().any(|b| b.is_ascii_alphabetic()));
+        let diagnostic = match (diagnostic, block, status_comment) {
+            (Some(d), _, _) => d.to_owned(),
+            (None, _, Some(c)) => c.to_owned(),
+            (None, Some(b), None) if !b.is_empty() => b.to_owned(),
+            (None, _, None) => text::compact(notification),
         };
         reports.push(Report {
             recipient: Some(recipient),
@@ -52,6 +55,14 @@ pub fn decode<'b>(bounce: &'b Bounce) -> Option<Vec<Report<'b>>> {
         only.context = Some(text::compact(notification).into());
     }
     Some(reports)
+}
+
+/// The comment of a field value (`4.0.0 (example.net: host name lookup failure)`): some MTAs
+/// explain a recipient's status there and nowhere else.
+fn comment(value: &str) -> Option<&str> {
+    let open = value.find('(')?;
+    let close = value.rfind(')').filter(|&c| c > open)?;
+    Some(value[open + 1..close].trim())
 }
 
 /// The blank-line separated blocks of a delivery-status body.

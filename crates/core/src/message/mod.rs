@@ -405,6 +405,28 @@ Reporting-MTA: dns; mx.example.com\n\nAction: failed\nFinal-Recipient: rfc822;/v
     }
 
     #[test]
+    fn a_status_comment_explains_and_a_bare_delay_is_expired() {
+        let raw = b"From: MAILER-DAEMON@mx.example.com\nTo: sender@example.org\nSubject: Warning\nMIME-Version: 1.0\n\
+Content-Type: multipart/report; report-type=delivery-status; boundary=b\n\n--b\nContent-Type: text/plain\n\nDelayed.\n\n\
+--b\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.com\n\n\
+Final-Recipient: rfc822; a@example.net\nAction: delayed\nStatus: 4.0.0 (example.net: host name lookup failure)\n\n\
+Final-Recipient: rfc822; b@example.net\nAction: delayed\nStatus: 4.4.0\n\n--b--\n";
+        let verdicts = classify_message(raw);
+        assert_eq!(verdicts[0].reason, Reason::NetworkError);
+        assert_eq!(verdicts[1].reason, Reason::Expired);
+        assert_eq!(verdicts[1].status.map(|s| s.to_string()).as_deref(), Some("4.4.0"));
+    }
+
+    #[test]
+    fn a_transcript_tells_which_command_a_reply_answered() {
+        let raw = b"From: MAILER-DAEMON@mx.example.com\nTo: sender@example.org\nSubject: Returned mail\n\n\
+----- The following addresses had permanent fatal errors -----\n<a@example.net>\n\n\
+----- Transcript of session follows -----\n>>> RCPT TO:<a@example.net>\n<<< 553 5.7.1 Invalid recipient a@example.net\n";
+        let verdicts = classify_message(raw);
+        assert_eq!(verdicts[0].reason, Reason::UserUnknown);
+    }
+
+    #[test]
     fn mailing_list_service_addresses_are_not_recipients() {
         let raw = b"From: list-admin@example.org\nTo: sender@example.net\n\
 List-Subscribe: <mailto:list-ctl@example.org?body=subscribe>\nSubject: You are not a member\n\n\

@@ -147,7 +147,8 @@ fn append(text: &mut String, line: &str) {
 }
 
 /// A line that starts with an address (bare, or in angle brackets, optionally after a transcript
-/// marker), returning the address and the rest of the line.
+/// marker), returning the address and the rest of the line. A command of a session transcript
+/// (`>>> RCPT To:<a@b>`) is kept whole, as it tells which command the reply after it answered.
 fn address_line(line: &str) -> Option<(String, String)> {
     let line = line.trim_start();
     let line = line.strip_prefix("* ").or_else(|| line.strip_prefix("- ")).unwrap_or(line);
@@ -162,6 +163,9 @@ fn address_line(line: &str) -> Option<(String, String)> {
     let (address, end) = address::first_in(trimmed)?;
     if end > first.len() + 1 {
         return None;
+    }
+    if line.starts_with(">>>") {
+        return Some((address, line.trim_end().to_owned()));
     }
     let rest = trimmed[end..].trim_start_matches(['>', ':', '.', ',', ' ']);
     let rest = if code.is_empty() { rest.to_owned() } else { format!("{code} {rest}") };
