@@ -87,7 +87,9 @@ impl Classifier {
         let cleaned = reply_code.map_or(std::borrow::Cow::Borrowed(text), |code| strip_repeated_codes(text, code));
         let decision = self.decide(report, &cleaned, reported, &ctx);
         let kind = report.hint.as_ref().and_then(|h| h.kind).unwrap_or_else(|| self.kind_of(decision.reason, class));
-        let transient = class == Some(4) || (decision.reason == Reason::Expired && sounds_transient(&cleaned));
+        let explained_by =
+            if cleaned.trim().is_empty() { report.context.as_deref().unwrap_or_default() } else { &cleaned };
+        let transient = class == Some(4) || (decision.reason == Reason::Expired && sounds_transient(explained_by));
         let status = reported.or_else(|| derived_status(decision.reason, transient));
         Verdict {
             recipient: report.recipient.clone(),
@@ -221,10 +223,14 @@ fn sounds_transient(text: &str) -> bool {
         .any(|w| lower.contains(w))
 }
 
-/// Amazon SES's older bounce texts wrap the remote server's reply in its own words:
-/// `5.1.0 - Unknown address error '5.7.1 <...>... Access denied' (delivery attempts: 0)`. The
-/// quoted part is what the remote server said, and what decides.
+/// Amazon SES wraps the remote server's reply in its own words: in older texts as
+/// `5.1.0 - Unknown address error '5.7.1 <...>... Access denied' (delivery attempts: 0)`, in newer
+/// expiry notices as `554 4.4.7 Message expired: unable to deliver in 840 minutes.<421 4.4.2
+/// Connection timed out>`. The quoted part is what the remote server said, and what decides.
 fn quoted_remote_reply(text: &str) -> &str {
+    if let Some(inner) = bracketed_last_reply(text) {
+        return inner;
+    }
     let Some(head) = text.find(" - ") else { return text };
     if !text.contains("(delivery attempts:") {
         return text;
@@ -234,6 +240,18 @@ fn quoted_remote_reply(text: &str) -> &str {
         (Some(open), Some(close)) if close > open + 1 => &rest[open + 1..close],
         _ => text,
     }
+}
+
+/// A complete SMTP reply (`NNN C.S.D text`) in angle brackets at the very end of a text.
+fn bracketed_last_reply(text: &str) -> Option<&str> {
+    let body = text.trim_end().strip_suffix('>')?;
+    let open = body.rfind('<')?;
+    let inner = &body[open + 1..];
+    let (code, rest) = inner.split_once(' ')?;
+    let is_code =
+        code.len() == 3 && matches!(code.as_bytes()[0], b'2' | b'4' | b'5') && code.bytes().all(|b| b.is_ascii_digit());
+    let status = rest.split_whitespace().next().and_then(EnhancedStatus::parse);
+    (is_code && status.is_some() && open > 0).then_some(inner)
 }
 
 /// Chooses between the status a format states (the DSN `Status` field) and the one inside the
@@ -322,6 +340,19 @@ mod tests {
         assert_eq!(kind_reason("550 go away"), (Kind::Unknown, Reason::Undefined));
         assert_eq!(kind_reason("no codes at all").0, Kind::Unknown);
         assert_eq!(kind_reason("550 5.7.1 Message refused by spamfilter.mx.example.com").0, Kind::Block);
+    }
+
+    #[test]
+    fn the_remote_reply_bracketed_at_the_end_of_an_expiry_decides() {
+        let v = classify_reply(
+            "554 4.4.7 Message expired: unable to deliver in 840 minutes.<421 4.4.2 Connection timed out>",
+        );
+        assert_eq!(
+            (v.reason, v.kind, v.status.map(|s| s.to_string())),
+            (Reason::Expired, Kind::Soft, Some("4.4.2".into()))
+        );
+        let address = classify_reply("550 5.1.1 <jane@example.com>");
+        assert_eq!(address.status.map(|s| s.to_string()).as_deref(), Some("5.1.1"));
     }
 
     #[test]

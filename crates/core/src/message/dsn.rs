@@ -37,8 +37,9 @@ pub fn decode<'b>(bounce: &'b Bounce) -> Option<Vec<Report<'b>>> {
             (Some(d), _, _) => d.to_owned(),
             (None, _, Some(c)) => c.to_owned(),
             (None, Some(b), None) if !b.is_empty() => b.to_owned(),
-            (None, _, None) => text::compact(notification),
+            (None, _, None) => String::new(),
         };
+        let context = diagnostic.is_empty().then(|| text::compact(notification).into());
         reports.push(Report {
             recipient: Some(recipient),
             status: group.get("Status").and_then(EnhancedStatus::find).map(|(s, _)| s),
@@ -48,6 +49,7 @@ pub fn decode<'b>(bounce: &'b Bounce) -> Option<Vec<Report<'b>>> {
             remote_host: group.get("Remote-MTA").map(|v| fields::typed_value(v).to_owned()),
             via_filter: bounce.via_filter,
             decoder: "rfc3464",
+            context,
             ..Report::default()
         });
     }

@@ -427,6 +427,17 @@ Final-Recipient: rfc822; b@example.net\nAction: delayed\nStatus: 4.4.0\n\n--b--\
     }
 
     #[test]
+    fn a_recipient_nothing_is_said_about_is_undefined_not_on_hold() {
+        let raw =
+            b"From: MAILER-DAEMON@mx.example.com\nTo: sender@example.org\nSubject: Delivery status notification\n\n\
+This is an automatically generated Delivery Status Notification.\n\n\
+Delivery to the following recipients failed permanently:\n\n   * a@example.net\n";
+        let verdicts = classify_message(raw);
+        assert_eq!(verdicts[0].recipient.as_deref(), Some("a@example.net"));
+        assert_eq!(verdicts[0].reason, Reason::Undefined);
+    }
+
+    #[test]
     fn mailing_list_service_addresses_are_not_recipients() {
         let raw = b"From: list-admin@example.org\nTo: sender@example.net\n\
 List-Subscribe: <mailto:list-ctl@example.org?body=subscribe>\nSubject: You are not a member\n\n\

@@ -249,26 +249,24 @@ pub fn decode<'b>(bounce: &'b Bounce) -> Vec<Report<'b>> {
             .into_iter()
             .map(|address| match blocks.iter().position(|b| b.address.eq_ignore_ascii_case(&address)) {
                 Some(i) => blocks[i].clone(),
-                None => Block { address, text: compact(notification) },
+                None => Block { address, text: String::new() },
             })
             .collect();
     }
     if blocks.is_empty()
         && let Some(address) = bounce.original_recipient().or_else(|| address_in_prose(bounce, notification))
     {
-        blocks.push(Block { address, text: compact(notification) });
+        blocks.push(Block { address, text: String::new() });
     }
     if blocks.is_empty() {
         blocks.extend(quoted_own.into_iter().take(1));
     }
-    for block in blocks.iter_mut().filter(|b| b.text.is_empty()) {
-        block.text = compact(notification);
-    }
-    let context = (blocks.len() == 1).then(|| compact(notification));
+    let whole = compact(notification);
+    let single = blocks.len() == 1;
     blocks
         .into_iter()
         .map(|b| Report {
-            context: context.clone().map(Into::into),
+            context: (single || b.text.is_empty()).then(|| whole.clone().into()),
             hint: provider_hint(&b.address),
             recipient: Some(b.address),
             diagnostic: b.text.into(),
