@@ -36,8 +36,8 @@ const ORIGINAL_MARKERS: &[&str] = &[
 ];
 
 /// Header lines that, at the start of a line, begin a copy of the original message's headers
-/// pasted without a marker line before them (Zoho, Yahoo); they belong to the copy.
-const ORIGINAL_HEADER_STARTS: &[&str] = &["received:", "return-path:"];
+/// pasted without a marker line before them (Zoho): a trace field is never part of the notice.
+const ORIGINAL_HEADER_STARTS: &[&str] = &["received:"];
 
 /// The notification without the original message appended to it.
 pub fn notification_text(human: &str) -> &str {
@@ -80,22 +80,28 @@ pub struct Block {
 /// line. Text about the same address in several places (a Sendmail transcript) is joined. Lotus
 /// Notes and a few others state the error on the line before the address: an address line with no
 /// text after it takes that line. The positive replies of a session transcript (`250 Ok`) are left
-/// out, so the failing reply is the one a block carries.
+/// out, so the failing reply is the one a block carries. An address only ever seen on a `To:` line
+/// (the original message's header, quoted in a summary) is not a recipient when other addresses
+/// are listed.
 pub fn recipient_blocks(notification: &str) -> Vec<Block> {
     let mut blocks: Vec<Block> = Vec::new();
     let mut leads: Vec<&str> = Vec::new();
+    let mut quoted_only: Vec<bool> = Vec::new();
     let mut current: Option<usize> = None;
     let mut previous = "";
     for line in notification.lines() {
         if let Some((address, rest)) = address_line(line) {
+            let quoted = starts_with_ignore_case(line.trim_start(), "To:");
             let index = match blocks.iter().position(|b| b.address.eq_ignore_ascii_case(&address)) {
                 Some(i) => i,
                 None => {
                     blocks.push(Block { address, text: String::new() });
                     leads.push(if current.is_none() { previous } else { "" });
+                    quoted_only.push(true);
                     blocks.len() - 1
                 }
             };
+            quoted_only[index] &= quoted;
             let text = &mut blocks[index].text;
             if rest.starts_with(|c: char| c.is_ascii_digit()) && previous.trim_end().ends_with(':') {
                 append(text, previous);
@@ -115,6 +121,10 @@ pub fn recipient_blocks(notification: &str) -> Vec<Block> {
         if block.text.is_empty() && says_something {
             append(&mut block.text, lead);
         }
+    }
+    if quoted_only.contains(&false) {
+        let mut keep = quoted_only.iter().map(|q| !q);
+        blocks.retain(|_| keep.next().unwrap_or(true));
     }
     blocks
 }
@@ -384,6 +394,15 @@ mod tests {
         assert_eq!(blocks.len(), 1);
         assert_eq!(blocks[0].address, "a@example.com");
         assert_eq!(blocks[0].text, "In:  DATA Out: 451 4.3.0 Error: queue file write error");
+    }
+
+    #[test]
+    fn a_quoted_to_header_is_not_a_recipient_when_others_are_listed() {
+        let text = "Your message\n  To:      a@example.net\n  Subject: Hello\n\ndid not reach the following recipient(s):\n\nb@example.jp on today\n    The recipient name is not recognized\n";
+        let blocks = recipient_blocks(text);
+        assert_eq!(blocks.len(), 1);
+        assert_eq!(blocks[0].address, "b@example.jp");
+        assert_eq!(recipient_blocks("To: a@example.net\n")[0].address, "a@example.net");
     }
 
     #[test]
