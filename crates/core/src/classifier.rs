@@ -158,7 +158,11 @@ impl Classifier {
         let builtin = builtin_rules().ok();
         let hit = [self.custom.as_ref(), builtin].into_iter().flatten().find_map(|set| set.find(text, ctx))?;
         let evidence = text.get(hit.span.clone()).unwrap_or_default().to_owned();
-        let (reason, confidence) = confirm_user_unknown(hit.reason, status, ctx.command, via_filter);
+        let (reason, confidence) = if hit.command_scoped {
+            (hit.reason, Confidence::High)
+        } else {
+            confirm_user_unknown(hit.reason, status, ctx.command, via_filter)
+        };
         Some(Decision { reason, rule: hit.id.to_owned(), evidence, confidence })
     }
 
