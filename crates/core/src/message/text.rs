@@ -197,6 +197,10 @@ const LEAD_INS: &[&str] = &[
     "the following recipient",
 ];
 
+/// Words of which one must come before a lead-in phrase, so that "delivered to a@b" in a report of
+/// success is not taken for a failure.
+const FAILURE_WORDS: &[&str] = &["not ", "n't", "unable", "undeliverable", "fail", "error", "invalid", "unknown"];
+
 /// An address that a lead-in phrase names as the failed one, with the rest of the line (the
 /// phrase and what follows the address) as its text.
 fn led_in_address(line: &str) -> Option<(String, String)> {
@@ -207,7 +211,8 @@ fn led_in_address(line: &str) -> Option<(String, String)> {
         before.len() >= lead.len()
             && before.as_bytes()[before.len() - lead.len()..].eq_ignore_ascii_case(lead.as_bytes())
     });
-    if !led_in {
+    let lower = before.to_ascii_lowercase();
+    if !led_in || !FAILURE_WORDS.iter().any(|w| lower.contains(w)) {
         return None;
     }
     let after = line[end..].trim_start_matches(['>', '"', '\'']);
@@ -379,6 +384,7 @@ mod tests {
         );
         let zoho = "[Status: Error, Address: <b@example.com>, ResponseCode 421, , Host not reachable.]\n";
         assert_eq!(recipient_blocks(zoho)[0].address, "b@example.com");
+        assert!(recipient_blocks("Your message was delivered to c@example.com.\n").is_empty());
     }
 
     #[test]
