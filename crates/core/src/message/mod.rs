@@ -44,15 +44,17 @@ pub(crate) struct Bounce {
 impl Bounce {
     /// Reads a raw email. Never fails: what cannot be parsed as MIME is taken as plain text.
     pub fn read(raw: &[u8]) -> Self {
-        let mut bounce = match parser().parse(raw) {
-            Some(message) => Self::from_message(&message),
+        let parsed = parser().parse(raw);
+        let mut bounce = match &parsed {
+            Some(message) => Self::from_message(message),
             None => Self { human: String::from_utf8_lossy(raw).into_owned(), ..Self::default() },
         };
         if bounce.human.trim().is_empty() {
             bounce.human = raw_body(raw);
             bounce.recover_embedded_reports();
         }
-        bounce.collect_concatenated_reports(raw);
+        let boundary = parsed.as_ref().and_then(|m| m.content_type()).and_then(|c| c.attribute("boundary"));
+        bounce.collect_concatenated_reports(raw, boundary);
         bounce.via_filter = bounce.issued_by_filter();
         bounce
     }
@@ -108,14 +110,23 @@ impl Bounce {
 
     /// Several delivery reports glued into one file (an mbox excerpt, a forwarded batch) hide all
     /// but the first from the MIME parser; when the raw text holds more than one delivery-status
-    /// section, all of them are read.
-    fn collect_concatenated_reports(&mut self, raw: &[u8]) {
+    /// section, all of them are read. A section before the end of the first message's MIME body
+    /// (its closing `--boundary--`) belongs to it: a bounce returned inside the bounce, not
+    /// another report.
+    fn collect_concatenated_reports(&mut self, raw: &[u8], boundary: Option<&str>) {
         static FINDER: OnceLock<Option<AhoCorasick>> = OnceLock::new();
         let finder = FINDER.get_or_init(|| {
             AhoCorasick::builder().ascii_case_insensitive(true).build(["content-type: message/delivery-status"]).ok()
         });
         let Some(finder) = finder else { return };
-        let starts: Vec<usize> = finder.find_iter(raw).map(|m| m.start()).collect();
+        let first_end = boundary.and_then(|b| {
+            let closing = format!("--{b}--");
+            raw.windows(closing.len()).position(|w| w == closing.as_bytes())
+        });
+        let mut starts: Vec<usize> = finder.find_iter(raw).map(|m| m.start()).collect();
+        if let (Some(end), Some(&first)) = (first_end, starts.first()) {
+            starts.retain(|&at| at == first || at > end);
+        }
         if starts.len() < 2 {
             return;
         }
@@ -435,6 +446,20 @@ Delivery to the following recipients failed permanently:\n\n   * a@example.net\n
         let verdicts = classify_message(raw);
         assert_eq!(verdicts[0].recipient.as_deref(), Some("a@example.net"));
         assert_eq!(verdicts[0].reason, Reason::Undefined);
+    }
+
+    #[test]
+    fn a_report_inside_the_returned_message_is_not_another_report() {
+        let raw = b"From: MAILER-DAEMON@mx.example.com\nTo: sender@example.org\nSubject: Returned mail\nMIME-Version: 1.0\n\
+Content-Type: multipart/report; report-type=delivery-status; boundary=outer\n\n--outer\nContent-Type: text/plain\n\nSorry.\n\n\
+--outer\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.com\n\n\
+Final-Recipient: rfc822; a@example.net\nAction: failed\nStatus: 5.1.1\n\n--outer\nContent-Type: message/rfc822\n\n\
+From: MAILER-DAEMON@other.example.com\nMIME-Version: 1.0\nContent-Type: multipart/report; boundary=inner\n\n--inner\n\
+Content-Type: message/delivery-status\n\nReporting-MTA: dns; other.example.com\n\n\
+Final-Recipient: rfc822; b@example.net\nAction: failed\nStatus: 5.3.5\n\n--inner--\n\n--outer--\n";
+        let verdicts = classify_message(raw);
+        assert_eq!(verdicts.len(), 1);
+        assert_eq!(verdicts[0].recipient.as_deref(), Some("a@example.net"));
     }
 
     #[test]
