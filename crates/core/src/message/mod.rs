@@ -171,6 +171,13 @@ impl Bounce {
         })
     }
 
+    /// Whether the message comes from a mail system (`MAILER-DAEMON`, `postmaster`, "Mail Delivery
+    /// System") rather than from a person.
+    fn sent_by_mail_system(&self) -> bool {
+        let from = self.header("From").unwrap_or_default().to_ascii_lowercase();
+        ["mailer-daemon", "postmaster", "mail delivery", "mail-daemon"].iter().any(|m| from.contains(m))
+    }
+
     /// A top-level header's raw value.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
@@ -320,28 +327,31 @@ impl Classifier {
     /// Classifies a whole bounce email: one verdict per bounced recipient, in the order the message
     /// lists them; at least one verdict (with no recipient) when none can be found.
     pub fn classify_message(&self, raw: &[u8]) -> Vec<Verdict> {
-        let verdicts = self.classify_one(raw);
+        let (verdicts, _) = self.classify_one(raw);
         if verdicts.iter().any(is_decided) {
             return verdicts;
         }
-        match attached_message(raw).map(|inner| self.classify_one(&inner)) {
-            Some(inner) if inner.iter().any(is_decided) => inner,
-            _ => verdicts,
-        }
+        let Some((inner, inner_is_bounce)) = attached_message(raw).map(|inner| self.classify_one(&inner)) else {
+            return verdicts;
+        };
+        let same_recipient =
+            inner.iter().any(|i| verdicts.iter().any(|v| v.recipient.is_some() && v.recipient == i.recipient));
+        if inner.iter().any(is_decided) && (inner_is_bounce || same_recipient) { inner } else { verdicts }
     }
 
-    fn classify_one(&self, raw: &[u8]) -> Vec<Verdict> {
+    /// The verdicts of one message, and whether it is a bounce by its form (a delivery-status
+    /// report, or a mail system's sender) rather than only by its words.
+    fn classify_one(&self, raw: &[u8]) -> (Vec<Verdict>, bool) {
         let bounce = Bounce::read(raw);
+        let is_bounce = bounce.delivery_status.is_some() || bounce.sent_by_mail_system();
         let reports = decode(&bounce);
         if reports.is_empty() {
             let diagnostic = text::notification_text(&bounce.human);
-            return vec![self.judge(&Report {
-                diagnostic: diagnostic.into(),
-                decoder: "unrecognised",
-                ..Report::default()
-            })];
+            let verdict =
+                self.judge(&Report { diagnostic: diagnostic.into(), decoder: "unrecognised", ..Report::default() });
+            return (vec![verdict], is_bounce);
         }
-        reports.iter().map(|report| self.judge(report)).collect()
+        (reports.iter().map(|report| self.judge(report)).collect(), is_bounce)
     }
 }
 
@@ -353,7 +363,8 @@ fn is_decided(verdict: &Verdict) -> bool {
 
 /// The raw bytes of the message attached to a bounce. A notification that explains nothing may be
 /// a gateway's cover note around the real bounce (a security appliance or a forwarder that
-/// attaches the report it received), so the attachment is read in its place. This parses the
+/// attaches the report it received), so the attachment is read in its place when it is a bounce
+/// itself or speaks of the same recipient; an ordinary returned message is not. This parses the
 /// message a second time, but only for bounces that nothing else could decide.
 fn attached_message(raw: &[u8]) -> Option<Vec<u8>> {
     let message = parser().parse(raw)?;
@@ -403,6 +414,18 @@ Status: 5.1.1\r\nDiagnostic-Code: smtp; 550 5.1.1 User unknown\r\n\r\n--inner--\
         assert_eq!(verdicts.len(), 1);
         assert_eq!(verdicts[0].recipient.as_deref(), Some("jane@example.com"));
         assert_eq!(verdicts[0].reason, Reason::UserUnknown);
+    }
+
+    #[test]
+    fn an_ordinary_returned_message_does_not_speak_for_the_bounce() {
+        let raw = b"From: gateway@example.net\nTo: sender@example.org\nSubject: Undeliverable\nMIME-Version: 1.0\n\
+Content-Type: multipart/mixed; boundary=\"outer\"\n\n--outer\nContent-Type: text/plain\n\n\
+Could not be delivered to: <jane@example.com>\n\n--outer\nContent-Type: message/rfc822\n\n\
+From: sender@example.org\nTo: list@example.com\nSubject: Newsletter\n\n\
+Tips for the week:\nbob@example.com\n  your mailbox is full? Clean it up!\n\n--outer--\n";
+        let verdicts = classify_message(raw);
+        assert_eq!(verdicts[0].recipient.as_deref(), Some("jane@example.com"));
+        assert_eq!(verdicts[0].reason, Reason::OnHold);
     }
 
     #[test]
