@@ -10,7 +10,7 @@ use crate::{EnhancedStatus, SmtpCommand};
 pub fn decode<'b>(bounce: &'b Bounce) -> Option<Vec<Report<'b>>> {
     let body = bounce.delivery_status.as_deref()?;
     let notification = text::notification_text(&bounce.human);
-    let blocks = text::recipient_blocks(notification);
+    let blocks = text::recipient_blocks(notification, &[]);
     let mut reports = Vec::new();
     let paragraphs: Vec<Vec<(&str, String)>> = paragraphs(body).into_iter().map(fields::parse).collect();
     for group in paragraphs.iter().flat_map(|fields| recipient_groups(fields)) {

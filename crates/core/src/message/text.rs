@@ -76,21 +76,23 @@ pub struct Block {
     pub text: String,
 }
 
-/// The address lines of a notification and the text that follows each, up to the next address
-/// line. Text about the same address in several places (a Sendmail transcript) is joined. Lotus
+/// The address lines of a notification (other than the bounce's `own` addresses, which are read
+/// as text) and the text that follows each, up to the next address line. Text about the same address in several places (a Sendmail transcript) is joined. Lotus
 /// Notes and a few others state the error on the line before the address: an address line with no
 /// text after it takes that line. The positive replies of a session transcript (`250 Ok`) are left
 /// out, so the failing reply is the one a block carries. An address only ever seen on a `To:` line
 /// (the original message's header, quoted in a summary) is not a recipient when other addresses
 /// are listed.
-pub fn recipient_blocks(notification: &str) -> Vec<Block> {
+pub fn recipient_blocks(notification: &str, own: &[String]) -> Vec<Block> {
     let mut blocks: Vec<Block> = Vec::new();
     let mut leads: Vec<&str> = Vec::new();
     let mut quoted_only: Vec<bool> = Vec::new();
     let mut current: Option<usize> = None;
+    let mut session = Session::default();
     let mut previous = "";
     for line in notification.lines() {
-        if let Some((address, rest)) = address_line(line) {
+        let found = address_line(line).filter(|(a, _)| !own.iter().any(|o| o.eq_ignore_ascii_case(a)));
+        if let Some((address, rest)) = found {
             let quoted = starts_with_ignore_case(line.trim_start(), "To:");
             let index = match blocks.iter().position(|b| b.address.eq_ignore_ascii_case(&address)) {
                 Some(i) => i,
@@ -103,18 +105,31 @@ pub fn recipient_blocks(notification: &str) -> Vec<Block> {
             };
             quoted_only[index] &= quoted;
             let text = &mut blocks[index].text;
+            append(text, &std::mem::take(&mut session.pending));
+            session.owner = None;
+            session.active = false;
             if rest.starts_with(|c: char| c.is_ascii_digit()) && previous.trim_end().ends_with(':') {
                 append(text, previous);
             }
             append(text, &rest);
             current = Some(index);
-        } else if let Some(i) = current.filter(|_| !is_positive_reply(line)) {
-            append(&mut blocks[i].text, line);
+        } else if is_session_start(line) || (is_host_status(line) && (current.is_some() || !session.active)) {
+            session.flush(&mut blocks);
+            session.owner = current.take().or(session.owner);
+            session.active = true;
+            append(&mut session.pending, line);
+        } else if !is_positive_reply(line) {
+            match current {
+                Some(i) => append(&mut blocks[i].text, line),
+                None if session.active => append(&mut session.pending, line),
+                None => {}
+            }
         }
         if !line.trim().is_empty() {
             previous = line;
         }
     }
+    session.flush(&mut blocks);
     for (block, lead) in blocks.iter_mut().zip(leads) {
         let lead = lead.trim();
         let says_something = lead.bytes().any(|b| b.is_ascii_alphabetic()) && !lead.ends_with(':');
@@ -127,6 +142,40 @@ pub fn recipient_blocks(notification: &str) -> Vec<Block> {
         blocks.retain(|_| keep.next().unwrap_or(true));
     }
     blocks
+}
+
+/// A Sendmail session transcript in progress: the lines since `... while talking to host:` or a
+/// per-host status line (`550 example.org (smtp)... Host unknown`). They explain the recipient
+/// whose summary line (`554 <a@example.org>... Remote protocol error`) comes next; when none
+/// comes, they go to the recipient before them, `owner`.
+#[derive(Default)]
+struct Session {
+    pending: String,
+    owner: Option<usize>,
+    active: bool,
+}
+
+impl Session {
+    fn flush(&mut self, blocks: &mut [Block]) {
+        if let Some(block) = self.owner.and_then(|i| blocks.get_mut(i)) {
+            append(&mut block.text, &self.pending);
+        }
+        self.pending.clear();
+    }
+}
+
+/// `... while talking to mx.example.org.:`, where Sendmail starts the transcript of a session.
+fn is_session_start(line: &str) -> bool {
+    let trimmed = line.trim_start().trim_start_matches('.').trim_start();
+    starts_with_ignore_case(trimmed, "while talking to ")
+}
+
+/// Sendmail's status line for a whole host, `550 example.org (smtp)... 550 Host unknown`: a reply
+/// code, a host name and the mailer in parentheses, no address.
+fn is_host_status(line: &str) -> bool {
+    let t = line.trim_start().as_bytes();
+    let coded = t.len() > 4 && t[..3].iter().all(u8::is_ascii_digit) && t[3] == b' ';
+    coded && !line.contains('@') && line.contains(")... ")
 }
 
 /// A line of a session transcript that reports success or asks for more (`Out: 250 2.1.5 Ok`,
@@ -254,10 +303,8 @@ fn strip_line_prefixes(line: &str) -> (&str, &str) {
 /// addresses unless nothing else names a recipient.
 pub fn decode<'b>(bounce: &'b Bounce) -> Vec<Report<'b>> {
     let notification = notification_text(&bounce.human);
-    let blocks = recipient_blocks(notification);
     let own = own_addresses(bounce);
-    let (mut blocks, quoted_own): (Vec<Block>, Vec<Block>) =
-        blocks.into_iter().partition(|b| !own.contains(&b.address.to_ascii_lowercase()));
+    let mut blocks = recipient_blocks(notification, &own);
     let failed = failed_recipients_header(bounce);
     if !failed.is_empty() {
         blocks = failed
@@ -274,7 +321,7 @@ pub fn decode<'b>(bounce: &'b Bounce) -> Vec<Report<'b>> {
         blocks.push(Block { address, text: String::new() });
     }
     if blocks.is_empty() {
-        blocks.extend(quoted_own.into_iter().take(1));
+        blocks.extend(recipient_blocks(notification, &[]).into_iter().take(1));
     }
     let whole = compact(notification);
     let single = blocks.len() == 1;
@@ -363,7 +410,7 @@ mod tests {
     #[test]
     fn pairs_each_address_with_its_text() {
         let text = "intro\n\n<a@example.com>: host x said:\n    550 no such user\n\n<b@example.com>: mailbox full\n";
-        let blocks = recipient_blocks(text);
+        let blocks = recipient_blocks(text, &[]);
         assert_eq!(blocks.len(), 2);
         assert_eq!(blocks[0], Block { address: "a@example.com".into(), text: "host x said: 550 no such user".into() });
         assert_eq!(blocks[1].text, "mailbox full");
@@ -373,7 +420,7 @@ mod tests {
     fn lead_in_phrases_name_the_address_inside_a_line() {
         let text =
             "Your mail sent on: today\n  Could not be delivered to: <a@example.com>\n  As their mailbox is full.\n";
-        let blocks = recipient_blocks(text);
+        let blocks = recipient_blocks(text, &[]);
         assert_eq!(blocks.len(), 1);
         assert_eq!(
             blocks[0],
@@ -383,20 +430,20 @@ mod tests {
             }
         );
         let zoho = "[Status: Error, Address: <b@example.com>, ResponseCode 421, , Host not reachable.]\n";
-        assert_eq!(recipient_blocks(zoho)[0].address, "b@example.com");
-        assert!(recipient_blocks("Your message was delivered to c@example.com.\n").is_empty());
+        assert_eq!(recipient_blocks(zoho, &[])[0].address, "b@example.com");
+        assert!(recipient_blocks("Your message was delivered to c@example.com.\n", &[]).is_empty());
     }
 
     #[test]
     fn an_error_stated_before_a_bare_address_is_its_text() {
         let text = "------- Failure Reasons  --------\nUser not listed in public Name & Address Book\na@example.com\n";
-        assert_eq!(recipient_blocks(text)[0].text, "User not listed in public Name & Address Book");
+        assert_eq!(recipient_blocks(text, &[])[0].text, "User not listed in public Name & Address Book");
     }
 
     #[test]
     fn transcripts_keep_the_failing_reply_and_skip_the_sender() {
         let text = " In:  MAIL\n     FROM:<s@example.org>\n Out: 250 2.1.0 Ok\n In:  RCPT TO:<a@example.com>\n Out: 250 2.1.5 Ok\n In:  DATA\n Out: 451 4.3.0 Error: queue file write error\n";
-        let blocks = recipient_blocks(text);
+        let blocks = recipient_blocks(text, &[]);
         assert_eq!(blocks.len(), 1);
         assert_eq!(blocks[0].address, "a@example.com");
         assert_eq!(blocks[0].text, "In:  DATA Out: 451 4.3.0 Error: queue file write error");
@@ -405,21 +452,38 @@ mod tests {
     #[test]
     fn a_quoted_to_header_is_not_a_recipient_when_others_are_listed() {
         let text = "Your message\n  To:      a@example.net\n  Subject: Hello\n\ndid not reach the following recipient(s):\n\nb@example.jp on today\n    The recipient name is not recognized\n";
-        let blocks = recipient_blocks(text);
+        let blocks = recipient_blocks(text, &[]);
         assert_eq!(blocks.len(), 1);
         assert_eq!(blocks[0].address, "b@example.jp");
-        assert_eq!(recipient_blocks("To: a@example.net\n")[0].address, "a@example.net");
+        assert_eq!(recipient_blocks("To: a@example.net\n", &[])[0].address, "a@example.net");
+    }
+
+    #[test]
+    fn a_sendmail_session_explains_the_recipient_summarised_after_it() {
+        let text = "While talking to mx.example.org:\n>>> MAIL From:<s@example.jp>\n\
+<<< 501 <s@example.jp>... no access from mail server [192.0.2.55] which is an open relay.\n\
+554 <a@example.org>... Remote protocol error\n550 example.net (smtp)... 550 Host unknown\n\
+554 <b@example.net>... 550 Host unknown (Authoritative answer from name server)\n";
+        let own = ["s@example.jp".to_owned()];
+        let blocks = recipient_blocks(text, &own);
+        assert_eq!(blocks.len(), 2);
+        assert!(
+            blocks[0].text.contains("open relay") && !blocks[0].text.contains("Host unknown"),
+            "{}",
+            blocks[0].text
+        );
+        assert!(blocks[1].text.starts_with("550 example.net (smtp)"), "{}", blocks[1].text);
     }
 
     #[test]
     fn copied_headers_end_the_notification() {
         let text = "Host not reachable.\nReceived:from mx.example.com by mx2.example.com\nMessage-ID:<x@example.com>\n";
         assert_eq!(notification_text(text), "Host not reachable.\n");
-        assert!(recipient_blocks(text).is_empty());
+        assert!(recipient_blocks(text, &[]).is_empty());
     }
 
     #[test]
     fn addresses_inside_sentences_are_not_anchors() {
-        assert!(recipient_blocks("Please contact postmaster@example.com for help.\n").is_empty());
+        assert!(recipient_blocks("Please contact postmaster@example.com for help.\n", &[]).is_empty());
     }
 }
