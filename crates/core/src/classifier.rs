@@ -197,7 +197,8 @@ fn action_class(action: DsnAction) -> u8 {
 /// sent (in reply to DATA), from a filtering gateway, or with a status code of another kind
 /// (system, policy, or X.2.0/X.2.1: a mailbox that exists but refuses). Then it is more often a filter or a catch-all refusal
 /// speaking, so it is `filtered` (a soft failure that escalates), not a hard bounce. An
-/// address-error status (X.1.1) always keeps it a hard bounce.
+/// address-error status (X.1.1) always keeps it a hard bounce; a sender-address status (X.1.7,
+/// X.1.8) says the unknown address is the sender's, a rejected sender.
 fn confirm_user_unknown(
     reason: Reason,
     status: Option<EnhancedStatus>,
@@ -206,6 +207,9 @@ fn confirm_user_unknown(
 ) -> (Reason, Confidence) {
     if reason != Reason::UserUnknown {
         return (reason, Confidence::High);
+    }
+    if status.is_some_and(|s| s.subject == 1 && matches!(s.detail, 7 | 8)) {
+        return (Reason::Rejected, Confidence::Medium);
     }
     let status_says_so = status.and_then(reason_for_status).is_some_and(|(r, _)| r == Reason::UserUnknown);
     let status_says_otherwise = status.is_some_and(|s| matches!((s.subject, s.detail), (3 | 7, _) | (2, 0 | 1)));
@@ -357,6 +361,12 @@ mod tests {
         );
         let address = classify_reply("550 5.1.1 <jane@example.com>");
         assert_eq!(address.status.map(|s| s.to_string()).as_deref(), Some("5.1.1"));
+    }
+
+    #[test]
+    fn an_unknown_sender_address_is_a_rejected_sender_not_a_dead_recipient() {
+        assert_eq!(kind_reason("550 5.1.7 Invalid address (sender)"), (Kind::Block, Reason::Rejected));
+        assert_eq!(kind_reason("553 5.1.8 Unknown user in sender domain"), (Kind::Block, Reason::Rejected));
     }
 
     #[test]
