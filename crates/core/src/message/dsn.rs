@@ -29,7 +29,7 @@ pub fn decode<'b>(bounce: &'b Bounce) -> Option<Vec<Report<'b>>> {
             None => continue,
         };
         let block = blocks.iter().find(|b| b.address.eq_ignore_ascii_case(&recipient)).map(|b| b.text.as_str());
-        let diagnostic = group.get("Diagnostic-Code").map(fields::typed_value).filter(|d| !d.is_empty());
+        let diagnostic = group.get("Diagnostic-Code").map(fields::diagnostic_value).filter(|d| !d.is_empty());
         let command = diagnostic.and_then(SmtpCommand::find).or_else(|| block.and_then(SmtpCommand::find));
         let status_comment =
             group.get("Status").and_then(comment).filter(|c| c.bytes().any(|b| b.is_ascii_alphabetic()));
