@@ -195,10 +195,10 @@ fn action_class(action: DsnAction) -> u8 {
 
 /// "User unknown" is a dead mailbox unless something says otherwise: it came after the message was
 /// sent (in reply to DATA), from a filtering gateway, or with a status code of another kind
-/// (system, policy, or X.2.0/X.2.1: a mailbox that exists but refuses). Then it is more often a filter or a catch-all refusal
-/// speaking, so it is `filtered` (a soft failure that escalates), not a hard bounce. An
-/// address-error status (X.1.1) always keeps it a hard bounce; a sender-address status (X.1.7,
-/// X.1.8) says the unknown address is the sender's, a rejected sender.
+/// (system, policy, or X.2.0/X.2.1: a mailbox that exists but refuses). Then it is more often a
+/// filter or a catch-all refusal speaking, so it is `filtered` (a soft failure that escalates), not
+/// a hard bounce. An address-error status (X.1.1) always keeps it a hard bounce; a sender-address
+/// status (X.1.7, X.1.8) says the unknown address is the sender's, a rejected sender.
 fn confirm_user_unknown(
     reason: Reason,
     status: Option<EnhancedStatus>,

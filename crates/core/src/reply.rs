@@ -101,7 +101,7 @@ pub fn strip_repeated_codes(text: &str, code: u16) -> Cow<'_, str> {
 }
 
 /// A local mailer's exit status (`X-Unix; 255`), whose number is not an SMTP reply code.
-fn is_exit_status(s: &str) -> bool {
+pub(crate) fn is_exit_status(s: &str) -> bool {
     s.len() > 7 && s.as_bytes()[..7].eq_ignore_ascii_case(b"x-unix;")
 }
 

@@ -38,7 +38,7 @@ pub fn typed_address(value: &str) -> Option<String> {
 /// code.
 pub fn diagnostic_value(value: &str) -> &str {
     let value = value.trim();
-    if value.len() > 7 && value.as_bytes()[..7].eq_ignore_ascii_case(b"x-unix;") { value } else { typed_value(value) }
+    if crate::reply::is_exit_status(value) { value } else { typed_value(value) }
 }
 
 /// The value after the type in `dns; mx.example.com` or `smtp; 550 ...`.

@@ -77,12 +77,12 @@ pub struct Block {
 }
 
 /// The address lines of a notification (other than the bounce's `own` addresses, which are read
-/// as text) and the text that follows each, up to the next address line. Text about the same address in several places (a Sendmail transcript) is joined. Lotus
-/// Notes and a few others state the error on the line before the address: an address line with no
-/// text after it takes that line. The positive replies of a session transcript (`250 Ok`) are left
-/// out, so the failing reply is the one a block carries. An address only ever seen on a `To:` line
-/// (the original message's header, quoted in a summary) is not a recipient when other addresses
-/// are listed.
+/// as text) and the text that follows each, up to the next address line. Text about the same
+/// address in several places (a Sendmail transcript) is joined. Lotus Notes and a few others state
+/// the error on the line before the address: an address line with no text after it takes that
+/// line. The positive replies of a session transcript (`250 Ok`) are left out, so the failing reply
+/// is the one a block carries. An address only ever seen on a `To:` line (the original message's
+/// header, quoted in a summary) is not a recipient when other addresses are listed.
 pub fn recipient_blocks(notification: &str, own: &[String]) -> Vec<Block> {
     let mut blocks: Vec<Block> = Vec::new();
     let mut leads: Vec<&str> = Vec::new();
@@ -340,7 +340,7 @@ pub fn decode<'b>(bounce: &'b Bounce) -> Vec<Report<'b>> {
 }
 
 /// The last resort for a recipient: the first address anywhere in the notification that is not
-/// the bounce's own sender or addressee (the original sender).
+/// one of the bounce's own (see `own_addresses`) or a mail system's service address.
 fn address_in_prose(bounce: &Bounce, notification: &str) -> Option<String> {
     let own = own_addresses(bounce);
     notification.lines().flat_map(|line| line.split_whitespace()).find_map(|word| {
@@ -365,7 +365,7 @@ fn own_addresses(bounce: &Bounce) -> Vec<String> {
 }
 
 /// The headers whose addresses are the bounce's own (see `own_addresses`).
-pub const OWN_HEADERS: &[&str] =
+const OWN_HEADERS: &[&str] =
     &["From", "To", "Reply-To", "List-Subscribe", "List-Unsubscribe", "List-Help", "List-Owner"];
 
 /// What a recipient's provider is known to mean by any bounce it sends: Google Groups bounces
