@@ -119,11 +119,14 @@ impl Bounce {
             AhoCorasick::builder().ascii_case_insensitive(true).build(["content-type: message/delivery-status"]).ok()
         });
         let Some(finder) = finder else { return };
+        let mut starts: Vec<usize> = finder.find_iter(raw).map(|m| m.start()).collect();
+        if starts.len() < 2 {
+            return;
+        }
         let first_end = boundary.and_then(|b| {
             let closing = format!("--{b}--");
             raw.windows(closing.len()).position(|w| w == closing.as_bytes())
         });
-        let mut starts: Vec<usize> = finder.find_iter(raw).map(|m| m.start()).collect();
         if let (Some(end), Some(&first)) = (first_end, starts.first()) {
             starts.retain(|&at| at == first || at > end);
         }
