@@ -489,6 +489,16 @@ Final-Recipient: rfc822; b@example.net\nAction: failed\nStatus: 5.3.5\n\n--inner
     }
 
     #[test]
+    fn auto_replies_are_recognised_in_more_languages() {
+        for subject in ["Automatisch antwoord: Hello", "Autosvar: Hello", "Fuori ufficio", "自动回复: Hello"] {
+            let raw = format!("From: jane@example.com\nTo: sender@example.org\nSubject: {subject}\n\nI am away.\n");
+            let verdicts = classify_message(raw.as_bytes());
+            assert_eq!(verdicts[0].reason, Reason::Vacation, "{subject}");
+            assert_eq!(verdicts[0].recipient.as_deref(), Some("jane@example.com"));
+        }
+    }
+
+    #[test]
     fn mailing_list_service_addresses_are_not_recipients() {
         let raw = b"From: list-admin@example.org\nTo: sender@example.net\n\
 List-Subscribe: <mailto:list-ctl@example.org?body=subscribe>\nSubject: You are not a member\n\n\
