@@ -87,7 +87,9 @@ impl Classifier {
         let cleaned = reply_code.map_or(std::borrow::Cow::Borrowed(text), |code| strip_repeated_codes(text, code));
         let decision = self.decide(report, &cleaned, reported, &ctx);
         let kind = report.hint.as_ref().and_then(|h| h.kind).unwrap_or_else(|| self.kind_of(decision.reason, class));
-        let transient = class == Some(4) || (decision.reason == Reason::Expired && sounds_transient(&cleaned));
+        let explained_by =
+            if cleaned.trim().is_empty() { report.context.as_deref().unwrap_or_default() } else { &cleaned };
+        let transient = class == Some(4) || (decision.reason == Reason::Expired && sounds_transient(explained_by));
         let status = reported.or_else(|| derived_status(decision.reason, transient));
         Verdict {
             recipient: report.recipient.clone(),
@@ -135,6 +137,7 @@ impl Classifier {
         let (reason, rule) = match (ctx.command, ctx.class) {
             (_, Some(2)) => (Reason::Delivered, "class.2xx"),
             (_, Some(4)) if report.action == Some(DsnAction::Failed) => (Reason::Expired, "dsn.failed_after_retries"),
+            _ if report.action == Some(DsnAction::Delayed) => (Reason::Expired, "dsn.delayed"),
             (Some(SmtpCommand::Connect | SmtpCommand::Helo), _) => (Reason::Blocked, "command.connect"),
             (Some(SmtpCommand::MailFrom), _) => (Reason::Rejected, "command.mail_from"),
             _ if report.decoder != "reply" && !text.trim().is_empty() => (Reason::OnHold, report.decoder),
@@ -155,7 +158,11 @@ impl Classifier {
         let builtin = builtin_rules().ok();
         let hit = [self.custom.as_ref(), builtin].into_iter().flatten().find_map(|set| set.find(text, ctx))?;
         let evidence = text.get(hit.span.clone()).unwrap_or_default().to_owned();
-        let (reason, confidence) = confirm_user_unknown(hit.reason, status, ctx.command, via_filter);
+        let (reason, confidence) = if hit.command_scoped {
+            (hit.reason, Confidence::High)
+        } else {
+            confirm_user_unknown(hit.reason, status, ctx.command, via_filter)
+        };
         Some(Decision { reason, rule: hit.id.to_owned(), evidence, confidence })
     }
 
@@ -188,9 +195,10 @@ fn action_class(action: DsnAction) -> u8 {
 
 /// "User unknown" is a dead mailbox unless something says otherwise: it came after the message was
 /// sent (in reply to DATA), from a filtering gateway, or with a status code of another kind
-/// (system, policy). Then it is more often a filter or a catch-all refusal
-/// speaking, so it is `filtered` (a soft failure that escalates), not a hard bounce. An
-/// address-error status (X.1.1) always keeps it a hard bounce.
+/// (system, policy, or X.2.0/X.2.1: a mailbox that exists but refuses). Then it is more often a
+/// filter or a catch-all refusal speaking, so it is `filtered` (a soft failure that escalates), not
+/// a hard bounce. An address-error status (X.1.1) always keeps it a hard bounce; a sender-address
+/// status (X.1.7, X.1.8) says the unknown address is the sender's, a rejected sender.
 fn confirm_user_unknown(
     reason: Reason,
     status: Option<EnhancedStatus>,
@@ -200,8 +208,11 @@ fn confirm_user_unknown(
     if reason != Reason::UserUnknown {
         return (reason, Confidence::High);
     }
+    if status.is_some_and(|s| s.subject == 1 && matches!(s.detail, 7 | 8)) {
+        return (Reason::Rejected, Confidence::Medium);
+    }
     let status_says_so = status.and_then(reason_for_status).is_some_and(|(r, _)| r == Reason::UserUnknown);
-    let status_says_otherwise = status.is_some_and(|s| matches!(s.subject, 3 | 7));
+    let status_says_otherwise = status.is_some_and(|s| matches!((s.subject, s.detail), (3 | 7, _) | (2, 0 | 1)));
     let doubted = command == Some(SmtpCommand::Data)
         || (command != Some(SmtpCommand::RcptTo) && (via_filter || status_says_otherwise));
     if status_says_so || !doubted {
@@ -220,10 +231,14 @@ fn sounds_transient(text: &str) -> bool {
         .any(|w| lower.contains(w))
 }
 
-/// Amazon SES's older bounce texts wrap the remote server's reply in its own words:
-/// `5.1.0 - Unknown address error '5.7.1 <...>... Access denied' (delivery attempts: 0)`. The
-/// quoted part is what the remote server said, and what decides.
+/// Amazon SES wraps the remote server's reply in its own words: in older texts as
+/// `5.1.0 - Unknown address error '5.7.1 <...>... Access denied' (delivery attempts: 0)`, in newer
+/// expiry notices as `554 4.4.7 Message expired: unable to deliver in 840 minutes.<421 4.4.2
+/// Connection timed out>`. The quoted part is what the remote server said, and what decides.
 fn quoted_remote_reply(text: &str) -> &str {
+    if let Some(inner) = bracketed_last_reply(text) {
+        return inner;
+    }
     let Some(head) = text.find(" - ") else { return text };
     if !text.contains("(delivery attempts:") {
         return text;
@@ -233,6 +248,18 @@ fn quoted_remote_reply(text: &str) -> &str {
         (Some(open), Some(close)) if close > open + 1 => &rest[open + 1..close],
         _ => text,
     }
+}
+
+/// A complete SMTP reply (`NNN C.S.D text`) in angle brackets at the very end of a text.
+fn bracketed_last_reply(text: &str) -> Option<&str> {
+    let body = text.trim_end().strip_suffix('>')?;
+    let open = body.rfind('<')?;
+    let inner = &body[open + 1..];
+    let (code, rest) = inner.split_once(' ')?;
+    let is_code =
+        code.len() == 3 && matches!(code.as_bytes()[0], b'2' | b'4' | b'5') && code.bytes().all(|b| b.is_ascii_digit());
+    let status = rest.split_whitespace().next().and_then(EnhancedStatus::parse);
+    (is_code && status.is_some() && open > 0).then_some(inner)
 }
 
 /// Chooses between the status a format states (the DSN `Status` field) and the one inside the
@@ -321,6 +348,25 @@ mod tests {
         assert_eq!(kind_reason("550 go away"), (Kind::Unknown, Reason::Undefined));
         assert_eq!(kind_reason("no codes at all").0, Kind::Unknown);
         assert_eq!(kind_reason("550 5.7.1 Message refused by spamfilter.mx.example.com").0, Kind::Block);
+    }
+
+    #[test]
+    fn the_remote_reply_bracketed_at_the_end_of_an_expiry_decides() {
+        let v = classify_reply(
+            "554 4.4.7 Message expired: unable to deliver in 840 minutes.<421 4.4.2 Connection timed out>",
+        );
+        assert_eq!(
+            (v.reason, v.kind, v.status.map(|s| s.to_string())),
+            (Reason::Expired, Kind::Soft, Some("4.4.2".into()))
+        );
+        let address = classify_reply("550 5.1.1 <jane@example.com>");
+        assert_eq!(address.status.map(|s| s.to_string()).as_deref(), Some("5.1.1"));
+    }
+
+    #[test]
+    fn an_unknown_sender_address_is_a_rejected_sender_not_a_dead_recipient() {
+        assert_eq!(kind_reason("550 5.1.7 Invalid address (sender)"), (Kind::Block, Reason::Rejected));
+        assert_eq!(kind_reason("553 5.1.8 Unknown user in sender domain"), (Kind::Block, Reason::Rejected));
     }
 
     #[test]

@@ -46,8 +46,9 @@ impl SmtpCommand {
     }
 
     /// Finds the command a diagnostic text says it answered, in the phrasings MTAs use:
-    /// Postfix `(in reply to RCPT TO command)`, Exim `after RCPT TO:<...>`, Sendmail `>>> DATA`,
-    /// qmail `Connected to ... but sender was rejected`, and bracketed tags such as `[RCPT_TO]`.
+    /// Postfix `(in reply to RCPT TO command)`, Exim `after RCPT TO:<...>`, 1&1 `after RCPT
+    /// command`, Sendmail `>>> DATA`, qmail `Connected to ... but sender was rejected`, and
+    /// bracketed tags such as `[RCPT_TO]`.
     /// The leftmost phrase wins.
     pub fn find(text: &str) -> Option<Self> {
         static MATCHER: OnceLock<Option<AhoCorasick>> = OnceLock::new();
@@ -78,6 +79,9 @@ const PHRASES: &[(&str, SmtpCommand)] = &[
     ("after ehlo", SmtpCommand::Helo),
     ("after helo", SmtpCommand::Helo),
     ("after starttls", SmtpCommand::StartTls),
+    ("after rcpt command", SmtpCommand::RcptTo),
+    ("after mail command", SmtpCommand::MailFrom),
+    ("after data command", SmtpCommand::Data),
     ("after initial connection", SmtpCommand::Connect),
     ("after pipelined", SmtpCommand::RcptTo),
     ("did not like our rcpt to", SmtpCommand::RcptTo),
@@ -113,6 +117,7 @@ mod tests {
             ("Connected to 192.0.2.1 but my name was rejected.", SmtpCommand::Helo),
             ("550 5.2.2 Mailbox Full [RCPT_TO]", SmtpCommand::RcptTo),
             ("host x[1.2.3.4] refused to talk to me: 421 busy", SmtpCommand::Connect),
+            ("SMTP error from remote server after RCPT command: host: mx.example.jp", SmtpCommand::RcptTo),
         ];
         for (text, cmd) in cases {
             assert_eq!(SmtpCommand::find(text), Some(cmd), "{text}");

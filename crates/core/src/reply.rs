@@ -20,7 +20,11 @@ pub struct SmtpReply<'a> {
 impl<'a> SmtpReply<'a> {
     /// Parses a reply; never fails (a reply without codes has only text).
     pub fn parse(input: &'a str) -> Self {
-        let body = strip_diagnostic_type(input.trim());
+        let trimmed = input.trim();
+        if is_exit_status(trimmed) {
+            return Self { code: None, status: None, text: Cow::Borrowed(trimmed) };
+        }
+        let body = strip_diagnostic_type(trimmed);
         let mut lines = body.lines().map(str::trim).filter(|l| !l.is_empty());
         let Some(first) = lines.next() else {
             return Self { code: None, status: None, text: Cow::Borrowed("") };
@@ -94,6 +98,11 @@ pub fn strip_repeated_codes(text: &str, code: u16) -> Cow<'_, str> {
     }
     out.push_str(&text[last..]);
     Cow::Owned(out)
+}
+
+/// A local mailer's exit status (`X-Unix; 255`), whose number is not an SMTP reply code.
+pub(crate) fn is_exit_status(s: &str) -> bool {
+    s.len() > 7 && s.as_bytes()[..7].eq_ignore_ascii_case(b"x-unix;")
 }
 
 /// Removes an RFC 3464 diagnostic-type prefix such as `smtp;` or `X-Postfix;`.
@@ -213,6 +222,7 @@ mod tests {
 
     #[test]
     fn numbers_that_are_not_codes() {
+        assert_eq!(parts("X-Unix; 255"), (None, None, "X-Unix; 255".into()));
         assert_eq!(parts("600 5.1.1 nope").0, None);
         assert_eq!(parts("5501 too long").0, None);
         assert_eq!(parts("421").0, Some(421));

@@ -1,10 +1,11 @@
 //! Classification rules: ordered `pattern → reason` data, compiled once into one matcher.
 //!
 //! Built-in rules live in `rules/*.rules` inside this crate, embedded at compile time; staff rules
-//! arrive as `CustomRule`s (JSON in the server and the console) and are checked before them. Each
-//! set compiles into one `RegexSet` (every pattern in a single pass over the text) plus one `Regex`
-//! per rule to find the evidence of the winner. The first rule in file order whose pattern matches
-//! and whose scope fits the reply wins.
+//! arrive as `Rule`s (JSON in the server and the console) and are checked before them. Each
+//! set compiles into one Aho-Corasick automaton over the literal prefixes of its patterns (one pass
+//! over the text finds which rules could match, and where) plus one regex per rule, tried anchored
+//! at those places; patterns that start with a literal keep this fast. The first rule in file
+//! order whose pattern matches and whose scope fits the reply wins.
 //!
 //! Rule file syntax, one rule per line (`#` starts a comment line):
 //!
@@ -14,6 +15,9 @@
 //! @rcpt,5xx  unknown  user unknown     optional scope first: commands and/or reply classes
 //! @helo  greeting  *                   `*`: any text, when the scope fits (a scope is required)
 //! ```
+//!
+//! A rule scoped to commands is taken at its word: the classifier's own doubts about a reply's
+//! command ("user unknown" after DATA is usually a filter) do not override it.
 
 use std::ops::Range;
 
@@ -90,6 +94,9 @@ pub struct RuleHit<'r> {
     pub id: &'r str,
     pub reason: Reason,
     pub span: Range<usize>,
+    /// The rule is scoped to SMTP commands: its author has weighed where in the session the reply
+    /// came, so the classifier does not second-guess its reason by the command.
+    pub command_scoped: bool,
 }
 
 #[derive(Debug)]
@@ -298,7 +305,8 @@ impl RuleSet {
                 }
             };
             if let Some(span) = span {
-                return Some(RuleHit { id: &self.ids[index], reason: self.reasons[index], span });
+                let command_scoped = !self.scopes[index].commands.is_empty();
+                return Some(RuleHit { id: &self.ids[index], reason: self.reasons[index], span, command_scoped });
             }
         }
         None

@@ -27,6 +27,15 @@ const SUBJECTS: &[&str] = &[
     "risposta automatica",
     "自動応答",
     "不在",
+    "fuori ufficio",
+    "automatisch antwoord",
+    "afwezig",
+    "autosvar",
+    "automaattinen vastaus",
+    "resposta automática",
+    "odpowiedź automatyczna",
+    "自动回复",
+    "자동 응답",
 ];
 
 /// An auto-reply report, when the message is one and not a bounce.

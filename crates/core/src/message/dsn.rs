@@ -10,14 +10,18 @@ use crate::{EnhancedStatus, SmtpCommand};
 pub fn decode<'b>(bounce: &'b Bounce) -> Option<Vec<Report<'b>>> {
     let body = bounce.delivery_status.as_deref()?;
     let notification = text::notification_text(&bounce.human);
-    let blocks = text::recipient_blocks(notification);
+    let blocks = text::recipient_blocks(notification, &[]);
     let mut reports = Vec::new();
     let paragraphs: Vec<Vec<(&str, String)>> = paragraphs(body).into_iter().map(fields::parse).collect();
     for group in paragraphs.iter().flat_map(|fields| recipient_groups(fields)) {
         let recipient = match group.recipient() {
             Some(r) => r,
             None if group.get("Status").is_some() => {
-                match blocks.first().map(|b| b.address.clone()).or_else(|| bounce.original_recipient()) {
+                let named = text::failed_recipients_header(bounce).into_iter().next();
+                match named
+                    .or_else(|| blocks.first().map(|b| b.address.clone()))
+                    .or_else(|| bounce.original_recipient())
+                {
                     Some(r) => r,
                     None => continue,
                 }
@@ -25,13 +29,17 @@ pub fn decode<'b>(bounce: &'b Bounce) -> Option<Vec<Report<'b>>> {
             None => continue,
         };
         let block = blocks.iter().find(|b| b.address.eq_ignore_ascii_case(&recipient)).map(|b| b.text.as_str());
-        let diagnostic = group.get("Diagnostic-Code").map(fields::typed_value).filter(|d| !d.is_empty());
+        let diagnostic = group.get("Diagnostic-Code").map(fields::diagnostic_value).filter(|d| !d.is_empty());
         let command = diagnostic.and_then(SmtpCommand::find).or_else(|| block.and_then(SmtpCommand::find));
-        let diagnostic = match (diagnostic, block) {
-            (Some(d), _) => d.to_owned(),
-            (None, Some(b)) if !b.is_empty() => b.to_owned(),
-            (None, _) => text::compact(notification),
+        let status_comment =
+            group.get("Status").and_then(comment).filter(|c| c.bytes().any(|b| b.is_ascii_alphabetic()));
+        let diagnostic = match (diagnostic, block, status_comment) {
+            (Some(d), _, _) => d.to_owned(),
+            (None, _, Some(c)) => c.to_owned(),
+            (None, Some(b), None) if !b.is_empty() => b.to_owned(),
+            (None, _, None) => String::new(),
         };
+        let context = diagnostic.is_empty().then(|| text::compact(notification).into());
         reports.push(Report {
             recipient: Some(recipient),
             status: group.get("Status").and_then(EnhancedStatus::find).map(|(s, _)| s),
@@ -41,6 +49,7 @@ pub fn decode<'b>(bounce: &'b Bounce) -> Option<Vec<Report<'b>>> {
             remote_host: group.get("Remote-MTA").map(|v| fields::typed_value(v).to_owned()),
             via_filter: bounce.via_filter,
             decoder: "rfc3464",
+            context,
             ..Report::default()
         });
     }
@@ -48,6 +57,14 @@ pub fn decode<'b>(bounce: &'b Bounce) -> Option<Vec<Report<'b>>> {
         only.context = Some(text::compact(notification).into());
     }
     Some(reports)
+}
+
+/// The comment of a field value (`4.0.0 (example.net: host name lookup failure)`): some MTAs
+/// explain a recipient's status there and nowhere else.
+fn comment(value: &str) -> Option<&str> {
+    let open = value.find('(')?;
+    let close = value.rfind(')').filter(|&c| c > open)?;
+    Some(value[open + 1..close].trim())
 }
 
 /// The blank-line separated blocks of a delivery-status body.

@@ -33,6 +33,14 @@ pub fn typed_address(value: &str) -> Option<String> {
     crate::message::address::clean(address)
 }
 
+/// A `Diagnostic-Code` without its type (`smtp; 550 ...` → `550 ...`), except a local mailer's
+/// exit status (`X-Unix; 255`), which keeps its type so that the number is not read as a reply
+/// code.
+pub fn diagnostic_value(value: &str) -> &str {
+    let value = value.trim();
+    if crate::reply::is_exit_status(value) { value } else { typed_value(value) }
+}
+
 /// The value after the type in `dns; mx.example.com` or `smtp; 550 ...`.
 pub fn typed_value(value: &str) -> &str {
     match value.split_once(';') {

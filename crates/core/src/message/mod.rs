@@ -18,7 +18,7 @@ use aho_corasick::AhoCorasick;
 use mail_parser::{HeaderName, Message, MessageParser, MimeHeaders, PartType};
 
 use crate::report::Report;
-use crate::{Classifier, Verdict};
+use crate::{Classifier, Reason, Verdict};
 
 /// The parts of a bounce a decoder may need, decoded to text.
 #[derive(Debug, Default)]
@@ -44,15 +44,17 @@ pub(crate) struct Bounce {
 impl Bounce {
     /// Reads a raw email. Never fails: what cannot be parsed as MIME is taken as plain text.
     pub fn read(raw: &[u8]) -> Self {
-        let mut bounce = match parser().parse(raw) {
-            Some(message) => Self::from_message(&message),
+        let parsed = parser().parse(raw);
+        let mut bounce = match &parsed {
+            Some(message) => Self::from_message(message),
             None => Self { human: String::from_utf8_lossy(raw).into_owned(), ..Self::default() },
         };
         if bounce.human.trim().is_empty() {
             bounce.human = raw_body(raw);
             bounce.recover_embedded_reports();
         }
-        bounce.collect_concatenated_reports(raw);
+        let boundary = parsed.as_ref().and_then(|m| m.content_type()).and_then(|c| c.attribute("boundary"));
+        bounce.collect_concatenated_reports(raw, boundary);
         bounce.via_filter = bounce.issued_by_filter();
         bounce
     }
@@ -108,14 +110,26 @@ impl Bounce {
 
     /// Several delivery reports glued into one file (an mbox excerpt, a forwarded batch) hide all
     /// but the first from the MIME parser; when the raw text holds more than one delivery-status
-    /// section, all of them are read.
-    fn collect_concatenated_reports(&mut self, raw: &[u8]) {
+    /// section, all of them are read. A section before the end of the first message's MIME body
+    /// (its closing `--boundary--`) belongs to it: a bounce returned inside the bounce, not
+    /// another report.
+    fn collect_concatenated_reports(&mut self, raw: &[u8], boundary: Option<&str>) {
         static FINDER: OnceLock<Option<AhoCorasick>> = OnceLock::new();
         let finder = FINDER.get_or_init(|| {
             AhoCorasick::builder().ascii_case_insensitive(true).build(["content-type: message/delivery-status"]).ok()
         });
         let Some(finder) = finder else { return };
-        let starts: Vec<usize> = finder.find_iter(raw).map(|m| m.start()).collect();
+        let mut starts: Vec<usize> = finder.find_iter(raw).map(|m| m.start()).collect();
+        if starts.len() < 2 {
+            return;
+        }
+        let first_end = boundary.and_then(|b| {
+            let closing = format!("--{b}--");
+            raw.windows(closing.len()).position(|w| w == closing.as_bytes())
+        });
+        if let (Some(end), Some(&first)) = (first_end, starts.first()) {
+            starts.retain(|&at| at == first || at > end);
+        }
         if starts.len() < 2 {
             return;
         }
@@ -160,6 +174,13 @@ impl Bounce {
         })
     }
 
+    /// Whether the message comes from a mail system (`MAILER-DAEMON`, `postmaster`, "Mail Delivery
+    /// System") rather than from a person.
+    fn sent_by_mail_system(&self) -> bool {
+        let from = self.header("From").unwrap_or_default().to_ascii_lowercase();
+        ["mailer-daemon", "postmaster", "mail delivery", "mail-daemon"].iter().any(|m| from.contains(m))
+    }
+
     /// A top-level header's raw value.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
@@ -182,6 +203,10 @@ const READ_HEADERS: &[&str] = &[
     "X-AHMAILID",
     "X-MXL-Hash",
     "X-Barracuda-Envelope-From",
+    "List-Subscribe",
+    "List-Unsubscribe",
+    "List-Help",
+    "List-Owner",
 ];
 
 /// Headers (and a value fragment, empty for any value) that content-filtering gateways leave.
@@ -305,18 +330,51 @@ impl Classifier {
     /// Classifies a whole bounce email: one verdict per bounced recipient, in the order the message
     /// lists them; at least one verdict (with no recipient) when none can be found.
     pub fn classify_message(&self, raw: &[u8]) -> Vec<Verdict> {
+        let (verdicts, _) = self.classify_one(raw);
+        if verdicts.iter().any(is_decided) {
+            return verdicts;
+        }
+        let Some((inner, inner_is_bounce)) = attached_message(raw).map(|inner| self.classify_one(&inner)) else {
+            return verdicts;
+        };
+        let same_recipient =
+            inner.iter().any(|i| verdicts.iter().any(|v| v.recipient.is_some() && v.recipient == i.recipient));
+        if inner.iter().any(is_decided) && (inner_is_bounce || same_recipient) { inner } else { verdicts }
+    }
+
+    /// The verdicts of one message, and whether it is a bounce by its form (a delivery-status
+    /// report, or a mail system's sender) rather than only by its words.
+    fn classify_one(&self, raw: &[u8]) -> (Vec<Verdict>, bool) {
         let bounce = Bounce::read(raw);
+        let is_bounce = bounce.delivery_status.is_some() || bounce.sent_by_mail_system();
         let reports = decode(&bounce);
         if reports.is_empty() {
             let diagnostic = text::notification_text(&bounce.human);
-            return vec![self.judge(&Report {
-                diagnostic: diagnostic.into(),
-                decoder: "unrecognised",
-                ..Report::default()
-            })];
+            let verdict =
+                self.judge(&Report { diagnostic: diagnostic.into(), decoder: "unrecognised", ..Report::default() });
+            return (vec![verdict], is_bounce);
         }
-        reports.iter().map(|report| self.judge(report)).collect()
+        (reports.iter().map(|report| self.judge(report)).collect(), is_bounce)
     }
+}
+
+/// Whether something in the text or the status code decided the verdict, rather than the
+/// fallback that names the decoder (`on_hold` / `undefined`).
+fn is_decided(verdict: &Verdict) -> bool {
+    !matches!(verdict.reason, Reason::OnHold | Reason::Undefined)
+}
+
+/// The raw bytes of the message attached to a bounce. A notification that explains nothing may be
+/// a gateway's cover note around the real bounce (a security appliance or a forwarder that
+/// attaches the report it received), so the attachment is read in its place when it is a bounce
+/// itself or speaks of the same recipient; an ordinary returned message is not. This parses the
+/// message a second time, but only for bounces that nothing else could decide.
+fn attached_message(raw: &[u8]) -> Option<Vec<u8>> {
+    let message = parser().parse(raw)?;
+    message.parts.iter().find_map(|part| match &part.body {
+        PartType::Message(inner) => Some(inner.raw_message().to_vec()),
+        _ => None,
+    })
 }
 
 /// Chooses the decoder for a bounce.
@@ -339,4 +397,114 @@ fn decode<'b>(bounce: &'b Bounce) -> Vec<Report<'b>> {
 /// Classifies a whole bounce email with the built-in rules.
 pub fn classify_message(raw: &[u8]) -> Vec<Verdict> {
     Classifier::builtin().classify_message(raw)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cover_note_that_explains_nothing_yields_to_the_attached_bounce() {
+        let raw = b"From: gateway@example.net\r\nTo: sender@example.org\r\nSubject: Undeliverable\r\n\
+MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"outer\"\r\n\r\n--outer\r\n\
+Content-Type: text/plain\r\n\r\nThe following addresses had permanent delivery errors.\r\n\r\n--outer\r\n\
+Content-Type: message/rfc822\r\n\r\nFrom: MAILER-DAEMON@mx.example.com\r\nTo: sender@example.org\r\n\
+Subject: Returned mail\r\nMIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"inner\"\r\n\r\n\
+--inner\r\nContent-Type: text/plain\r\n\r\nSorry.\r\n\r\n--inner\r\nContent-Type: message/delivery-status\r\n\r\n\
+Reporting-MTA: dns; mx.example.com\r\n\r\nFinal-Recipient: rfc822; jane@example.com\r\nAction: failed\r\n\
+Status: 5.1.1\r\nDiagnostic-Code: smtp; 550 5.1.1 User unknown\r\n\r\n--inner--\r\n\r\n--outer--\r\n";
+        let verdicts = classify_message(raw);
+        assert_eq!(verdicts.len(), 1);
+        assert_eq!(verdicts[0].recipient.as_deref(), Some("jane@example.com"));
+        assert_eq!(verdicts[0].reason, Reason::UserUnknown);
+    }
+
+    #[test]
+    fn an_ordinary_returned_message_does_not_speak_for_the_bounce() {
+        let raw = b"From: gateway@example.net\nTo: sender@example.org\nSubject: Undeliverable\nMIME-Version: 1.0\n\
+Content-Type: multipart/mixed; boundary=\"outer\"\n\n--outer\nContent-Type: text/plain\n\n\
+Could not be delivered to: <jane@example.com>\n\n--outer\nContent-Type: message/rfc822\n\n\
+From: sender@example.org\nTo: list@example.com\nSubject: Newsletter\n\n\
+Tips for the week:\nbob@example.com\n  your mailbox is full? Clean it up!\n\n--outer--\n";
+        let verdicts = classify_message(raw);
+        assert_eq!(verdicts[0].recipient.as_deref(), Some("jane@example.com"));
+        assert_eq!(verdicts[0].reason, Reason::OnHold);
+    }
+
+    #[test]
+    fn a_final_recipient_that_is_not_an_address_yields_to_x_failed_recipients() {
+        let raw = b"From: Mailer-Daemon@mx.example.com\nTo: sender@example.org\nX-Failed-Recipients: jane@example.com\n\
+Subject: Mail delivery failed\nMIME-Version: 1.0\nContent-Type: multipart/report; report-type=delivery-status; boundary=b\n\n\
+--b\nContent-Type: text/plain\n\nThe following address(es) failed:\n\n--b\nContent-Type: message/delivery-status\n\n\
+Reporting-MTA: dns; mx.example.com\n\nAction: failed\nFinal-Recipient: rfc822;/var/spool/mail/jane\nStatus: 5.0.0\n\n--b--\n";
+        let verdicts = classify_message(raw);
+        assert_eq!(verdicts[0].recipient.as_deref(), Some("jane@example.com"));
+    }
+
+    #[test]
+    fn a_status_comment_explains_and_a_bare_delay_is_expired() {
+        let raw = b"From: MAILER-DAEMON@mx.example.com\nTo: sender@example.org\nSubject: Warning\nMIME-Version: 1.0\n\
+Content-Type: multipart/report; report-type=delivery-status; boundary=b\n\n--b\nContent-Type: text/plain\n\nDelayed.\n\n\
+--b\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.com\n\n\
+Final-Recipient: rfc822; a@example.net\nAction: delayed\nStatus: 4.0.0 (example.net: host name lookup failure)\n\n\
+Final-Recipient: rfc822; b@example.net\nAction: delayed\nStatus: 4.4.0\n\n--b--\n";
+        let verdicts = classify_message(raw);
+        assert_eq!(verdicts[0].reason, Reason::NetworkError);
+        assert_eq!(verdicts[1].reason, Reason::Expired);
+        assert_eq!(verdicts[1].status.map(|s| s.to_string()).as_deref(), Some("4.4.0"));
+    }
+
+    #[test]
+    fn a_transcript_tells_which_command_a_reply_answered() {
+        let raw = b"From: MAILER-DAEMON@mx.example.com\nTo: sender@example.org\nSubject: Returned mail\n\n\
+----- The following addresses had permanent fatal errors -----\n<a@example.net>\n\n\
+----- Transcript of session follows -----\n>>> RCPT TO:<a@example.net>\n<<< 553 5.7.1 Invalid recipient a@example.net\n";
+        let verdicts = classify_message(raw);
+        assert_eq!(verdicts[0].reason, Reason::UserUnknown);
+    }
+
+    #[test]
+    fn a_recipient_nothing_is_said_about_is_undefined_not_on_hold() {
+        let raw =
+            b"From: MAILER-DAEMON@mx.example.com\nTo: sender@example.org\nSubject: Delivery status notification\n\n\
+This is an automatically generated Delivery Status Notification.\n\n\
+Delivery to the following recipients failed permanently:\n\n   * a@example.net\n";
+        let verdicts = classify_message(raw);
+        assert_eq!(verdicts[0].recipient.as_deref(), Some("a@example.net"));
+        assert_eq!(verdicts[0].reason, Reason::Undefined);
+    }
+
+    #[test]
+    fn a_report_inside_the_returned_message_is_not_another_report() {
+        let raw = b"From: MAILER-DAEMON@mx.example.com\nTo: sender@example.org\nSubject: Returned mail\nMIME-Version: 1.0\n\
+Content-Type: multipart/report; report-type=delivery-status; boundary=outer\n\n--outer\nContent-Type: text/plain\n\nSorry.\n\n\
+--outer\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.com\n\n\
+Final-Recipient: rfc822; a@example.net\nAction: failed\nStatus: 5.1.1\n\n--outer\nContent-Type: message/rfc822\n\n\
+From: MAILER-DAEMON@other.example.com\nMIME-Version: 1.0\nContent-Type: multipart/report; boundary=inner\n\n--inner\n\
+Content-Type: message/delivery-status\n\nReporting-MTA: dns; other.example.com\n\n\
+Final-Recipient: rfc822; b@example.net\nAction: failed\nStatus: 5.3.5\n\n--inner--\n\n--outer--\n";
+        let verdicts = classify_message(raw);
+        assert_eq!(verdicts.len(), 1);
+        assert_eq!(verdicts[0].recipient.as_deref(), Some("a@example.net"));
+    }
+
+    #[test]
+    fn auto_replies_are_recognised_in_more_languages() {
+        for subject in ["Automatisch antwoord: Hello", "Autosvar: Hello", "Fuori ufficio", "自动回复: Hello"] {
+            let raw = format!("From: jane@example.com\nTo: sender@example.org\nSubject: {subject}\n\nI am away.\n");
+            let verdicts = classify_message(raw.as_bytes());
+            assert_eq!(verdicts[0].reason, Reason::Vacation, "{subject}");
+            assert_eq!(verdicts[0].recipient.as_deref(), Some("jane@example.com"));
+        }
+    }
+
+    #[test]
+    fn mailing_list_service_addresses_are_not_recipients() {
+        let raw = b"From: list-admin@example.org\nTo: sender@example.net\n\
+List-Subscribe: <mailto:list-ctl@example.org?body=subscribe>\nSubject: You are not a member\n\n\
+You are not a member of this mailing list <list@example.org>.\n\nSend a command to the address\n\n\tlist-ctl@example.org\n";
+        let verdicts = classify_message(raw);
+        assert_eq!(verdicts[0].recipient.as_deref(), Some("list@example.org"));
+        assert_eq!(verdicts[0].reason, Reason::Rejected);
+    }
 }

@@ -32,7 +32,12 @@ const ORIGINAL_MARKERS: &[&str] = &[
     "--- mail original ---",
     "----- returned message -----",
     "message headers follow",
+    "------- returned message",
 ];
+
+/// Header lines that, at the start of a line, begin a copy of the original message's headers
+/// pasted without a marker line before them (Zoho): a trace field is never part of the notice.
+const ORIGINAL_HEADER_STARTS: &[&str] = &["received:"];
 
 /// The notification without the original message appended to it.
 pub fn notification_text(human: &str) -> &str {
@@ -48,13 +53,20 @@ pub fn appended_original(human: &str) -> Option<&str> {
 fn original_start(human: &str) -> Option<(usize, usize)> {
     let mut offset = 0;
     for line in human.split_inclusive('\n') {
-        let lower = line.trim().to_ascii_lowercase();
-        if ORIGINAL_MARKERS.iter().any(|m| lower.starts_with(m)) {
+        let trimmed = line.trim();
+        if ORIGINAL_MARKERS.iter().any(|m| starts_with_ignore_case(trimmed, m)) {
             return Some((offset, offset + line.len()));
+        }
+        if ORIGINAL_HEADER_STARTS.iter().any(|h| starts_with_ignore_case(line, h)) {
+            return Some((offset, offset));
         }
         offset += line.len();
     }
     None
+}
+
+fn starts_with_ignore_case(text: &str, prefix: &str) -> bool {
+    text.len() >= prefix.len() && text.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
 }
 
 /// A failed address and the text about it.
@@ -64,35 +76,122 @@ pub struct Block {
     pub text: String,
 }
 
-/// The address lines of a notification and the text that follows each, up to the next address
-/// line. Text about the same address in several places (a Sendmail transcript) is joined.
-pub fn recipient_blocks(notification: &str) -> Vec<Block> {
+/// The address lines of a notification (other than the bounce's `own` addresses, which are read
+/// as text) and the text that follows each, up to the next address line. Text about the same
+/// address in several places (a Sendmail transcript) is joined. Lotus Notes and a few others state
+/// the error on the line before the address: an address line with no text after it takes that
+/// line. The positive replies of a session transcript (`250 Ok`) are left out, so the failing reply
+/// is the one a block carries. An address only ever seen on a `To:` line (the original message's
+/// header, quoted in a summary) is not a recipient when other addresses are listed.
+pub fn recipient_blocks(notification: &str, own: &[String]) -> Vec<Block> {
     let mut blocks: Vec<Block> = Vec::new();
+    let mut leads: Vec<&str> = Vec::new();
+    let mut quoted_only: Vec<bool> = Vec::new();
     let mut current: Option<usize> = None;
+    let mut session = Session::default();
     let mut previous = "";
     for line in notification.lines() {
-        if let Some((address, rest)) = address_line(line) {
+        let found = address_line(line).filter(|(a, _)| !own.iter().any(|o| o.eq_ignore_ascii_case(a)));
+        if let Some((address, rest)) = found {
+            let quoted = starts_with_ignore_case(line.trim_start(), "To:");
             let index = match blocks.iter().position(|b| b.address.eq_ignore_ascii_case(&address)) {
                 Some(i) => i,
                 None => {
                     blocks.push(Block { address, text: String::new() });
+                    leads.push(if current.is_none() { previous } else { "" });
+                    quoted_only.push(true);
                     blocks.len() - 1
                 }
             };
+            quoted_only[index] &= quoted;
             let text = &mut blocks[index].text;
+            append(text, &std::mem::take(&mut session.pending));
+            session.owner = None;
+            session.active = false;
             if rest.starts_with(|c: char| c.is_ascii_digit()) && previous.trim_end().ends_with(':') {
                 append(text, previous);
             }
             append(text, &rest);
             current = Some(index);
-        } else if let Some(i) = current {
-            append(&mut blocks[i].text, line);
+        } else if is_session_start(line) || (is_host_status(line) && (current.is_some() || !session.active)) {
+            session.flush(&mut blocks);
+            session.owner = current.take().or(session.owner);
+            session.active = true;
+            append(&mut session.pending, line);
+        } else if !is_positive_reply(line) {
+            match current {
+                Some(i) => append(&mut blocks[i].text, line),
+                None if session.active => append(&mut session.pending, line),
+                None => {}
+            }
         }
         if !line.trim().is_empty() {
             previous = line;
         }
     }
+    session.flush(&mut blocks);
+    for (block, lead) in blocks.iter_mut().zip(leads) {
+        let lead = lead.trim();
+        let says_something = lead.bytes().any(|b| b.is_ascii_alphabetic()) && !lead.ends_with(':');
+        if block.text.is_empty() && says_something {
+            append(&mut block.text, lead);
+        }
+    }
+    if quoted_only.contains(&false) {
+        let mut keep = quoted_only.iter().map(|q| !q);
+        blocks.retain(|_| keep.next().unwrap_or(true));
+    }
     blocks
+}
+
+/// A Sendmail session transcript in progress: the lines since `... while talking to host:` or a
+/// per-host status line (`550 example.org (smtp)... Host unknown`). They explain the recipient
+/// whose summary line (`554 <a@example.org>... Remote protocol error`) comes next; when none
+/// comes, they go to the recipient before them, `owner`.
+#[derive(Default)]
+struct Session {
+    pending: String,
+    owner: Option<usize>,
+    active: bool,
+}
+
+impl Session {
+    fn flush(&mut self, blocks: &mut [Block]) {
+        if let Some(block) = self.owner.and_then(|i| blocks.get_mut(i)) {
+            append(&mut block.text, &self.pending);
+        }
+        self.pending.clear();
+    }
+}
+
+/// `... while talking to mx.example.org.:`, where Sendmail starts the transcript of a session.
+fn is_session_start(line: &str) -> bool {
+    let trimmed = line.trim_start().trim_start_matches('.').trim_start();
+    starts_with_ignore_case(trimmed, "while talking to ")
+}
+
+/// Sendmail's status line for a whole host, `550 example.org (smtp)... 550 Host unknown`: a reply
+/// code, a host name and the mailer in parentheses, no address.
+fn is_host_status(line: &str) -> bool {
+    let t = line.trim_start().as_bytes();
+    let coded = t.len() > 4 && t[..3].iter().all(u8::is_ascii_digit) && t[3] == b' ';
+    coded && !line.contains('@') && line.contains(")... ")
+}
+
+/// A line of a session transcript that reports success or asks for more (`Out: 250 2.1.5 Ok`,
+/// `<<< 354 Go ahead`): it says nothing about why delivery failed.
+fn is_positive_reply(line: &str) -> bool {
+    let mut rest = line.trim_start();
+    for marker in ["<<<", "Out:"] {
+        if starts_with_ignore_case(rest, marker) {
+            rest = rest[marker.len()..].trim_start();
+        }
+    }
+    let b = rest.as_bytes();
+    b.len() >= 3
+        && matches!(b[0], b'2' | b'3')
+        && b[1..3].iter().all(u8::is_ascii_digit)
+        && matches!(b.get(3), None | Some(b' ' | b'-'))
 }
 
 fn append(text: &mut String, line: &str) {
@@ -107,20 +206,67 @@ fn append(text: &mut String, line: &str) {
 }
 
 /// A line that starts with an address (bare, or in angle brackets, optionally after a transcript
-/// marker), returning the address and the rest of the line.
+/// marker), returning the address and the rest of the line. A command of a session transcript
+/// (`>>> RCPT To:<a@b>`) is kept whole, as it tells which command the reply after it answered.
 fn address_line(line: &str) -> Option<(String, String)> {
     let line = line.trim_start();
+    let line = line.strip_prefix("* ").or_else(|| line.strip_prefix("- ")).unwrap_or(line);
     let (code, trimmed) = strip_line_prefixes(line);
     let first = trimmed.split_whitespace().next()?;
     if !first.contains('@') {
+        return led_in_address(trimmed);
+    }
+    if first.split_once('@').is_some_and(|(before, _)| before.contains(':') && !before.starts_with("mailto:")) {
         return None;
     }
     let (address, end) = address::first_in(trimmed)?;
     if end > first.len() + 1 {
         return None;
     }
+    if line.starts_with(">>>") {
+        return Some((address, line.trim_end().to_owned()));
+    }
     let rest = trimmed[end..].trim_start_matches(['>', ':', '.', ',', ' ']);
     let rest = if code.is_empty() { rest.to_owned() } else { format!("{code} {rest}") };
+    Some((address, rest))
+}
+
+/// Phrases that introduce the failed address inside a line (`Could not be delivered to: <a@b>`,
+/// `Invalid final delivery userid: a@b`, Zoho's `[Status: Error, Address: <a@b>, ...]`), compared
+/// case-insensitively with what ends just before the address.
+const LEAD_INS: &[&str] = &[
+    "delivered to",
+    "deliver to",
+    "deliver message to",
+    "deliver the message to",
+    "deliver mail to",
+    "undeliverable to",
+    "delivery userid",
+    "error, address",
+    "the following recipient",
+];
+
+/// Words of which one must come before a lead-in phrase, so that "delivered to a@b" in a report of
+/// success is not taken for a failure.
+const FAILURE_WORDS: &[&str] = &["not ", "n't", "unable", "undeliverable", "fail", "error", "invalid", "unknown"];
+
+/// An address that a lead-in phrase names as the failed one, with the rest of the line (the
+/// phrase and what follows the address) as its text.
+fn led_in_address(line: &str) -> Option<(String, String)> {
+    let (address, end) = address::first_in(line)?;
+    let start = line[..end].rfind(address.as_str())?;
+    let before = line[..start].trim_end_matches(['<', '"', '\'', ':', ' ', '\t']);
+    let led_in = LEAD_INS.iter().any(|lead| {
+        before.len() >= lead.len()
+            && before.as_bytes()[before.len() - lead.len()..].eq_ignore_ascii_case(lead.as_bytes())
+    });
+    let lower = before.to_ascii_lowercase();
+    if !led_in || !FAILURE_WORDS.iter().any(|w| lower.contains(w)) {
+        return None;
+    }
+    let after = line[end..].trim_start_matches(['>', '"', '\'']);
+    let mut rest = line[..start].trim_end_matches(['<', '"', '\'', ' ', '\t']).to_owned();
+    append(&mut rest, after);
     Some((address, rest))
 }
 
@@ -128,7 +274,7 @@ fn address_line(line: &str) -> Option<(String, String)> {
 /// (`>>> `, `<<< `), a reply code and enhanced status (`550 5.1.1 `), `RCPT To:`. Returns the reply code and status found there (kept for the diagnostic) and the rest.
 fn strip_line_prefixes(line: &str) -> (&str, &str) {
     let mut rest = line;
-    for marker in [">>>", "<<<", "RCPT To:", "To:", "Recipient:", "Original-Recipient:"] {
+    for marker in [">>>", "<<<", "In:", "RCPT To:", "To:", "Recipient:", "Original-Recipient:"] {
         if rest.len() >= marker.len() && rest.as_bytes()[..marker.len()].eq_ignore_ascii_case(marker.as_bytes()) {
             rest = rest[marker.len()..].trim_start();
         }
@@ -153,33 +299,36 @@ fn strip_line_prefixes(line: &str) -> (&str, &str) {
 
 /// Reports from the free text of a bounce. When the bounce names its failed recipients in an
 /// `X-Failed-Recipients` header, those are the recipients (an address at the start of a line may
-/// be a greeting to the sender); otherwise the address lines are.
+/// be a greeting to the sender); otherwise the address lines are, leaving out the bounce's own
+/// addresses unless nothing else names a recipient.
 pub fn decode<'b>(bounce: &'b Bounce) -> Vec<Report<'b>> {
     let notification = notification_text(&bounce.human);
-    let mut blocks = recipient_blocks(notification);
+    let own = own_addresses(bounce);
+    let mut blocks = recipient_blocks(notification, &own);
     let failed = failed_recipients_header(bounce);
     if !failed.is_empty() {
         blocks = failed
             .into_iter()
             .map(|address| match blocks.iter().position(|b| b.address.eq_ignore_ascii_case(&address)) {
                 Some(i) => blocks[i].clone(),
-                None => Block { address, text: compact(notification) },
+                None => Block { address, text: String::new() },
             })
             .collect();
     }
     if blocks.is_empty()
         && let Some(address) = bounce.original_recipient().or_else(|| address_in_prose(bounce, notification))
     {
-        blocks.push(Block { address, text: compact(notification) });
+        blocks.push(Block { address, text: String::new() });
     }
-    for block in blocks.iter_mut().filter(|b| b.text.is_empty()) {
-        block.text = compact(notification);
+    if blocks.is_empty() {
+        blocks.extend(recipient_blocks(notification, &[]).into_iter().take(1));
     }
-    let context = (blocks.len() == 1).then(|| compact(notification));
+    let whole = compact(notification);
+    let single = blocks.len() == 1;
     blocks
         .into_iter()
         .map(|b| Report {
-            context: context.clone().map(Into::into),
+            context: (single || b.text.is_empty()).then(|| whole.clone().into()),
             hint: provider_hint(&b.address),
             recipient: Some(b.address),
             diagnostic: b.text.into(),
@@ -191,13 +340,9 @@ pub fn decode<'b>(bounce: &'b Bounce) -> Vec<Report<'b>> {
 }
 
 /// The last resort for a recipient: the first address anywhere in the notification that is not
-/// the bounce's own sender or addressee (the original sender).
+/// one of the bounce's own (see `own_addresses`) or a mail system's service address.
 fn address_in_prose(bounce: &Bounce, notification: &str) -> Option<String> {
-    let own: Vec<String> = ["From", "To", "Reply-To"]
-        .iter()
-        .filter_map(|h| bounce.header(h))
-        .filter_map(|v| address::first_in(v).map(|(a, _)| a.to_ascii_lowercase()))
-        .collect();
+    let own = own_addresses(bounce);
     notification.lines().flat_map(|line| line.split_whitespace()).find_map(|word| {
         let address = address::clean(word)?;
         let lower = address.to_ascii_lowercase();
@@ -205,6 +350,23 @@ fn address_in_prose(bounce: &Bounce, notification: &str) -> Option<String> {
         (!own.contains(&lower) && !service).then_some(address)
     })
 }
+
+/// The bounce's own addresses, lower-cased: its sender, its addressee (the original sender) and a
+/// mailing list's service addresses (`List-Subscribe: <mailto:list-ctl@...?body=...>`). A
+/// notification quotes them (`To: sender@...`, "send a command to list-ctl@..."), but they never
+/// failed.
+fn own_addresses(bounce: &Bounce) -> Vec<String> {
+    OWN_HEADERS
+        .iter()
+        .filter_map(|h| bounce.header(h))
+        .flat_map(|v| v.split(['?', ',']))
+        .filter_map(|v| address::first_in(v).map(|(a, _)| a.to_ascii_lowercase()))
+        .collect()
+}
+
+/// The headers whose addresses are the bounce's own (see `own_addresses`).
+const OWN_HEADERS: &[&str] =
+    &["From", "To", "Reply-To", "List-Subscribe", "List-Unsubscribe", "List-Help", "List-Owner"];
 
 /// What a recipient's provider is known to mean by any bounce it sends: Google Groups bounces
 /// (in the poster's language) say that the group does not exist or does not accept the sender's
@@ -221,7 +383,7 @@ fn provider_hint(address: &str) -> Option<Hint> {
 }
 
 /// `X-Failed-Recipients` (Exim and others), comma-separated.
-fn failed_recipients_header(bounce: &Bounce) -> Vec<String> {
+pub fn failed_recipients_header(bounce: &Bounce) -> Vec<String> {
     bounce.header("X-Failed-Recipients").map(|v| v.split(',').filter_map(address::clean).collect()).unwrap_or_default()
 }
 
@@ -248,14 +410,80 @@ mod tests {
     #[test]
     fn pairs_each_address_with_its_text() {
         let text = "intro\n\n<a@example.com>: host x said:\n    550 no such user\n\n<b@example.com>: mailbox full\n";
-        let blocks = recipient_blocks(text);
+        let blocks = recipient_blocks(text, &[]);
         assert_eq!(blocks.len(), 2);
         assert_eq!(blocks[0], Block { address: "a@example.com".into(), text: "host x said: 550 no such user".into() });
         assert_eq!(blocks[1].text, "mailbox full");
     }
 
     #[test]
+    fn lead_in_phrases_name_the_address_inside_a_line() {
+        let text =
+            "Your mail sent on: today\n  Could not be delivered to: <a@example.com>\n  As their mailbox is full.\n";
+        let blocks = recipient_blocks(text, &[]);
+        assert_eq!(blocks.len(), 1);
+        assert_eq!(
+            blocks[0],
+            Block {
+                address: "a@example.com".into(),
+                text: "Could not be delivered to: As their mailbox is full.".into()
+            }
+        );
+        let zoho = "[Status: Error, Address: <b@example.com>, ResponseCode 421, , Host not reachable.]\n";
+        assert_eq!(recipient_blocks(zoho, &[])[0].address, "b@example.com");
+        assert!(recipient_blocks("Your message was delivered to c@example.com.\n", &[]).is_empty());
+    }
+
+    #[test]
+    fn an_error_stated_before_a_bare_address_is_its_text() {
+        let text = "------- Failure Reasons  --------\nUser not listed in public Name & Address Book\na@example.com\n";
+        assert_eq!(recipient_blocks(text, &[])[0].text, "User not listed in public Name & Address Book");
+    }
+
+    #[test]
+    fn transcripts_keep_the_failing_reply_and_skip_the_sender() {
+        let text = " In:  MAIL\n     FROM:<s@example.org>\n Out: 250 2.1.0 Ok\n In:  RCPT TO:<a@example.com>\n Out: 250 2.1.5 Ok\n In:  DATA\n Out: 451 4.3.0 Error: queue file write error\n";
+        let blocks = recipient_blocks(text, &[]);
+        assert_eq!(blocks.len(), 1);
+        assert_eq!(blocks[0].address, "a@example.com");
+        assert_eq!(blocks[0].text, "In:  DATA Out: 451 4.3.0 Error: queue file write error");
+    }
+
+    #[test]
+    fn a_quoted_to_header_is_not_a_recipient_when_others_are_listed() {
+        let text = "Your message\n  To:      a@example.net\n  Subject: Hello\n\ndid not reach the following recipient(s):\n\nb@example.jp on today\n    The recipient name is not recognized\n";
+        let blocks = recipient_blocks(text, &[]);
+        assert_eq!(blocks.len(), 1);
+        assert_eq!(blocks[0].address, "b@example.jp");
+        assert_eq!(recipient_blocks("To: a@example.net\n", &[])[0].address, "a@example.net");
+    }
+
+    #[test]
+    fn a_sendmail_session_explains_the_recipient_summarised_after_it() {
+        let text = "While talking to mx.example.org:\n>>> MAIL From:<s@example.jp>\n\
+<<< 501 <s@example.jp>... no access from mail server [192.0.2.55] which is an open relay.\n\
+554 <a@example.org>... Remote protocol error\n550 example.net (smtp)... 550 Host unknown\n\
+554 <b@example.net>... 550 Host unknown (Authoritative answer from name server)\n";
+        let own = ["s@example.jp".to_owned()];
+        let blocks = recipient_blocks(text, &own);
+        assert_eq!(blocks.len(), 2);
+        assert!(
+            blocks[0].text.contains("open relay") && !blocks[0].text.contains("Host unknown"),
+            "{}",
+            blocks[0].text
+        );
+        assert!(blocks[1].text.starts_with("550 example.net (smtp)"), "{}", blocks[1].text);
+    }
+
+    #[test]
+    fn copied_headers_end_the_notification() {
+        let text = "Host not reachable.\nReceived:from mx.example.com by mx2.example.com\nMessage-ID:<x@example.com>\n";
+        assert_eq!(notification_text(text), "Host not reachable.\n");
+        assert!(recipient_blocks(text, &[]).is_empty());
+    }
+
+    #[test]
     fn addresses_inside_sentences_are_not_anchors() {
-        assert!(recipient_blocks("Please contact postmaster@example.com for help.\n").is_empty());
+        assert!(recipient_blocks("Please contact postmaster@example.com for help.\n", &[]).is_empty());
     }
 }
