@@ -24,6 +24,7 @@ on_both_backends!(
     a_misfiring_cause_is_undone_in_one_previewed_operation,
     reevaluation_is_explicit_previewed_and_audited,
     staff_accounts_are_managed_and_audited,
+    a_large_import_crosses_batch_and_statement_boundaries,
 );
 
 /// A caller of the API: a bearer token, or a signed-in browser-like client.
@@ -786,4 +787,18 @@ async fn staff_accounts_are_managed_and_audited(server: &TestServer) {
     let actions: Vec<&str> = audit["items"].as_array().unwrap().iter().map(|a| a["action"].as_str().unwrap()).collect();
     assert_eq!(actions, ["user.reset_password", "user.update", "user.create", "user.create"]);
     assert!(!audit.to_string().contains(&password), "secrets never reach the audit log");
+}
+
+async fn a_large_import_crosses_batch_and_statement_boundaries(server: &TestServer) {
+    let admin = Api::admin(server).await;
+    let (_, job) = admin.post("/api/v1/imports", json!({"format": "text"})).await;
+    let file: String = (0..25_000).map(|i| format!("bulk{i}@d{}.example\n", i % 97)).collect();
+    let path = format!("/api/v1/imports/{}/data", job["id"]);
+    let (status, job) = Api::send(admin.request(reqwest::Method::PUT, &path).body(file)).await;
+    assert_eq!(status, StatusCode::OK, "{job}");
+    assert_eq!((job["state"].as_str(), job["created"].as_i64()), (Some("done"), Some(25_000)));
+    let (_, audit) = admin.get("/api/v1/audit?action=suppression.import").await;
+    assert_eq!(audit["items"].as_array().unwrap().len(), 3, "one audit row per committed batch of 10,000");
+    let api = mta(server).await;
+    assert!(api.suppressed("bulk24999@d70.example", None).await);
 }

@@ -212,8 +212,8 @@ macro_rules! sql_store {
                 now: i64,
             ) -> Result<Vec<$crate::Imported>, $crate::StoreError> {
                 let mut out = Vec::new();
-                // 10 parameters a row; SQLite allows 32,766 per statement.
-                for chunk in rows.chunks(3_000) {
+                // 11 parameters a row; SQLite allows 32,766 per statement, PostgreSQL 65,535.
+                for chunk in rows.chunks(2_500) {
                     let mut b = ::sqlx::QueryBuilder::<$db>::new(
                         "INSERT INTO suppressions (key, address, domain, domain_wide, scope, reason, source, note, \
                          active, created_at, updated_at, expires_at) ",
