@@ -32,11 +32,10 @@ CREATE TABLE suppressions (
     lifted_by   TEXT,
     lift_reason TEXT
 );
-CREATE UNIQUE INDEX suppressions_scope_key ON suppressions (scope, key);
-CREATE INDEX suppressions_key ON suppressions (key, id);
+-- One index serves lookups by (scope, key), prefix search and its (key, scope) order.
+CREATE UNIQUE INDEX suppressions_key_scope ON suppressions (key, scope);
 CREATE INDEX suppressions_domain ON suppressions (domain, id);
 CREATE INDEX suppressions_rule ON suppressions (rule) WHERE rule IS NOT NULL;
-CREATE INDEX suppressions_active ON suppressions (id) WHERE active;
 CREATE INDEX suppressions_reason ON suppressions (reason, id);
 
 CREATE FUNCTION rebound_refuse() RETURNS TRIGGER LANGUAGE plpgsql AS $$

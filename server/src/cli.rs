@@ -240,7 +240,6 @@ async fn import_file(
         Box::new(tokio::fs::File::open(&file).await?)
     };
     let store = crate::state::open_store(&store.database()?).await?;
-    let index = crate::index::SuppressionIndex::empty();
     let job = store
         .create_import(&NewImport {
             format,
@@ -266,7 +265,7 @@ async fn import_file(
             Err(e) => Some((Err(e), reader)),
         }
     });
-    let job = crate::import::run(store.as_ref(), &index, job, &Actor::Cli, Box::pin(chunks)).await?;
+    let job = crate::import::run(store.as_ref(), None, job, &Actor::Cli, Box::pin(chunks)).await?;
     eprintln!(
         "import {}: {} in {:.1} s: {} lines, {} created, {} reopened, {} unchanged, {} rejected",
         job.id,

@@ -14,7 +14,7 @@ pub enum ApiError {
     /// The request was malformed; `field` names the offending part when one is to blame.
     #[error("{message}")]
     Invalid { code: &'static str, message: String, field: Option<String> },
-    #[error("send the body as JSON with `Content-Type: application/json`")]
+    #[error("this endpoint reads JSON: send `Content-Type: application/json` (or what its documentation lists)")]
     UnsupportedMediaType,
     #[error("the request body is larger than this endpoint accepts (its limit is in the API documentation)")]
     PayloadTooLarge,

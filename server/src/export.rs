@@ -53,7 +53,7 @@ pub fn stream(
                     let next = match page.last() {
                         Some(last) if page.len() == PAGE as usize => {
                             let key = crate::index::index_entry(last).map(|e| e.key).unwrap_or_default();
-                            query.cursor = Some(SuppressionCursor::AfterKey(key, last.id));
+                            query.cursor = Some(SuppressionCursor::AfterKey(key, last.scope.clone()));
                             Some(query)
                         }
                         _ => None,

@@ -42,6 +42,19 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     }
 }
 
+/// A body that could not be read: too large (413), or cut off by the client (400).
+pub fn body_error(rejection: axum::extract::rejection::BytesRejection) -> ApiError {
+    use axum::extract::rejection::{BytesRejection, FailedToBufferBody};
+    match rejection {
+        BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(_)) => ApiError::PayloadTooLarge,
+        other => ApiError::Invalid {
+            code: "unreadable_body",
+            message: format!("the request body could not be read: {other}"),
+            field: None,
+        },
+    }
+}
+
 /// The request declares a JSON body (`application/json` or `application/*+json`).
 pub fn is_json(headers: &axum::http::HeaderMap) -> bool {
     headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).and_then(|v| v.split(';').next()).is_some_and(|mime| {

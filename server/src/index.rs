@@ -58,14 +58,9 @@ pub struct SuppressionIndex {
 const LOAD_PAGE: u32 = 20_000;
 
 impl SuppressionIndex {
-    /// An index with nothing in it (for commands that write but never check).
-    pub fn empty() -> Self {
-        Self { hashers: (RandomState::new(), RandomState::new()), map: RwLock::default() }
-    }
-
     /// Loads every active entry from the store.
     pub async fn load(store: &dyn Store) -> Result<Arc<Self>, StoreError> {
-        let index = Arc::new(Self::empty());
+        let index = Arc::new(Self { hashers: (RandomState::new(), RandomState::new()), map: RwLock::default() });
         index.reload(store).await?;
         Ok(index)
     }

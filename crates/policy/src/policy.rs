@@ -129,6 +129,9 @@ impl Policy {
                 });
             }
         }
+        if let Some(i) = self.rules.iter().position(|r| r.id.trim().is_empty()) {
+            return Err(PolicyError { field: format!("rules[{i}].id"), message: "a rule needs an id".to_owned() });
+        }
         self.classifier().map(drop)
     }
 

@@ -62,13 +62,15 @@ pub trait Tx: Send {
     async fn reopen_suppression(&mut self, id: i64, new: &NewSuppression<'_>) -> Result<Suppression, StoreError>;
     async fn lift_suppression(&mut self, id: i64, lift: &Lift<'_>) -> Result<Suppression, StoreError>;
     /// Inserts imported rows (distinct scope and key within one call), reopening lifted entries
-    /// and leaving active ones alone; returns the rows that changed.
+    /// and leaving active ones alone; counts what changed, with the changed entries when
+    /// `want_entries` (for a pre-send index to apply).
     async fn import_suppressions(
         &mut self,
         rows: &[ImportRow],
         source: &str,
         now: i64,
-    ) -> Result<Vec<Imported>, StoreError>;
+        want_entries: bool,
+    ) -> Result<ImportCounts, StoreError>;
     /// Saves a job's progress and state.
     async fn update_import(&mut self, job: &ImportJob) -> Result<(), StoreError>;
 
@@ -84,6 +86,7 @@ pub trait Tx: Send {
     async fn user_by_id(&mut self, id: i64) -> Result<Option<User>, StoreError>;
     /// Active admins other than `except`.
     async fn other_active_admins(&mut self, except: i64) -> Result<u64, StoreError>;
+    /// Sets role and disabled state; disabling also ends the user's sessions.
     async fn update_user(&mut self, id: i64, role: Role, disabled: bool) -> Result<User, StoreError>;
     /// Replaces the password hash and ends the user's sessions.
     async fn set_password(&mut self, id: i64, password_hash: &str) -> Result<(), StoreError>;

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::audit::{self, Change};
 use crate::{
-    Actor, EventRow, ImportRow, Imported, Lift, NewApiKey, NewEvent, NewSuppression, NewUser, Store, StoreError,
+    Actor, EventRow, ImportRow, IndexEntry, Lift, NewApiKey, NewEvent, NewSuppression, NewUser, Store, StoreError,
     SuppressionCursor, SuppressionQuery, Tx, User,
 };
 
@@ -556,22 +556,24 @@ pub fn import_source(job_id: i64) -> String {
 
 /// Commits one batch of an import: its rows, the job's progress (`job` already counts the batch's
 /// lines, bytes and rejections; this adds what the rows did) and, when anything changed, one
-/// audit row naming the job and the batch's line range.
+/// audit row naming the job and the batch's line range. Returns the changed entries when
+/// `want_entries`.
 pub async fn import_batch(
     store: &dyn Store,
     job: &mut ImportJob,
     rows: &[ImportRow],
     lines: (u64, u64),
     actor: &Actor,
-) -> Result<Vec<Imported>, StoreError> {
+    want_entries: bool,
+) -> Result<Vec<IndexEntry>, StoreError> {
     let mut tx = store.begin().await?;
-    let imported = tx.import_suppressions(rows, &import_source(job.id), job.updated_at).await?;
-    let created = imported.iter().filter(|i| i.created).count() as i64;
-    let reopened = imported.len() as i64 - created;
+    let counts = tx.import_suppressions(rows, &import_source(job.id), job.updated_at, want_entries).await?;
+    let (created, reopened) = (counts.created as i64, counts.reopened as i64);
+    let unchanged = rows.len() as i64 - created - reopened;
     job.created += created;
     job.reopened += reopened;
-    job.unchanged += rows.len() as i64 - created - reopened;
-    if !imported.is_empty() {
+    job.unchanged += unchanged;
+    if created + reopened > 0 {
         let change = Change {
             at: job.updated_at,
             actor,
@@ -582,7 +584,7 @@ pub async fn import_batch(
                 "lines": [lines.0, lines.1],
                 "created": created,
                 "reopened": reopened,
-                "unchanged": rows.len() as i64 - created - reopened,
+                "unchanged": unchanged,
             })),
             reason: None,
         };
@@ -590,7 +592,7 @@ pub async fn import_batch(
     }
     tx.update_import(job).await?;
     tx.commit().await?;
-    Ok(imported)
+    Ok(counts.entries)
 }
 
 /// Saves a job's state outside a batch (started, finished, failed).

@@ -152,12 +152,14 @@ pub struct ImportRow {
     pub expires_at: Option<i64>,
 }
 
-/// What importing a batch did, per row that changed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Imported {
-    pub entry: IndexEntry,
-    /// A new entry (otherwise a lifted one reopened).
-    pub created: bool,
+/// What importing a batch did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportCounts {
+    pub created: u64,
+    /// Lifted entries in force again.
+    pub reopened: u64,
+    /// The entries that changed, when asked for.
+    pub entries: Vec<IndexEntry>,
 }
 
 /// An import job to create.
@@ -174,8 +176,8 @@ pub struct NewImport<'a> {
 pub enum SuppressionCursor {
     /// Newest first; continue below this id.
     BeforeId(i64),
-    /// By key (for prefix search); continue after this (key, id).
-    AfterKey(String, i64),
+    /// By key (for prefix search); continue after this (key, scope).
+    AfterKey(String, String),
 }
 
 /// Filters of a suppression list page. With `key_prefix` the page is ordered by key, otherwise

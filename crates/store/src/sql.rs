@@ -210,8 +210,9 @@ macro_rules! sql_store {
                 rows: &[$crate::ImportRow],
                 source: &str,
                 now: i64,
-            ) -> Result<Vec<$crate::Imported>, $crate::StoreError> {
-                let mut out = Vec::new();
+                want_entries: bool,
+            ) -> Result<$crate::ImportCounts, $crate::StoreError> {
+                let mut out = $crate::ImportCounts::default();
                 // 11 parameters a row; SQLite allows 32,766 per statement, PostgreSQL 65,535.
                 for chunk in rows.chunks(2_500) {
                     let mut b = ::sqlx::QueryBuilder::<$db>::new(
@@ -219,33 +220,41 @@ macro_rules! sql_store {
                          active, created_at, updated_at, expires_at) ",
                     );
                     b.push_values(chunk, |mut v, row| {
-                        v.push_bind(row.target.key().to_owned())
-                            .push_bind(row.target.display().to_owned())
-                            .push_bind(row.target.domain().to_owned())
+                        v.push_bind(row.target.key())
+                            .push_bind(row.target.display())
+                            .push_bind(row.target.domain())
                             .push_bind(row.target.is_domain())
-                            .push_bind(row.scope.clone())
+                            .push_bind(row.scope.as_str())
                             .push_bind(row.reason.as_str())
-                            .push_bind(source.to_owned())
-                            .push_bind(row.note.clone())
+                            .push_bind(source)
+                            .push_bind(row.note.as_deref())
                             .push("TRUE")
                             .push_bind(now)
                             .push_bind(now)
                             .push_bind(row.expires_at);
                     });
                     b.push(concat!(
-                        " ON CONFLICT (scope, key) DO UPDATE SET active = TRUE, reason = excluded.reason, ",
+                        " ON CONFLICT (key, scope) DO UPDATE SET active = TRUE, reason = excluded.reason, ",
                         "source = excluded.source, rule = NULL, note = excluded.note, updated_at = excluded.updated_at, ",
                         "expires_at = excluded.expires_at, lifted_at = NULL, lifted_by = NULL, lift_reason = NULL ",
-                        "WHERE suppressions.active = FALSE RETURNING ",
-                        $crate::columns!(index),
-                        ", updated_at"
+                        "WHERE suppressions.active = FALSE RETURNING created_at = updated_at AS fresh, "
                     ));
+                    b.push(if want_entries { $crate::columns!(index) } else { "id" });
                     let returned = b.build().fetch_all(&mut *self.tx).await.map_err($crate::rows::backend)?;
                     for row in &returned {
-                        let entry = $crate::rows::index_entry(row)?;
-                        let updated_at: i64 = ::sqlx::Row::try_get(row, "updated_at").map_err($crate::rows::backend)?;
-                        self.changed.push(entry.id);
-                        out.push($crate::Imported { created: entry.created_at == updated_at, entry });
+                        let fresh: bool = ::sqlx::Row::try_get(row, "fresh").map_err($crate::rows::backend)?;
+                        if fresh {
+                            out.created += 1;
+                        } else {
+                            out.reopened += 1;
+                        }
+                        if want_entries {
+                            let entry = $crate::rows::index_entry(row)?;
+                            self.changed.push(entry.id);
+                            out.entries.push(entry);
+                        } else {
+                            self.changed.push(::sqlx::Row::try_get(row, "id").map_err($crate::rows::backend)?);
+                        }
                     }
                 }
                 Ok(out)
@@ -382,6 +391,13 @@ macro_rules! sql_store {
                 .fetch_one(&mut *self.tx)
                 .await
                 .map_err($crate::rows::backend)?;
+                if disabled {
+                    ::sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                        .bind(id)
+                        .execute(&mut *self.tx)
+                        .await
+                        .map_err($crate::rows::backend)?;
+                }
                 $crate::rows::user(&row)
             }
 
@@ -586,12 +602,12 @@ macro_rules! sql_store {
                     Some($crate::SuppressionCursor::BeforeId(id)) => {
                         b.push(" AND id < ").push_bind(*id);
                     }
-                    Some($crate::SuppressionCursor::AfterKey(key, id)) => {
-                        b.push(" AND (key, id) > (").push_bind(key.clone()).push(", ").push_bind(*id).push(")");
+                    Some($crate::SuppressionCursor::AfterKey(key, scope)) => {
+                        b.push(" AND (key, scope) > (").push_bind(key.clone()).push(", ").push_bind(scope.clone()).push(")");
                     }
                     None => {}
                 }
-                b.push(if q.key_prefix.is_some() { " ORDER BY key, id" } else { " ORDER BY id DESC" });
+                b.push(if q.key_prefix.is_some() { " ORDER BY key, scope" } else { " ORDER BY id DESC" });
                 b.push(" LIMIT ").push_bind(i64::from(q.limit));
                 let rows = b.build().fetch_all(&self.reader).await.map_err($crate::rows::backend)?;
                 rows.iter().map($crate::rows::suppression).collect()

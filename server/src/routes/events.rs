@@ -61,7 +61,7 @@ async fn ingest(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<EventsResponse>, ApiError> {
     principal.require(Permission::EventsWrite)?;
-    let body = body.map_err(|_| ApiError::PayloadTooLarge)?;
+    let body = body.map_err(crate::extract::body_error)?;
     let is_email = headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -213,7 +213,8 @@ fn prepare(
                     (Some(key), c) if c > 1 => Some(format!("{key}#{}", n + 1)),
                     (key, _) => key.clone(),
                 };
-                NewEvent { recipient: target, verdict, idempotency_key, raw: Some(text.clone()), ..base.clone() }
+                let raw = Some(text.clone());
+                NewEvent { recipient: target, verdict, input: "message", idempotency_key, raw, ..base.clone() }
             })
             .collect());
     }

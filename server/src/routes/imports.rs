@@ -92,7 +92,7 @@ async fn upload(
     // with an error and records the job as failed, rather than leaving it `running` forever.
     let actor = principal.actor();
     let task = tokio::spawn(async move {
-        import::run(state.store.as_ref(), &state.index, job, &actor, body.into_data_stream()).await
+        import::run(state.store.as_ref(), Some(&state.index), job, &actor, body.into_data_stream()).await
     });
     let job = task.await.map_err(|e| ApiError::Internal(format!("the import task failed: {e}")))??;
     Ok(Json(job))

@@ -45,13 +45,14 @@ struct ListParams {
     limit: Option<u32>,
 }
 
-/// Cursors are opaque to clients: `i<id>` (newest first) or `k<id>:<key>` (by address).
+/// Cursors are opaque to clients: `i<id>` (newest first) or `k<scope>|<key>` (by address; scopes
+/// never contain `|`).
 fn parse_cursor(text: &str) -> Option<SuppressionCursor> {
     if let Some(id) = text.strip_prefix('i') {
         return id.parse().ok().map(SuppressionCursor::BeforeId);
     }
-    let (id, key) = text.strip_prefix('k')?.split_once(':')?;
-    Some(SuppressionCursor::AfterKey(key.to_owned(), id.parse().ok()?))
+    let (scope, key) = text.strip_prefix('k')?.split_once('|')?;
+    Some(SuppressionCursor::AfterKey(key.to_owned(), scope.to_owned()))
 }
 
 async fn list(
@@ -92,7 +93,7 @@ async fn list(
         items.last().map(|last| {
             if key_prefix.is_some() {
                 let key = crate::index::index_entry(last).map(|e| e.key).unwrap_or_default();
-                format!("k{}:{key}", last.id)
+                format!("k{}|{key}", last.scope)
             } else {
                 format!("i{}", last.id)
             }
