@@ -25,6 +25,7 @@ on_both_backends!(
     reevaluation_is_explicit_previewed_and_audited,
     staff_accounts_are_managed_and_audited,
     a_large_import_crosses_batch_and_statement_boundaries,
+    a_batch_sees_its_own_earlier_events,
 );
 
 /// A caller of the API: a bearer token, or a signed-in browser-like client.
@@ -802,4 +803,26 @@ async fn a_large_import_crosses_batch_and_statement_boundaries(server: &TestServ
     assert_eq!(audit["items"].as_array().unwrap().len(), 2, "one audit row per committed batch (10,000, then 20,000)");
     let api = mta(server).await;
     assert!(api.suppressed("bulk24999@d70.example", None).await);
+}
+
+async fn a_batch_sees_its_own_earlier_events(server: &TestServer) {
+    let api = mta(server).await;
+    let hard = json!({"recipient": "twice@example.com", "reply": "550 5.1.1 user unknown"});
+    let keyed = json!({"recipient": "k@example.com", "kind": "delivered", "idempotency_key": "new-key"});
+    let complaint = json!({"recipient": "twice@example.com", "kind": "complaint"});
+    let results = api.events(json!([hard, keyed, hard, keyed, complaint])).await;
+    assert_eq!(results[0]["outcome"]["effect"], "suppressed");
+    assert_eq!(results[2]["outcome"]["effect"], "already_suppressed");
+    assert_eq!(results[2]["outcome"]["suppression_id"], results[0]["outcome"]["suppression_id"]);
+    assert_eq!((results[1]["duplicate"].as_bool(), results[3]["duplicate"].as_bool()), (Some(false), Some(true)));
+    assert_eq!(results[3]["event_id"], results[1]["event_id"]);
+    let ids: std::collections::BTreeSet<i64> = results.iter().map(|r| r["event_id"].as_i64().unwrap()).collect();
+    assert_eq!(ids.len(), 4, "one stored event per item, the repeat excepted");
+
+    let admin = Api::admin(server).await;
+    let (_, detail) = admin.get(&format!("/api/v1/suppressions/{}", results[0]["outcome"]["suppression_id"])).await;
+    assert_eq!(detail["suppression"]["reason"], "complaint", "a complaint in the same batch escalates the new entry");
+    assert_eq!(detail["events"].as_array().unwrap().len(), 3);
+    let (_, verification) = admin.get("/api/v1/audit/verify").await;
+    assert_eq!(verification["ok"], true);
 }

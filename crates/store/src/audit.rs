@@ -81,6 +81,32 @@ pub async fn append(tx: &mut dyn Tx, change: Change<'_>) -> Result<i64, StoreErr
     tx.insert_audit(&row).await
 }
 
+/// Appends several changes, in order, with one read of the last hash and one multi-row insert.
+pub async fn append_many(tx: &mut dyn Tx, changes: Vec<Change<'_>>) -> Result<(), StoreError> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let mut prev_hash = tx.last_audit_hash().await?;
+    let mut rows = Vec::with_capacity(changes.len());
+    for change in changes {
+        let mut row = AuditRow {
+            at: change.at,
+            actor: change.actor.to_string(),
+            action: change.action.to_owned(),
+            target: change.target.to_owned(),
+            before: change.before.map(|v| v.to_string()),
+            after: change.after.map(|v| v.to_string()),
+            reason: change.reason.map(str::to_owned),
+            prev_hash,
+            hash: [0; 32],
+        };
+        row.hash = row_hash(&row);
+        prev_hash = row.hash;
+        rows.push(row);
+    }
+    tx.insert_audits(&rows).await
+}
+
 /// Walks the whole chain in pages and reports the first row that does not follow.
 pub async fn verify(store: &dyn Store) -> Result<AuditVerification, StoreError> {
     const PAGE: u32 = 5_000;

@@ -13,6 +13,7 @@
 //! here, so that behaviour that depends on time is testable.
 
 pub mod audit;
+mod ingest;
 pub mod ops;
 mod records;
 pub mod rows;
@@ -43,18 +44,17 @@ pub enum StoreError {
 pub trait Tx: Send {
     async fn commit(self: Box<Self>) -> Result<(), StoreError>;
 
-    /// The stored event that carried this idempotency key, if any.
-    async fn event_by_idempotency_key(&mut self, key: &str) -> Result<Option<Event>, StoreError>;
-    /// Soft bounces of `recipient_key` at or after `since`, and, when `after_last_delivery`, after
-    /// the last delivery to it.
-    async fn soft_count(
-        &mut self,
-        recipient_key: &str,
-        since: i64,
-        after_last_delivery: bool,
-    ) -> Result<u32, StoreError>;
-    async fn insert_event(&mut self, event: &EventRow<'_>) -> Result<i64, StoreError>;
+    /// Stored events carrying any of these idempotency keys, with their key.
+    async fn events_by_idempotency_keys(&mut self, keys: &[&str]) -> Result<Vec<(String, Event)>, StoreError>;
+    /// Soft bounces and deliveries of these recipients at or after `since`, for soft-bounce counts.
+    async fn soft_history(&mut self, recipient_keys: &[&str], since: i64) -> Result<Vec<HistoryMark>, StoreError>;
+    /// Inserts events in one statement per few thousand; returns their ids in the given order.
+    async fn insert_events(&mut self, events: &[EventRow<'_>]) -> Result<Vec<i64>, StoreError>;
 
+    /// Every entry (any scope, active or not) of these keys, with its key.
+    async fn suppressions_by_keys(&mut self, keys: &[&str]) -> Result<Vec<(String, Suppression)>, StoreError>;
+    /// Inserts new entries in one statement per few thousand; returns them in the given order.
+    async fn insert_suppressions(&mut self, new: &[NewSuppression<'_>]) -> Result<Vec<Suppression>, StoreError>;
     async fn suppression_by_key(&mut self, scope: &str, key: &str) -> Result<Option<Suppression>, StoreError>;
     async fn suppression_by_id(&mut self, id: i64) -> Result<Option<Suppression>, StoreError>;
     async fn insert_suppression(&mut self, new: &NewSuppression<'_>) -> Result<Suppression, StoreError>;
@@ -77,6 +77,7 @@ pub trait Tx: Send {
     /// The hash of the newest audit row (all zeros for an empty log).
     async fn last_audit_hash(&mut self) -> Result<[u8; 32], StoreError>;
     async fn insert_audit(&mut self, row: &audit::AuditRow) -> Result<i64, StoreError>;
+    async fn insert_audits(&mut self, rows: &[audit::AuditRow]) -> Result<(), StoreError>;
 
     async fn setting(&mut self, name: &str) -> Result<Option<String>, StoreError>;
     async fn put_setting(&mut self, name: &str, value: &str, now: i64) -> Result<(), StoreError>;

@@ -3,137 +3,23 @@
 //! Every change to the list, the settings or the keys appends an audit row in the same
 //! transaction, so a change and its record commit together or not at all.
 
-use rebound_api::v1::{ApiKey, ImportJob, Outcome, Policy, Role, Suppression, SuppressionReason};
-use rebound_core::Kind;
+use rebound_api::v1::{ApiKey, ImportJob, Policy, Role, Suppression, SuppressionReason};
 use rebound_policy::{Decision, EventFacts, History, decide};
 use serde_json::{Value, json};
 
 use crate::audit::{self, Change};
 use crate::{
-    Actor, EventRow, ImportRow, IndexEntry, Lift, NewApiKey, NewEvent, NewSuppression, NewUser, Store, StoreError,
-    SuppressionCursor, SuppressionQuery, Tx, User,
+    Actor, ImportRow, IndexEntry, Lift, NewApiKey, NewSuppression, NewUser, Store, StoreError, SuppressionCursor,
+    SuppressionQuery, Tx, User,
 };
 
 /// The settings row that holds the policy.
 pub const POLICY_SETTING: &str = "policy";
 
-const DAY: i64 = 86_400;
-
-/// What ingesting one event did.
-#[derive(Debug, Clone)]
-pub struct Ingested {
-    pub event_id: i64,
-    /// The idempotency key had been seen: `outcome` is the first delivery's, nothing changed.
-    pub duplicate: bool,
-    pub verdict: rebound_api::v1::Verdict,
-    pub outcome: Outcome,
-}
-
-/// The result of an ingest: per event, in order, and the entries whose state changed.
-#[derive(Debug, Clone, Default)]
-pub struct IngestReport {
-    pub events: Vec<Ingested>,
-    pub changed: Vec<Suppression>,
-}
-
-/// Records a batch of events and applies the policy to each, in one transaction: either every
-/// event of the batch is stored with its consequences, or none is.
-pub async fn ingest(store: &dyn Store, events: &[NewEvent], policy: &Policy) -> Result<IngestReport, StoreError> {
-    let mut tx = store.begin().await?;
-    let mut report = IngestReport::default();
-    for event in events {
-        if let Some(key) = &event.idempotency_key
-            && let Some(first) = tx.event_by_idempotency_key(key).await?
-        {
-            report.events.push(Ingested {
-                event_id: first.id,
-                duplicate: true,
-                verdict: first.verdict,
-                outcome: first.outcome,
-            });
-            continue;
-        }
-        let (outcome, suppression_id) = apply_policy(tx.as_mut(), event, policy, &mut report.changed).await?;
-        let verdict_json = serde_json::to_string(&event.verdict).map_err(corrupt_json)?;
-        let outcome_json = serde_json::to_string(&outcome).map_err(corrupt_json)?;
-        let row = EventRow {
-            event,
-            verdict_json: &verdict_json,
-            outcome: &outcome,
-            outcome_json: &outcome_json,
-            suppression_id,
-        };
-        let event_id = tx.insert_event(&row).await?;
-        report.events.push(Ingested { event_id, duplicate: false, verdict: event.verdict.clone(), outcome });
-    }
-    tx.commit().await?;
-    Ok(report)
-}
+pub use crate::ingest::{IngestReport, Ingested, ingest};
 
 fn corrupt_json(e: serde_json::Error) -> StoreError {
     StoreError::Corrupt { what: "json", detail: e.to_string() }
-}
-
-async fn apply_policy(
-    tx: &mut dyn Tx,
-    event: &NewEvent,
-    policy: &Policy,
-    changed: &mut Vec<Suppression>,
-) -> Result<(Outcome, Option<i64>), StoreError> {
-    let Some(target) = &event.recipient else {
-        return Ok((Outcome::Nothing { why: "the event names no recipient".to_owned() }, None));
-    };
-    let facts = EventFacts {
-        kind: event.verdict.kind,
-        reason: event.verdict.reason,
-        spam_trap: event.spam_trap,
-        stream: event.stream.as_deref(),
-    };
-    let history = if facts.kind == Kind::Soft && !facts.spam_trap {
-        let (_, window_days) = policy.soft_limits(facts.reason);
-        let since = event.at.saturating_sub(i64::from(window_days) * DAY);
-        History { soft_in_window: tx.soft_count(target.key(), since, policy.soft_reset_on_delivery).await? }
-    } else {
-        History::default()
-    };
-    Ok(match decide(policy, facts, history) {
-        Decision::Suppress { reason, scope } => {
-            let new = NewSuppression {
-                target,
-                scope: &scope,
-                reason,
-                source: &event.source,
-                rule: Some(&event.verdict.rule),
-                note: None,
-                expires_at: None,
-                now: event.received_at,
-            };
-            let cause = format!("{} event: {} ({})", event.verdict.kind, event.verdict.reason, event.verdict.rule);
-            let (entry, change) = suppress_in(tx, &new, &Actor::System, Some(&cause)).await?;
-            let outcome = match change {
-                SuppressChange::Unchanged => Outcome::AlreadySuppressed {
-                    suppression_id: entry.id,
-                    reason: entry.reason,
-                    scope: entry.scope.clone(),
-                },
-                SuppressChange::Created | SuppressChange::Reopened | SuppressChange::Escalated => Outcome::Suppressed {
-                    suppression_id: entry.id,
-                    reason: entry.reason,
-                    scope: entry.scope.clone(),
-                    reopened: change == SuppressChange::Reopened,
-                },
-            };
-            let id = entry.id;
-            if change != SuppressChange::Unchanged {
-                changed.push(entry);
-            }
-            (outcome, Some(id))
-        }
-        Decision::CountSoft { count, threshold, window_days } => {
-            (Outcome::Counted { count, threshold, window_days }, None)
-        }
-        Decision::Nothing { why } => (Outcome::Nothing { why: why.to_owned() }, None),
-    })
 }
 
 /// What `suppress` did to the list.
@@ -159,11 +45,11 @@ impl SuppressChange {
     }
 }
 
-fn in_force(entry: &Suppression, now: i64) -> bool {
+pub(crate) fn in_force(entry: &Suppression, now: i64) -> bool {
     entry.active && entry.expires_at.is_none_or(|at| at > now)
 }
 
-fn snapshot(entry: &Suppression) -> Option<Value> {
+pub(crate) fn snapshot(entry: &Suppression) -> Option<Value> {
     serde_json::to_value(entry).ok()
 }
 

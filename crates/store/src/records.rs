@@ -119,6 +119,15 @@ pub struct EventRow<'a> {
     pub suppression_id: Option<i64>,
 }
 
+/// A soft bounce or a delivery in a recipient's recent history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryMark {
+    pub recipient_key: String,
+    pub at: i64,
+    pub id: i64,
+    pub delivered: bool,
+}
+
 /// An API key to create; only the digest of its token is stored.
 pub struct NewApiKey<'a> {
     pub name: &'a str,

@@ -154,6 +154,16 @@ readers! {
         })
     }
 
+    /// `recipient_key, at, id, delivered` as a history mark.
+    fn history_mark(row) -> crate::HistoryMark {
+        Ok(crate::HistoryMark {
+            recipient_key: get(row, "recipient_key")?,
+            at: get(row, "at")?,
+            id: get(row, "id")?,
+            delivered: get(row, "delivered")?,
+        })
+    }
+
     /// `columns!(api_key)` as `ApiKey`.
     fn api_key(row) -> ApiKey {
         Ok(ApiKey {

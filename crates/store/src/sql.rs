@@ -41,69 +41,154 @@ macro_rules! sql_store {
                 self.tx.commit().await.map_err($crate::rows::backend)
             }
 
-            async fn event_by_idempotency_key(
+            async fn events_by_idempotency_keys(
                 &mut self,
-                key: &str,
-            ) -> Result<Option<::rebound_api::v1::Event>, $crate::StoreError> {
-                let row = ::sqlx::query(concat!("SELECT ", $crate::columns!(event), " FROM events WHERE idempotency_key = $1"))
-                    .bind(key)
-                    .fetch_optional(&mut *self.tx)
-                    .await
-                    .map_err($crate::rows::backend)?;
-                row.as_ref().map($crate::rows::event).transpose()
+                keys: &[&str],
+            ) -> Result<Vec<(String, ::rebound_api::v1::Event)>, $crate::StoreError> {
+                let mut out = Vec::new();
+                for chunk in keys.chunks(500) {
+                    let mut b = ::sqlx::QueryBuilder::<$db>::new(concat!(
+                        "SELECT idempotency_key, ", $crate::columns!(event), " FROM events WHERE idempotency_key IN ("
+                    ));
+                    let mut list = b.separated(", ");
+                    for key in chunk {
+                        list.push_bind(*key);
+                    }
+                    b.push(")");
+                    for row in &b.build().fetch_all(&mut *self.tx).await.map_err($crate::rows::backend)? {
+                        let key: String = ::sqlx::Row::try_get(row, "idempotency_key").map_err($crate::rows::backend)?;
+                        out.push((key, $crate::rows::event(row)?));
+                    }
+                }
+                Ok(out)
             }
 
-            async fn soft_count(
+            async fn soft_history(
                 &mut self,
-                recipient_key: &str,
+                recipient_keys: &[&str],
                 since: i64,
-                after_last_delivery: bool,
-            ) -> Result<u32, $crate::StoreError> {
-                let sql = if after_last_delivery {
-                    "SELECT count(*) FROM events s WHERE s.recipient_key = $1 AND s.kind = 'soft' AND s.at >= $2 \
-                     AND NOT EXISTS (SELECT 1 FROM events d WHERE d.recipient_key = $1 AND d.kind = 'delivered' \
-                     AND (d.at, d.id) > (s.at, s.id))"
-                } else {
-                    "SELECT count(*) FROM events WHERE recipient_key = $1 AND kind = 'soft' AND at >= $2"
-                };
-                let n: i64 = ::sqlx::query_scalar(sql)
-                    .bind(recipient_key)
-                    .bind(since)
-                    .fetch_one(&mut *self.tx)
-                    .await
-                    .map_err($crate::rows::backend)?;
-                Ok(u32::try_from(n).unwrap_or(u32::MAX))
+            ) -> Result<Vec<$crate::HistoryMark>, $crate::StoreError> {
+                let mut out = Vec::new();
+                for chunk in recipient_keys.chunks(500) {
+                    let mut b = ::sqlx::QueryBuilder::<$db>::new(
+                        "SELECT recipient_key, at, id, kind = 'delivered' AS delivered FROM events \
+                         WHERE kind IN ('soft', 'delivered') AND at >= ",
+                    );
+                    b.push_bind(since).push(" AND recipient_key IN (");
+                    let mut list = b.separated(", ");
+                    for key in chunk {
+                        list.push_bind(*key);
+                    }
+                    b.push(")");
+                    for row in &b.build().fetch_all(&mut *self.tx).await.map_err($crate::rows::backend)? {
+                        out.push($crate::rows::history_mark(row)?);
+                    }
+                }
+                Ok(out)
             }
 
-            async fn insert_event(&mut self, row: &$crate::EventRow<'_>) -> Result<i64, $crate::StoreError> {
-                let e = row.event;
-                ::sqlx::query_scalar(
-                    "INSERT INTO events (at, received_at, source, idempotency_key, recipient, recipient_key, kind, \
-                     reason, rule, campaign, stream, sending_ip, isp, raw, verdict, outcome, suppression_id, input) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
-                     RETURNING id",
-                )
-                .bind(e.at)
-                .bind(e.received_at)
-                .bind(&e.source)
-                .bind(e.idempotency_key.as_deref())
-                .bind(e.recipient.as_ref().map(|t| t.display()))
-                .bind(e.recipient.as_ref().map(|t| t.key()))
-                .bind(e.verdict.kind.as_str())
-                .bind(e.verdict.reason.as_str())
-                .bind(&e.verdict.rule)
-                .bind(e.campaign.as_deref())
-                .bind(e.stream.as_deref())
-                .bind(e.sending_ip.as_deref())
-                .bind(e.isp.as_deref())
-                .bind(e.raw.as_deref())
-                .bind(row.verdict_json)
-                .bind(row.outcome_json)
-                .bind(row.suppression_id)
-                .bind(e.input)
-                .fetch_one(&mut *self.tx)
-                .await
-                .map_err(|e| $crate::rows::write_error(e, "event"))
+            async fn insert_events(&mut self, rows: &[$crate::EventRow<'_>]) -> Result<Vec<i64>, $crate::StoreError> {
+                let mut ids = Vec::with_capacity(rows.len());
+                // 18 parameters a row (SQLite allows 32,766 per statement).
+                for chunk in rows.chunks(1_500) {
+                    let mut b = ::sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO events (at, received_at, source, idempotency_key, recipient, recipient_key, kind, \
+                         reason, rule, campaign, stream, sending_ip, isp, raw, verdict, outcome, suppression_id, input) ",
+                    );
+                    b.push_values(chunk, |mut v, row| {
+                        let e = row.event;
+                        v.push_bind(e.at)
+                            .push_bind(e.received_at)
+                            .push_bind(e.source.as_str())
+                            .push_bind(e.idempotency_key.as_deref())
+                            .push_bind(e.recipient.as_ref().map(|t| t.display()))
+                            .push_bind(e.recipient.as_ref().map(|t| t.key()))
+                            .push_bind(e.verdict.kind.as_str())
+                            .push_bind(e.verdict.reason.as_str())
+                            .push_bind(e.verdict.rule.as_str())
+                            .push_bind(e.campaign.as_deref())
+                            .push_bind(e.stream.as_deref())
+                            .push_bind(e.sending_ip.as_deref())
+                            .push_bind(e.isp.as_deref())
+                            .push_bind(e.raw.as_deref())
+                            .push_bind(row.verdict_json)
+                            .push_bind(row.outcome_json)
+                            .push_bind(row.suppression_id)
+                            .push_bind(e.input);
+                    });
+                    b.push(" RETURNING id");
+                    let mut chunk_ids: Vec<i64> = b
+                        .build_query_scalar()
+                        .fetch_all(&mut *self.tx)
+                        .await
+                        .map_err(|e| $crate::rows::write_error(e, "event"))?;
+                    // Ids are assigned in the order of the VALUES rows (writes are serialised).
+                    chunk_ids.sort_unstable();
+                    ids.extend(chunk_ids);
+                }
+                Ok(ids)
+            }
+
+            async fn suppressions_by_keys(
+                &mut self,
+                keys: &[&str],
+            ) -> Result<Vec<(String, ::rebound_api::v1::Suppression)>, $crate::StoreError> {
+                let mut out = Vec::new();
+                for chunk in keys.chunks(500) {
+                    let mut b = ::sqlx::QueryBuilder::<$db>::new(concat!(
+                        "SELECT ", $crate::columns!(suppression), " FROM suppressions WHERE key IN ("
+                    ));
+                    let mut list = b.separated(", ");
+                    for key in chunk {
+                        list.push_bind(*key);
+                    }
+                    b.push(")");
+                    for row in &b.build().fetch_all(&mut *self.tx).await.map_err($crate::rows::backend)? {
+                        let key: String = ::sqlx::Row::try_get(row, "key").map_err($crate::rows::backend)?;
+                        out.push((key, $crate::rows::suppression(row)?));
+                    }
+                }
+                Ok(out)
+            }
+
+            async fn insert_suppressions(
+                &mut self,
+                new: &[$crate::NewSuppression<'_>],
+            ) -> Result<Vec<::rebound_api::v1::Suppression>, $crate::StoreError> {
+                let mut out = Vec::with_capacity(new.len());
+                // 11 parameters a row.
+                for chunk in new.chunks(2_500) {
+                    let mut b = ::sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO suppressions (key, address, domain, domain_wide, scope, reason, source, rule, note, \
+                         active, created_at, updated_at, expires_at) ",
+                    );
+                    b.push_values(chunk, |mut v, n| {
+                        v.push_bind(n.target.key())
+                            .push_bind(n.target.display())
+                            .push_bind(n.target.domain())
+                            .push_bind(n.target.is_domain())
+                            .push_bind(n.scope)
+                            .push_bind(n.reason.as_str())
+                            .push_bind(n.source)
+                            .push_bind(n.rule)
+                            .push_bind(n.note)
+                            .push("TRUE")
+                            .push_bind(n.now)
+                            .push_bind(n.now)
+                            .push_bind(n.expires_at);
+                    });
+                    b.push(concat!(" RETURNING ", $crate::columns!(suppression)));
+                    let rows = b
+                        .build()
+                        .fetch_all(&mut *self.tx)
+                        .await
+                        .map_err(|e| $crate::rows::write_error(e, "suppression"))?;
+                    let mut entries = rows.iter().map($crate::rows::suppression).collect::<Result<Vec<_>, _>>()?;
+                    entries.sort_unstable_by_key(|e| e.id);
+                    self.changed.extend(entries.iter().map(|e| e.id));
+                    out.extend(entries);
+                }
+                Ok(out)
             }
 
             async fn suppression_by_key(
@@ -316,6 +401,28 @@ macro_rules! sql_store {
                 .fetch_one(&mut *self.tx)
                 .await
                 .map_err($crate::rows::backend)
+            }
+
+            async fn insert_audits(&mut self, rows: &[$crate::audit::AuditRow]) -> Result<(), $crate::StoreError> {
+                // 9 parameters a row.
+                for chunk in rows.chunks(3_000) {
+                    let mut b = ::sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO audit_log (at, actor, action, target, before, after, reason, prev_hash, hash) ",
+                    );
+                    b.push_values(chunk, |mut v, row| {
+                        v.push_bind(row.at)
+                            .push_bind(row.actor.as_str())
+                            .push_bind(row.action.as_str())
+                            .push_bind(row.target.as_str())
+                            .push_bind(row.before.as_deref())
+                            .push_bind(row.after.as_deref())
+                            .push_bind(row.reason.as_deref())
+                            .push_bind(&row.prev_hash[..])
+                            .push_bind(&row.hash[..]);
+                    });
+                    b.build().execute(&mut *self.tx).await.map_err($crate::rows::backend)?;
+                }
+                Ok(())
             }
 
             async fn setting(&mut self, name: &str) -> Result<Option<String>, $crate::StoreError> {
