@@ -39,20 +39,24 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10))
-            // 64 MiB of page cache (SQLite's default is 2 MiB): the list's indexes stay in memory
-            // while a million rows are imported or the pre-send index is loaded.
-            .pragma("cache_size", "-65536")
             // Checkpoint every 64 MiB of WAL rather than every 4 MiB: index pages that many
             // transactions touch are copied into the database file once, not once per few batches.
             .pragma("wal_autocheckpoint", "16384");
+        // Page cache (SQLite's default is 2 MiB, and it is per connection): 128 MiB for the one
+        // writer, so the list's indexes stay in memory while a million rows are imported; 16 MiB
+        // for each reader.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options.clone())
+            .connect_with(options.clone().pragma("cache_size", "-131072"))
             .await
             .map_err(backend)?;
         MIGRATOR.run(&writer).await.map_err(backend)?;
-        let reader = SqlitePoolOptions::new().max_connections(8).connect_with(options).await.map_err(backend)?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options.pragma("cache_size", "-16384"))
+            .await
+            .map_err(backend)?;
         Ok(Self { reader, writer })
     }
 }
