@@ -63,9 +63,8 @@ pub fn row_hash(row: &AuditRow) -> [u8; 32] {
     h.finalize().into()
 }
 
-/// Appends a change inside the caller's transaction; returns the new row's id.
-pub async fn append(tx: &mut dyn Tx, change: Change<'_>) -> Result<i64, StoreError> {
-    let prev_hash = tx.last_audit_hash().await?;
+/// The row that records `change` after the row whose hash is `prev_hash`.
+fn chained(change: Change<'_>, prev_hash: [u8; 32]) -> AuditRow {
     let mut row = AuditRow {
         at: change.at,
         actor: change.actor.to_string(),
@@ -78,7 +77,13 @@ pub async fn append(tx: &mut dyn Tx, change: Change<'_>) -> Result<i64, StoreErr
         hash: [0; 32],
     };
     row.hash = row_hash(&row);
-    tx.insert_audit(&row).await
+    row
+}
+
+/// Appends a change inside the caller's transaction; returns the new row's id.
+pub async fn append(tx: &mut dyn Tx, change: Change<'_>) -> Result<i64, StoreError> {
+    let prev_hash = tx.last_audit_hash().await?;
+    tx.insert_audit(&chained(change, prev_hash)).await
 }
 
 /// Appends several changes, in order, with one read of the last hash and one multi-row insert.
@@ -89,18 +94,7 @@ pub async fn append_many(tx: &mut dyn Tx, changes: Vec<Change<'_>>) -> Result<()
     let mut prev_hash = tx.last_audit_hash().await?;
     let mut rows = Vec::with_capacity(changes.len());
     for change in changes {
-        let mut row = AuditRow {
-            at: change.at,
-            actor: change.actor.to_string(),
-            action: change.action.to_owned(),
-            target: change.target.to_owned(),
-            before: change.before.map(|v| v.to_string()),
-            after: change.after.map(|v| v.to_string()),
-            reason: change.reason.map(str::to_owned),
-            prev_hash,
-            hash: [0; 32],
-        };
-        row.hash = row_hash(&row);
+        let row = chained(change, prev_hash);
         prev_hash = row.hash;
         rows.push(row);
     }

@@ -55,6 +55,19 @@ pub fn rejected_json(job: &ImportJob) -> Result<String, StoreError> {
         .map_err(|e| StoreError::Corrupt { what: "rejected lines", detail: e.to_string() })
 }
 
+/// Appends `v1, v2, ...)` to a query ending in `IN (`, binding each value.
+pub fn push_list<'a, DB, T>(b: &mut sqlx::QueryBuilder<'a, DB>, values: &[T])
+where
+    DB: sqlx::Database,
+    T: Copy + 'a + sqlx::Encode<'a, DB> + Type<DB>,
+{
+    let mut list = b.separated(", ");
+    for value in values {
+        list.push_bind(*value);
+    }
+    b.push(")");
+}
+
 fn get<'r, R, T>(row: &'r R, column: &'static str) -> Result<T, StoreError>
 where
     R: Row,

@@ -50,11 +50,7 @@ macro_rules! sql_store {
                     let mut b = ::sqlx::QueryBuilder::<$db>::new(concat!(
                         "SELECT idempotency_key, ", $crate::columns!(event), " FROM events WHERE idempotency_key IN ("
                     ));
-                    let mut list = b.separated(", ");
-                    for key in chunk {
-                        list.push_bind(*key);
-                    }
-                    b.push(")");
+                    $crate::rows::push_list(&mut b, chunk);
                     for row in &b.build().fetch_all(&mut *self.tx).await.map_err($crate::rows::backend)? {
                         let key: String = ::sqlx::Row::try_get(row, "idempotency_key").map_err($crate::rows::backend)?;
                         out.push((key, $crate::rows::event(row)?));
@@ -75,11 +71,7 @@ macro_rules! sql_store {
                          WHERE kind IN ('soft', 'delivered') AND at >= ",
                     );
                     b.push_bind(since).push(" AND recipient_key IN (");
-                    let mut list = b.separated(", ");
-                    for key in chunk {
-                        list.push_bind(*key);
-                    }
-                    b.push(")");
+                    $crate::rows::push_list(&mut b, chunk);
                     for row in &b.build().fetch_all(&mut *self.tx).await.map_err($crate::rows::backend)? {
                         out.push($crate::rows::history_mark(row)?);
                     }
@@ -138,11 +130,7 @@ macro_rules! sql_store {
                     let mut b = ::sqlx::QueryBuilder::<$db>::new(concat!(
                         "SELECT ", $crate::columns!(suppression), " FROM suppressions WHERE key IN ("
                     ));
-                    let mut list = b.separated(", ");
-                    for key in chunk {
-                        list.push_bind(*key);
-                    }
-                    b.push(")");
+                    $crate::rows::push_list(&mut b, chunk);
                     for row in &b.build().fetch_all(&mut *self.tx).await.map_err($crate::rows::backend)? {
                         let key: String = ::sqlx::Row::try_get(row, "key").map_err($crate::rows::backend)?;
                         out.push((key, $crate::rows::suppression(row)?));
@@ -742,11 +730,7 @@ macro_rules! sql_store {
                     let mut b = ::sqlx::QueryBuilder::<$db>::new(concat!(
                         "SELECT ", $crate::columns!(index), " FROM suppressions WHERE id IN ("
                     ));
-                    let mut list = b.separated(", ");
-                    for id in chunk {
-                        list.push_bind(*id);
-                    }
-                    b.push(")");
+                    $crate::rows::push_list(&mut b, chunk);
                     let rows = b.build().fetch_all(&self.reader).await.map_err($crate::rows::backend)?;
                     for row in &rows {
                         out.push($crate::rows::index_entry(row)?);
