@@ -184,6 +184,11 @@ test('a viewer sees no write action, and a forced write from that session is ref
   await page.getByTestId('history-entry').first().waitFor();
   assert.equal(await page.getByRole('button', { name: 'Lift', exact: true }).count(), 0);
 
+  await page.goto(`${server.url}import`);
+  await page.getByTestId('import-not-allowed').waitFor();
+  assert.equal(await page.getByRole('button', { name: 'Import', exact: true }).count(), 0);
+  await page.getByTestId('export-csv').waitFor();
+
   const add = await callApi(page, 'POST', '/suppressions', { address: 'sneaky@example.com' });
   assert.equal(add.status, 403);
   const detail = await page.evaluate(async () => (await fetch('/api/v1/suppressions?q=bob@')).json());

@@ -7,6 +7,7 @@ use leptos::task::spawn_local;
 use rebound_api::v1::{CreateImport, ImportFormat, ImportJob, SuppressionReason};
 
 use crate::api::{self, ApiFailure};
+use crate::app::Session;
 use crate::pages::common::{FormError, sleep};
 
 /// How often the job's progress is read while the upload runs.
@@ -23,6 +24,7 @@ fn percent(job: &ImportJob, file_bytes: f64) -> f64 {
 
 #[component]
 pub fn ImportPage() -> impl IntoView {
+    let session = expect_context::<Session>();
     let file_input = NodeRef::<leptos::html::Input>::new();
     let format = RwSignal::new(ImportFormat::Text);
     let scope = RwSignal::new(String::new());
@@ -71,21 +73,26 @@ pub fn ImportPage() -> impl IntoView {
         <section class="page import">
             <h1>"Import"</h1>
             <p class="hint">"A text file has one address or domain per line (# starts a comment); a CSV file has a header naming an address column, and optionally reason, scope, note and expires_at."</p>
-            <form class="card" on:submit=submit>
-                <label for="import-file">"File"</label>
-                <input id="import-file" type="file" accept=".txt,.csv,text/plain,text/csv" node_ref=file_input on:change=on_file/>
-                <label for="import-format">"Format"</label>
-                <select id="import-format" prop:value=move || format.get().as_str()
-                    on:change=move |ev| { if let Some(f) = ImportFormat::parse(&event_target_value(&ev)) { format.set(f) } }>
-                    <option value="text">"text"</option>
-                    <option value="csv">"csv"</option>
-                </select>
-                <label for="import-scope">"Scope of lines that name none"</label>
-                <input id="import-scope" autocomplete="off" placeholder="global"
-                    prop:value=scope on:input=move |ev| scope.set(event_target_value(&ev))/>
-                <FormError failure=failure fields=&[]/>
-                <button type="submit" disabled=uploading>"Import"</button>
-            </form>
+            <Show
+                when=move || session.can_write()
+                fallback=|| view! { <p class="card" data-testid="import-not-allowed">"Importing needs the operator or admin role."</p> }
+            >
+                <form class="card" on:submit=submit>
+                    <label for="import-file">"File"</label>
+                    <input id="import-file" type="file" accept=".txt,.csv,text/plain,text/csv" node_ref=file_input on:change=on_file/>
+                    <label for="import-format">"Format"</label>
+                    <select id="import-format" prop:value=move || format.get().as_str()
+                        on:change=move |ev| { if let Some(f) = ImportFormat::parse(&event_target_value(&ev)) { format.set(f) } }>
+                        <option value="text">"text"</option>
+                        <option value="csv">"csv"</option>
+                    </select>
+                    <label for="import-scope">"Scope of lines that name none"</label>
+                    <input id="import-scope" autocomplete="off" placeholder="global"
+                        prop:value=scope on:input=move |ev| scope.set(event_target_value(&ev))/>
+                    <FormError failure=failure fields=&[]/>
+                    <button type="submit" disabled=uploading>"Import"</button>
+                </form>
+            </Show>
             {move || job.get().map(|j| view! { <Progress job=j file_bytes=file_bytes.get()/> })}
             <section class="card export" aria-labelledby="export-title">
                 <h2 id="export-title">"Export the list"</h2>
