@@ -1,13 +1,18 @@
 //! Every HTTP request the console makes goes through here: one place for the base path, the CSRF
 //! header on writes, and turning the server's `ErrorBody` into a message a person can read.
 
-use gloo_net::http::{Request, Response};
-use rebound_api::v1::{ErrorBody, LoginRequest, Me};
+use gloo_net::http::{Request, RequestBuilder, Response};
+use rebound_api::v1::{
+    AddSuppression, AuditEntry, AuditVerification, CreateImport, ErrorBody, ImportFormat, ImportJob, LiftSuppression,
+    LoginRequest, Me, Page, Suppression, SuppressionChange, SuppressionDetail, SuppressionReason,
+};
+use serde::de::DeserializeOwned;
 
 const BASE: &str = "/api/v1";
 const CSRF_HEADER: &str = "X-Rebound-Csrf";
 
-/// A failed request, with the server's message (or the network's).
+/// A failed request, with the server's message (or the network's) and the request field to
+/// blame, when the server named one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiFailure {
     pub status: Option<u16>,
@@ -19,6 +24,11 @@ impl ApiFailure {
     fn network(e: gloo_net::Error) -> Self {
         Self { status: None, message: format!("the server could not be reached ({e})"), field: None }
     }
+
+    /// The message when the failure is about `field`, for showing it next to that control.
+    pub fn for_field(&self, field: &str) -> Option<String> {
+        (self.field.as_deref() == Some(field)).then(|| self.message.clone())
+    }
 }
 
 async fn failure(response: Response) -> ApiFailure {
@@ -29,23 +39,32 @@ async fn failure(response: Response) -> ApiFailure {
     }
 }
 
-/// Signs in; the server sets the session cookie.
-pub async fn login(username: String, password: String) -> Result<Me, ApiFailure> {
-    let response = Request::post(&format!("{BASE}/auth/login"))
-        .json(&LoginRequest { username, password })
-        .map_err(ApiFailure::network)?
-        .send()
-        .await
-        .map_err(ApiFailure::network)?;
+/// Sends a request and reads a JSON answer, or the server's error.
+async fn fetch<T: DeserializeOwned>(request: Result<Request, gloo_net::Error>) -> Result<T, ApiFailure> {
+    let response = request.map_err(ApiFailure::network)?.send().await.map_err(ApiFailure::network)?;
     if !response.ok() {
         return Err(failure(response).await);
     }
-    response.json::<Me>().await.map_err(ApiFailure::network)
+    response.json::<T>().await.map_err(ApiFailure::network)
+}
+
+fn url(path: &str) -> String {
+    format!("{BASE}{path}")
+}
+
+/// A write: cookie-authenticated writes must carry the CSRF header.
+fn write(builder: RequestBuilder) -> RequestBuilder {
+    builder.header(CSRF_HEADER, "1")
+}
+
+/// Signs in; the server sets the session cookie.
+pub async fn login(username: String, password: String) -> Result<Me, ApiFailure> {
+    fetch(Request::post(&url("/auth/login")).json(&LoginRequest { username, password })).await
 }
 
 /// The signed-in user, or `None` when the session is missing or expired.
 pub async fn me() -> Result<Option<Me>, ApiFailure> {
-    let response = Request::get(&format!("{BASE}/auth/me")).send().await.map_err(ApiFailure::network)?;
+    let response = Request::get(&url("/auth/me")).send().await.map_err(ApiFailure::network)?;
     match response.status() {
         401 => Ok(None),
         _ if response.ok() => response.json::<Me>().await.map(Some).map_err(ApiFailure::network),
@@ -54,10 +73,107 @@ pub async fn me() -> Result<Option<Me>, ApiFailure> {
 }
 
 pub async fn logout() -> Result<(), ApiFailure> {
-    let response = Request::post(&format!("{BASE}/auth/logout"))
-        .header(CSRF_HEADER, "1")
-        .send()
-        .await
-        .map_err(ApiFailure::network)?;
+    let response = write(Request::post(&url("/auth/logout"))).send().await.map_err(ApiFailure::network)?;
     if response.ok() { Ok(()) } else { Err(failure(response).await) }
+}
+
+/// The filters of the suppression list, as the console's controls set them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SuppressionFilter {
+    /// Address prefix; empty for none.
+    pub q: String,
+    pub reason: Option<SuppressionReason>,
+    /// Scope label; empty for any.
+    pub scope: String,
+    pub active: Option<bool>,
+}
+
+/// One page of the suppression list; `cursor` continues the page before it.
+pub async fn suppressions(filter: &SuppressionFilter, cursor: Option<&str>) -> Result<Page<Suppression>, ApiFailure> {
+    let mut params: Vec<(&str, String)> = vec![("limit", "50".to_owned())];
+    if !filter.q.trim().is_empty() {
+        params.push(("q", filter.q.trim().to_owned()));
+    }
+    if let Some(reason) = filter.reason {
+        params.push(("reason", reason.as_str().to_owned()));
+    }
+    if !filter.scope.trim().is_empty() {
+        params.push(("scope", filter.scope.trim().to_owned()));
+    }
+    if let Some(active) = filter.active {
+        params.push(("active", active.to_string()));
+    }
+    if let Some(cursor) = cursor {
+        params.push(("cursor", cursor.to_owned()));
+    }
+    fetch(Request::get(&url("/suppressions")).query(params).build()).await
+}
+
+/// One entry with its events and audit history.
+pub async fn suppression(id: i64) -> Result<SuppressionDetail, ApiFailure> {
+    fetch(Request::get(&url(&format!("/suppressions/{id}"))).build()).await
+}
+
+pub async fn add_suppression(request: &AddSuppression) -> Result<SuppressionChange, ApiFailure> {
+    fetch(write(Request::post(&url("/suppressions"))).json(request)).await
+}
+
+pub async fn lift_suppression(id: i64, request: &LiftSuppression) -> Result<Suppression, ApiFailure> {
+    fetch(write(Request::post(&url(&format!("/suppressions/{id}/lift")))).json(request)).await
+}
+
+/// The address of the list's download in `format`: a link the browser follows, not a fetch.
+pub fn export_url(format: ImportFormat) -> String {
+    url(&format!("/suppressions/export?format={}", format.as_str()))
+}
+
+/// Declares an import job; its file follows with [`upload_import`].
+pub async fn create_import(request: &CreateImport) -> Result<ImportJob, ApiFailure> {
+    fetch(write(Request::post(&url("/imports"))).json(request)).await
+}
+
+/// Streams the file into the job; answers the finished job once the whole file is processed.
+pub async fn upload_import(id: i64, format: ImportFormat, file: &web_sys::File) -> Result<ImportJob, ApiFailure> {
+    let content_type = match format {
+        ImportFormat::Text => "text/plain",
+        ImportFormat::Csv => "text/csv",
+    };
+    fetch(
+        write(Request::put(&url(&format!("/imports/{id}/data"))))
+            .header("Content-Type", content_type)
+            .body(file.clone()),
+    )
+    .await
+}
+
+/// The job's committed progress.
+pub async fn import_job(id: i64) -> Result<ImportJob, ApiFailure> {
+    fetch(Request::get(&url(&format!("/imports/{id}"))).build()).await
+}
+
+/// The filters of the audit log; empty strings are no filter.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+}
+
+/// One page of the audit log, newest first.
+pub async fn audit(filter: &AuditFilter, cursor: Option<&str>) -> Result<Page<AuditEntry>, ApiFailure> {
+    let mut params: Vec<(&str, String)> = vec![("limit", "50".to_owned())];
+    for (name, value) in [("actor", &filter.actor), ("action", &filter.action), ("target", &filter.target)] {
+        if !value.trim().is_empty() {
+            params.push((name, value.trim().to_owned()));
+        }
+    }
+    if let Some(cursor) = cursor {
+        params.push(("cursor", cursor.to_owned()));
+    }
+    fetch(Request::get(&url("/audit")).query(params).build()).await
+}
+
+/// The audit log's hash-chain check.
+pub async fn verify_audit() -> Result<AuditVerification, ApiFailure> {
+    fetch(Request::get(&url("/audit/verify")).build()).await
 }

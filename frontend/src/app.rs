@@ -4,15 +4,30 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::components::{A, Route, Router, Routes};
 use leptos_router::path;
-use rebound_api::v1::Me;
+use rebound_api::v1::{Me, Role};
 
 use crate::api;
+use crate::pages::audit::AuditPage;
 use crate::pages::classify::ClassifyPage;
+use crate::pages::import::ImportPage;
 use crate::pages::login::LoginPage;
+use crate::pages::suppressions::SuppressionsPage;
 
 /// Who is signed in: `None` until known or when signed out. Provided as context to every page.
 #[derive(Clone, Copy)]
 pub struct Session(pub RwSignal<Option<Me>>);
+
+impl Session {
+    /// Whether the signed-in user may change the list (operators and admins). The server enforces
+    /// it anyway; the console only leaves out what would be refused.
+    pub fn can_write(self) -> bool {
+        self.0.with(|me| me.as_ref().is_some_and(|me| matches!(me.role, Role::Admin | Role::Operator)))
+    }
+
+    pub fn signed_in(self) -> bool {
+        self.0.with(Option::is_some)
+    }
+}
 
 #[component]
 pub fn App() -> impl IntoView {
@@ -29,6 +44,13 @@ pub fn App() -> impl IntoView {
                 <A href="/" attr:class="brand">"Rebound"</A>
                 <nav aria-label="Main">
                     <A href="/">"Classify"</A>
+                    <Show when=move || session.signed_in()>
+                        <A href="/suppressions">"Suppressions"</A>
+                        <Show when=move || session.can_write()>
+                            <A href="/import">"Import"</A>
+                        </Show>
+                        <A href="/audit">"Audit"</A>
+                    </Show>
                 </nav>
                 <SessionBadge/>
             </header>
@@ -36,6 +58,9 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=|| view! { <p class="empty">"This page does not exist."</p> }>
                     <Route path=path!("/") view=ClassifyPage/>
                     <Route path=path!("/login") view=LoginPage/>
+                    <Route path=path!("/suppressions") view=SuppressionsPage/>
+                    <Route path=path!("/import") view=ImportPage/>
+                    <Route path=path!("/audit") view=AuditPage/>
                 </Routes>
             </main>
         </Router>

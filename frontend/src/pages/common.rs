@@ -1,0 +1,51 @@
+//! Small pieces the list pages share: times as people read them, a pause for polling and
+//! debouncing, and the way a server error is shown next to the control it is about.
+
+use leptos::prelude::*;
+use wasm_bindgen::JsValue;
+
+use crate::api::ApiFailure;
+
+/// A Unix time in seconds as `YYYY-MM-DD HH:MM:SS UTC`.
+pub fn when(seconds: i64) -> String {
+    let iso: String = js_sys::Date::new(&JsValue::from_f64(seconds as f64 * 1000.0)).to_iso_string().into();
+    match (iso.get(..10), iso.get(11..19)) {
+        (Some(date), Some(time)) => format!("{date} {time} UTC"),
+        _ => iso,
+    }
+}
+
+/// Resolves after `ms` milliseconds (at once when there is no window to time it).
+pub async fn sleep(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _reject| {
+        let scheduled = web_sys::window()
+            .map(|w| w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms).is_ok())
+            .unwrap_or(false);
+        if !scheduled {
+            let _ = resolve.call0(&JsValue::NULL);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
+/// The server's message for one field, shown under its control and announced.
+#[component]
+pub fn FieldError(failure: RwSignal<Option<ApiFailure>>, field: &'static str) -> impl IntoView {
+    move || {
+        failure.with(|f| f.as_ref().and_then(|f| f.for_field(field))).map(|message| {
+            view! { <p class="error field-error" role="alert" data-testid=format!("error-{field}")>{message}</p> }
+        })
+    }
+}
+
+/// A failure no single field is to blame for.
+#[component]
+pub fn FormError(failure: RwSignal<Option<ApiFailure>>, fields: &'static [&'static str]) -> impl IntoView {
+    move || {
+        failure.with(|f| {
+            f.as_ref()
+                .filter(|f| f.field.as_deref().is_none_or(|name| !fields.contains(&name)))
+                .map(|f| view! { <p class="error" role="alert">{f.message.clone()}</p> })
+        })
+    }
+}
