@@ -13,8 +13,6 @@ mod text;
 
 use std::sync::OnceLock;
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind};
-
 use mail_parser::{HeaderName, Message, MessageParser, MimeHeaders, PartType};
 
 use crate::report::Report;
@@ -248,28 +246,17 @@ enum Section {
 }
 
 /// Where `Content-Type: message/...` lines of one section type start (ASCII case-insensitive),
-/// in order. One automaton finds both types in a single pass; it is a plain DFA without a
-/// prefilter, because a rare-byte prefilter would stop at every `:` and `/` of a mail and cost
-/// several times the scan it saves.
+/// in order. Candidates are the `c`/`C` bytes that a vectorised `memchr2` finds, each compared
+/// in place: a fraction of an instruction per byte, where an automaton walk costs a dozen or more
+/// (and a rare-byte prefilter stops at every `:` and `/` of a mail). The marker cannot overlap
+/// itself, so every occurrence is a separate one.
 fn section_starts(text: &[u8], section: Section) -> impl Iterator<Item = usize> + '_ {
-    static FINDER: OnceLock<Option<AhoCorasick>> = OnceLock::new();
-    let finder = FINDER.get_or_init(|| {
-        AhoCorasick::builder()
-            .ascii_case_insensitive(true)
-            .kind(Some(AhoCorasickKind::DFA))
-            .prefilter(false)
-            .build(["content-type: message/delivery-status", "content-type: message/feedback-report"])
-            .ok()
-    });
-    let wanted = match section {
-        Section::DeliveryStatus => 0,
-        Section::FeedbackReport => 1,
+    let marker: &'static [u8] = match section {
+        Section::DeliveryStatus => b"content-type: message/delivery-status",
+        Section::FeedbackReport => b"content-type: message/feedback-report",
     };
-    finder
-        .iter()
-        .flat_map(move |f| f.find_iter(text))
-        .filter(move |m| m.pattern().as_usize() == wanted)
-        .map(|m| m.start())
+    memchr::memchr2_iter(b'c', b'C', text)
+        .filter(move |&at| text.get(at..at + marker.len()).is_some_and(|w| w.eq_ignore_ascii_case(marker)))
 }
 
 /// The body of an embedded MIME section of the given type: from the blank line after its
