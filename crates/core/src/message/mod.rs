@@ -314,11 +314,14 @@ fn push_text(human: &mut String, text: &str) {
     human.push_str(text);
 }
 
-/// The header section of a raw message (up to the first empty line).
+/// The header section of a raw message (up to the first empty line). Only that section is
+/// converted to text: the body of an attached original can be large and is never read here. An
+/// invalid byte sequence never swallows a line break, so this is the header section of the whole
+/// message converted.
 fn header_block(raw: &[u8]) -> String {
-    let text = String::from_utf8_lossy(raw);
-    let end = text.find("\n\n").or_else(|| text.find("\r\n\r\n")).unwrap_or(text.len());
-    text[..end].to_owned()
+    let end =
+        memchr::memmem::find(raw, b"\n\n").or_else(|| memchr::memmem::find(raw, b"\r\n\r\n")).unwrap_or(raw.len());
+    String::from_utf8_lossy(&raw[..end]).into_owned()
 }
 
 /// Text of an HTML body, for bounces that have no plain-text part: tags dropped, block-level tags
