@@ -78,7 +78,8 @@ pub fn strip_repeated_codes(text: &str, code: u16) -> Cow<'_, str> {
         let sep_ok = rest.starts_with(' ') || rest.starts_with('-');
         before_ok && sep_ok
     };
-    let hits: Vec<usize> = text.match_indices(code).map(|(i, _)| i).filter(|&i| repeated(i)).collect();
+    let hits: Vec<usize> =
+        memchr::memmem::find_iter(text.as_bytes(), code.as_bytes()).filter(|&i| repeated(i)).collect();
     if hits.is_empty() {
         return Cow::Borrowed(text);
     }
