@@ -239,7 +239,7 @@ fn quoted_remote_reply(text: &str) -> &str {
     if let Some(inner) = bracketed_last_reply(text) {
         return inner;
     }
-    let Some(head) = text.find(" - ") else { return text };
+    let Some(head) = memchr::memmem::find(text.as_bytes(), b" - ") else { return text };
     if !text.contains("(delivery attempts:") {
         return text;
     }

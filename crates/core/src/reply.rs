@@ -78,7 +78,8 @@ pub fn strip_repeated_codes(text: &str, code: u16) -> Cow<'_, str> {
         let sep_ok = rest.starts_with(' ') || rest.starts_with('-');
         before_ok && sep_ok
     };
-    let hits: Vec<usize> = text.match_indices(code).map(|(i, _)| i).filter(|&i| repeated(i)).collect();
+    let hits: Vec<usize> =
+        memchr::memmem::find_iter(text.as_bytes(), code.as_bytes()).filter(|&i| repeated(i)).collect();
     if hits.is_empty() {
         return Cow::Borrowed(text);
     }
@@ -150,13 +151,14 @@ fn reply_code_value(d: &[u8]) -> u16 {
     u16::from(d[0] - b'0') * 100 + u16::from(d[1] - b'0') * 10 + u16::from(d[2] - b'0')
 }
 
-/// Finds `NNN C.S.D` inside text, with the code standing alone as a word.
+/// Finds `NNN C.S.D` inside text, with the code standing alone as a word. Candidates end where a
+/// space or `-` follows three bytes, which a vectorised `memchr2` finds: the position `p` of such
+/// a byte in `b[3..]` is the candidate code's start.
 fn find_embedded_code(text: &str) -> Option<u16> {
     let b = text.as_bytes();
-    (0..b.len().saturating_sub(3)).find_map(|i| {
-        let standalone = (i == 0 || !b[i - 1].is_ascii_alphanumeric())
-            && is_reply_code(&b[i..i + 3])
-            && matches!(b[i + 3], b' ' | b'-');
+    let separators = b.get(3..).unwrap_or_default();
+    memchr::memchr2_iter(b' ', b'-', separators).find_map(|i| {
+        let standalone = (i == 0 || !b[i - 1].is_ascii_alphanumeric()) && is_reply_code(&b[i..i + 3]);
         if !standalone {
             return None;
         }

@@ -35,22 +35,20 @@ impl EnhancedStatus {
     /// one RFC 3463 defines (0–7), so IP addresses and version numbers are not taken for codes.
     pub fn find(text: &str) -> Option<(Self, usize)> {
         let bytes = text.as_bytes();
-        let mut i = 0;
-        while i < bytes.len() {
-            let b = bytes[i];
-            if matches!(b, b'2' | b'4' | b'5') && bytes.get(i + 1) == Some(&b'.') {
-                let boundary_before = i == 0 || !is_code_byte(bytes[i - 1]);
-                if boundary_before {
-                    let end = bytes[i..].iter().position(|c| !is_code_byte(*c)).map_or(bytes.len(), |p| i + p);
-                    let candidate = text[i..end].trim_end_matches('.');
-                    if let Some(status) = Self::parse(candidate).filter(|s| s.subject <= 7) {
-                        return Some((status, i));
-                    }
-                    i = end;
-                    continue;
-                }
+        // A candidate is the class digit just before a dot: a vectorised search for the dots
+        // skips the rest of the text. A candidate that fails skips the digits and dots glued to it.
+        let mut resume = 0;
+        for dot in memchr::memchr_iter(b'.', bytes) {
+            let Some(i) = dot.checked_sub(1) else { continue };
+            if i < resume || !matches!(bytes[i], b'2' | b'4' | b'5') || (i > 0 && is_code_byte(bytes[i - 1])) {
+                continue;
             }
-            i += 1;
+            let end = bytes[i..].iter().position(|c| !is_code_byte(*c)).map_or(bytes.len(), |p| i + p);
+            let candidate = text[i..end].trim_end_matches('.');
+            if let Some(status) = Self::parse(candidate).filter(|s| s.subject <= 7) {
+                return Some((status, i));
+            }
+            resume = end;
         }
         None
     }
