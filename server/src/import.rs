@@ -23,7 +23,7 @@ use crate::routes::names;
 /// files report progress often, and a million-line file commits a few large batches, which writes
 /// each hot index page to the WAL far fewer times (the list's indexes are keyed by address and by
 /// domain, so any batch touches pages all over them).
-pub const BATCH: usize = 10_000;
+pub const BATCH: usize = 2_500;
 /// Rows in the largest transaction.
 pub const MAX_BATCH: usize = 160_000;
 /// Rejected lines kept for the report (all are counted).
