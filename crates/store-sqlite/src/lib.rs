@@ -39,9 +39,10 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10))
-            // Checkpoint every 64 MiB of WAL rather than every 4 MiB: index pages that many
-            // transactions touch are copied into the database file once, not once per few batches.
-            .pragma("wal_autocheckpoint", "16384");
+            // Checkpoint every 256 MiB of WAL rather than every 4 MiB: index pages that many
+            // transactions touch are copied into the database file once, not once per few batches
+            // (a million-address import: 12–13 s instead of 13–16 s).
+            .pragma("wal_autocheckpoint", "65536");
         // Page cache (SQLite's default is 2 MiB, and it is per connection): 128 MiB for the one
         // writer, so the list's indexes stay in memory while a million rows are imported; 16 MiB
         // for each reader.
