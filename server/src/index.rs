@@ -85,11 +85,19 @@ impl SuppressionIndex {
     }
 
     fn hash(&self, scope: &str, key: &str) -> u128 {
+        self.hash_parts(scope, &[key])
+    }
+
+    /// The hash of `scope NUL` followed by the concatenated `key` parts, so `@domain` can be
+    /// probed without building the string.
+    fn hash_parts(&self, scope: &str, key: &[&str]) -> u128 {
         let one = |state: &RandomState| {
             let mut h = state.build_hasher();
             h.write(scope.as_bytes());
             h.write_u8(0);
-            h.write(key.as_bytes());
+            for part in key {
+                h.write(part.as_bytes());
+            }
             h.finish()
         };
         (u128::from(one(&self.hashers.0)) << 64) | u128::from(one(&self.hashers.1))
@@ -120,30 +128,29 @@ impl SuppressionIndex {
 
     /// The entries in force for `target` in `scope` (the global list always applies), at `now`.
     pub fn check(&self, target: &Target, scope: &str, now: i64) -> Vec<CheckHit> {
-        let domain_key = format!("@{}", target.domain());
-        let mut probes: Vec<(&str, &str, bool)> =
-            vec![(GLOBAL_SCOPE, target.key(), target.is_domain()), (GLOBAL_SCOPE, &domain_key, true)];
-        if scope != GLOBAL_SCOPE {
-            probes.push((scope, target.key(), target.is_domain()));
-            probes.push((scope, &domain_key, true));
-        }
-        if target.is_domain() {
-            probes.retain(|(_, key, _)| *key == domain_key);
-        }
+        let domain_key: [&str; 2] = ["@", target.domain()];
+        let address_key = [target.key()];
+        let keys: &[(&[&str], bool)] =
+            if target.is_domain() { &[(&domain_key, true)] } else { &[(&address_key, false), (&domain_key, true)] };
+        let scopes: &[&str] = if scope == GLOBAL_SCOPE { &[GLOBAL_SCOPE] } else { &[GLOBAL_SCOPE, scope] };
         let map = self.map.read().unwrap_or_else(std::sync::PoisonError::into_inner);
-        probes
-            .into_iter()
-            .filter_map(|(scope, key, domain_wide)| {
-                let hit = map.get(&self.hash(scope, key))?;
-                (hit.expires_at == 0 || hit.expires_at > now).then(|| CheckHit {
-                    suppression_id: hit.id,
-                    scope: scope.to_owned(),
-                    reason: hit.reason,
-                    domain_wide,
-                    since: hit.since,
-                })
-            })
-            .collect()
+        let mut hits = Vec::new();
+        for &scope in scopes {
+            for &(key, domain_wide) in keys {
+                if let Some(hit) = map.get(&self.hash_parts(scope, key))
+                    && (hit.expires_at == 0 || hit.expires_at > now)
+                {
+                    hits.push(CheckHit {
+                        suppression_id: hit.id,
+                        scope: scope.to_owned(),
+                        reason: hit.reason,
+                        domain_wide,
+                        since: hit.since,
+                    });
+                }
+            }
+        }
+        hits
     }
 
     /// Follows the store's change feed until it ends, keeping the index coherent with changes

@@ -110,19 +110,25 @@ pub async fn suppress(
     Ok(result)
 }
 
-/// Adds many entries in one transaction (an import batch): all of them or none.
-pub async fn suppress_batch(
-    store: &dyn Store,
-    entries: &[NewSuppression<'_>],
+/// Lifts an active entry inside the caller's transaction and records it in the audit log.
+async fn lift_in(
+    tx: &mut dyn Tx,
+    old: &Suppression,
+    lift: &Lift<'_>,
     actor: &Actor,
-) -> Result<Vec<(Suppression, SuppressChange)>, StoreError> {
-    let mut tx = store.begin().await?;
-    let mut out = Vec::with_capacity(entries.len());
-    for new in entries {
-        out.push(suppress_in(tx.as_mut(), new, actor, new.note).await?);
-    }
-    tx.commit().await?;
-    Ok(out)
+) -> Result<Suppression, StoreError> {
+    let entry = tx.lift_suppression(old.id, lift).await?;
+    let change = Change {
+        at: lift.now,
+        actor,
+        action: "suppression.lift",
+        target: &audit_target(&entry),
+        before: snapshot(old),
+        after: snapshot(&entry),
+        reason: Some(lift.reason),
+    };
+    audit::append(tx, change).await?;
+    Ok(entry)
 }
 
 /// Why a lift did not happen.
@@ -150,20 +156,7 @@ pub async fn lift(
     if old.reason == SuppressionReason::Complaint && !confirm_complaint {
         return Ok(Err(LiftRefusal::NeedsConfirmation(Box::new(old))));
     }
-    let entry = tx.lift_suppression(id, lift).await?;
-    audit::append(
-        tx.as_mut(),
-        Change {
-            at: lift.now,
-            actor,
-            action: "suppression.lift",
-            target: &audit_target(&entry),
-            before: snapshot(&old),
-            after: snapshot(&entry),
-            reason: Some(lift.reason),
-        },
-    )
-    .await?;
+    let entry = lift_in(tx.as_mut(), &old, lift, actor).await?;
     tx.commit().await?;
     Ok(Ok(entry))
 }
@@ -199,18 +192,7 @@ pub async fn lift_by_cause(
             out.complaints_skipped += 1;
             continue;
         }
-        let entry = tx.lift_suppression(id, lift).await?;
-        let change = Change {
-            at: lift.now,
-            actor,
-            action: "suppression.lift",
-            target: &audit_target(&entry),
-            before: snapshot(&old),
-            after: snapshot(&entry),
-            reason: Some(lift.reason),
-        };
-        audit::append(tx.as_mut(), change).await?;
-        out.lifted.push(entry);
+        out.lifted.push(lift_in(tx.as_mut(), &old, lift, actor).await?);
     }
     let change = Change {
         at: lift.now,
@@ -300,17 +282,7 @@ pub async fn reevaluate(
                 let why =
                     format!("{reason} (re-evaluated: {} is now {} by {})", event.verdict.kind, new.kind, new.rule);
                 let by = actor.to_string();
-                let entry = tx.lift_suppression(id, &Lift { by: &by, reason: &why, now }).await?;
-                let change = Change {
-                    at: now,
-                    actor,
-                    action: "suppression.lift",
-                    target: &audit_target(&entry),
-                    before: snapshot(&old),
-                    after: snapshot(&entry),
-                    reason: Some(&why),
-                };
-                audit::append(tx.as_mut(), change).await?;
+                let entry = lift_in(tx.as_mut(), &old, &Lift { by: &by, reason: &why, now }, actor).await?;
                 out.lifted += 1;
                 out.changed.push(entry);
             }
