@@ -216,13 +216,7 @@ impl Importer<'_> {
     fn reject(&mut self, mut text: String, error: String) {
         self.job.rejected += 1;
         if self.job.rejected_lines.len() < MAX_REPORTED {
-            if text.len() > 200 {
-                let mut end = 200;
-                while !text.is_char_boundary(end) {
-                    end -= 1;
-                }
-                text.truncate(end);
-            }
+            text.truncate(text.floor_char_boundary(200));
             self.job.rejected_lines.push(RejectedLine { line: self.line, text, error });
         }
     }

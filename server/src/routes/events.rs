@@ -268,9 +268,5 @@ fn cut(text: &str) -> String {
     if text.len() <= MAX_RAW_STORED {
         return text.to_owned();
     }
-    let mut end = MAX_RAW_STORED;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}\n[... cut at {MAX_RAW_STORED} bytes]", &text[..end])
+    format!("{}\n[... cut at {MAX_RAW_STORED} bytes]", &text[..text.floor_char_boundary(MAX_RAW_STORED)])
 }
