@@ -15,8 +15,18 @@ pub fn decode(text: &str) -> Option<Vec<Report<'static>>> {
     }
     let value: Value =
         serde_json::from_str(trimmed).ok().or_else(|| serde_json::from_str(&unwrap_email_body(trimmed)).ok())?;
+    from_value(&value)
+}
+
+/// The reports of an SES notification already parsed as JSON (bare, or in an SNS envelope);
+/// `None` when it is not one.
+pub fn from_value(value: &Value) -> Option<Vec<Report<'static>>> {
+    let wrapped: Value;
     let notification = match value.get("Message").and_then(Value::as_str) {
-        Some(inner) => serde_json::from_str(inner).ok()?,
+        Some(inner) => {
+            wrapped = serde_json::from_str(inner).ok()?;
+            &wrapped
+        }
         None => value,
     };
     let kind = notification.get("notificationType").or_else(|| notification.get("eventType"))?.as_str()?;
