@@ -178,7 +178,9 @@ impl Classifier {
         status: Option<EnhancedStatus>,
         ctx: &MatchContext<'_>,
     ) -> Decision {
-        if decision.reason != Reason::UserUnknown {
+        // Built-in rule ids start with their reason: a `user_unknown.*` rule doubted into
+        // `filtered` is still a relayed "user unknown".
+        if decision.reason != Reason::UserUnknown && !decision.rule.starts_with("user_unknown.") {
             return decision;
         }
         match context.and_then(|c| self.rule_decision(c, status, ctx, false)) {
