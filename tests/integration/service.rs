@@ -4,7 +4,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::support::{TestServer, error_of};
+use crate::support::{Api, TestServer, error_of, urlencode};
 
 on_both_backends!(
     events_apply_the_policy,
@@ -27,80 +27,6 @@ on_both_backends!(
     a_large_import_crosses_batch_and_statement_boundaries,
     a_batch_sees_its_own_earlier_events,
 );
-
-/// A caller of the API: a bearer token, or a signed-in browser-like client.
-struct Api<'s> {
-    server: &'s TestServer,
-    client: reqwest::Client,
-    token: Option<String>,
-}
-
-impl<'s> Api<'s> {
-    fn key(server: &'s TestServer, token: String) -> Self {
-        Self { server, client: reqwest::Client::new(), token: Some(token) }
-    }
-
-    async fn admin(server: &'s TestServer) -> Self {
-        Self { server, client: server.admin_client().await, token: None }
-    }
-
-    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        let builder = self.client.request(method, self.server.url(path)).header("X-Rebound-Csrf", "1");
-        match &self.token {
-            Some(token) => builder.bearer_auth(token),
-            None => builder,
-        }
-    }
-
-    async fn send(builder: reqwest::RequestBuilder) -> (StatusCode, Value) {
-        let response = builder.send().await.unwrap();
-        let status = response.status();
-        let text = response.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}")))
-    }
-
-    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        Self::send(self.request(reqwest::Method::POST, path).json(&body)).await
-    }
-
-    async fn put(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        Self::send(self.request(reqwest::Method::PUT, path).json(&body)).await
-    }
-
-    async fn patch(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        Self::send(self.request(reqwest::Method::PATCH, path).json(&body)).await
-    }
-
-    async fn get(&self, path: &str) -> (StatusCode, Value) {
-        Self::send(self.request(reqwest::Method::GET, path)).await
-    }
-
-    /// Posts events and returns the results, asserting success.
-    async fn events(&self, events: Value) -> Vec<Value> {
-        let (status, body) = self.post("/api/v1/events", json!({ "events": events })).await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        body["results"].as_array().unwrap().clone()
-    }
-
-    async fn suppressed(&self, email: &str, scope: Option<&str>) -> bool {
-        let mut path = format!("/api/v1/check?email={}", urlencode(email));
-        if let Some(scope) = scope {
-            path.push_str(&format!("&scope={scope}"));
-        }
-        let (status, body) = self.get(&path).await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        body["suppressed"].as_bool().unwrap()
-    }
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'.' | b'-' | b'_' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
 
 async fn mta(server: &TestServer) -> Api<'_> {
     Api::key(server, server.api_key("mta", &["events:write", "check"]).await)

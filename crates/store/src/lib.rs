@@ -14,10 +14,12 @@
 
 pub mod audit;
 mod ingest;
+pub mod monitor;
 pub mod ops;
 mod records;
 pub mod rows;
 mod sql;
+mod sql_monitor;
 
 pub use records::*;
 
@@ -41,7 +43,7 @@ pub enum StoreError {
 /// One write transaction. Dropping it without `commit` rolls everything back, so a failure half
 /// way leaves no partial state.
 #[async_trait]
-pub trait Tx: Send {
+pub trait Tx: monitor::MonitorTx + Send {
     async fn commit(self: Box<Self>) -> Result<(), StoreError>;
 
     /// Stored events carrying any of these idempotency keys, with their key.
@@ -99,7 +101,7 @@ pub trait Tx: Send {
 /// Everything the server needs from a database. Implementations must make every write durable
 /// before returning `Ok`: the server acknowledges with a 2xx only what is on disk.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: monitor::MonitorStore + Send + Sync + 'static {
     /// A short name of the backend, for health reports (`sqlite`, `postgres`).
     fn backend(&self) -> &'static str;
 

@@ -17,6 +17,7 @@ use axum::routing::post;
 use base64::Engine as _;
 use rebound_api::v1::{EventBatch, EventInput, EventResult, EventsResponse, Verdict};
 use rebound_core::{Confidence, Kind, Reason};
+use rebound_monitor::OTHER_ISP;
 use rebound_store::{NewEvent, ops};
 use serde::Deserialize;
 
@@ -105,8 +106,25 @@ async fn ingest(
             item_of.push(i);
         }
     }
+    let monitoring = state.monitoring().await?;
+    for event in &mut events {
+        if event.isp.is_none() {
+            let isp = event.recipient.as_ref().map_or(OTHER_ISP, |t| monitoring.isps.isp_of(t.domain()));
+            event.isp = Some(isp.to_owned());
+        }
+    }
     let report = ops::ingest(state.store.as_ref(), &events, &engine.policy).await?;
     state.index.apply(&report.changed);
+    let metrics = &state.monitor.metrics;
+    metrics.ingest_request();
+    for (done, event) in report.events.iter().zip(&events).filter(|(done, _)| !done.duplicate) {
+        metrics.event(
+            done.verdict.kind.as_str(),
+            done.verdict.reason.as_str(),
+            event.isp.as_deref().unwrap_or(OTHER_ISP),
+        );
+    }
+    state.monitor.wake.notify_one();
     let results = report
         .events
         .into_iter()

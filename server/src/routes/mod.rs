@@ -8,11 +8,14 @@ mod events;
 mod health;
 mod imports;
 mod keys;
+mod metrics;
 pub(crate) mod names;
 mod openapi;
+mod pauses;
 mod settings;
 mod suppressions;
 pub(crate) mod users;
+mod webhooks;
 
 use std::time::Duration;
 
@@ -39,6 +42,9 @@ pub fn router() -> Router<AppState> {
         .merge(settings::router())
         .merge(keys::router())
         .merge(users::router())
+        .merge(metrics::router())
+        .merge(pauses::router())
+        .merge(webhooks::router())
         .merge(openapi::router())
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT));
     timed.merge(imports::upload_router())
