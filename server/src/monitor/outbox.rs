@@ -225,6 +225,23 @@ mod tests {
     }
 
     #[test]
+    fn slack_messages_summarise_the_alert() {
+        let body = json!({
+            "event": "alert.critical", "at": 1,
+            "alert": { "to": "critical", "metric": "bounce_rate", "scope": "isp:Google", "value": 3.456,
+                       "volume": 1200, "threshold": 3.0 }
+        });
+        let slack: Value = serde_json::from_str(&slack_body(&body.to_string())).unwrap_or(Value::Null);
+        assert_eq!(
+            slack["text"],
+            "Rebound alert critical: bounce_rate at isp:Google is 3.46% over 1200 attempts (threshold 3.00%)"
+        );
+        let test: Value =
+            serde_json::from_str(&slack_body(r#"{"event":"test","message":"hello"}"#)).unwrap_or(Value::Null);
+        assert_eq!(test["text"], "hello");
+    }
+
+    #[test]
     fn a_provider_pause_suspends_each_of_its_domains() {
         let isps = rebound_monitor::IspMap::new(&Default::default());
         let bodies = suspensions(&isps, "isp:Google", "why", "7d");
