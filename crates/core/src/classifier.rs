@@ -92,7 +92,8 @@ impl Classifier {
         let transient = class == Some(4)
             || (decision.reason == Reason::Expired && sounds_transient(explained_by))
             || retried_until_timeout(explained_by);
-        let status = reported.or_else(|| derived_status(decision.reason, transient));
+        let derived_for = if exim_sender_refusal(explained_by, command) { Reason::OnHold } else { decision.reason };
+        let status = reported.or_else(|| derived_status(derived_for, transient));
         Verdict {
             recipient: report.recipient.clone(),
             reply_code,
@@ -243,6 +244,14 @@ fn confirm_user_unknown(
     } else {
         (Reason::Filtered, Confidence::Medium)
     }
+}
+
+/// Exim's `SMTP error from remote mail server after MAIL FROM:<...>`: the refusal came before any
+/// recipient was named, so it says nothing about this one. Whatever the text gives as the sender's
+/// fault, the recipient's own derived status is the undecided one (`X.0.901`), as Sisimai reports
+/// Exim's sender refusals; other MTAs' transcripts of a refused MAIL FROM keep the reason's code.
+fn exim_sender_refusal(text: &str, command: Option<SmtpCommand>) -> bool {
+    command == Some(SmtpCommand::MailFrom) && text.to_ascii_lowercase().contains("smtp error from remote")
 }
 
 /// Whether an expiry notice speaks of a temporary failure that ran out of time (deferrals, delays,
@@ -423,6 +432,20 @@ mod tests {
     fn a_failure_retried_until_timeout_keeps_a_transient_derived_status() {
         let v = classify_reply("mailbox is full: retry timeout exceeded");
         assert_eq!((v.reason, v.status.map(|s| s.to_string())), (Reason::MailboxFull, Some("4.0.922".into())));
+    }
+
+    #[test]
+    fn an_exim_refusal_of_mail_from_leaves_the_recipient_status_undecided() {
+        let v = classify_reply(
+            "SMTP error from remote mail server after MAIL FROM:<a@example.com> SIZE=1024: 550 Unroutable sender address",
+        );
+        assert_eq!((v.reason, v.status.map(|s| s.to_string())), (Reason::Rejected, Some("5.0.901".into())));
+        let transcript =
+            classify_reply(">>> MAIL FROM:<a@example.com>\n<<< 501 no access from [192.0.2.5], an open relay");
+        assert_eq!(
+            (transcript.reason, transcript.status.map(|s| s.to_string())),
+            (Reason::Blocked, Some("5.0.971".into()))
+        );
     }
 
     #[test]
