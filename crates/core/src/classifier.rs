@@ -127,7 +127,7 @@ impl Classifier {
         }
         let context = report.context.as_deref().filter(|c| *c != text);
         if let Some(decision) = self.rule_decision(text, status, ctx, report.via_filter) {
-            return self.disabled_per_notice(decision, context, status, ctx);
+            return self.refined_by_notice(decision, context, status, ctx);
         }
         if let Some(mut decision) = context.and_then(|c| self.rule_decision(c, status, ctx, report.via_filter)) {
             decision.confidence = Confidence::Medium;
@@ -169,10 +169,13 @@ impl Classifier {
         Some(Decision { reason, rule: hit.id.to_owned(), evidence, confidence })
     }
 
-    /// A relayed "user unknown" under a notice in which the recipient's own mail system says the
-    /// account is disabled (au's `The user(s) account is disabled.` above `550 user unknown`): the
-    /// system that knows the account speaks more precisely than the reply it passes on.
-    fn disabled_per_notice(
+    /// A notice that names precisely what the relayed reply only hints at. Under au's `The user(s)
+    /// account is disabled.` a relayed `550 user unknown` is a disabled account: the system that
+    /// knows the account speaks more precisely than the reply it passes on. Under a content
+    /// filter's notice that names a malformed message (amavis: `Duplicate header field: "From"`
+    /// above `554 5.7.0 Reject ... - SPAM`), the spam verdict is the defect's consequence, and the
+    /// defect is what the sender must fix.
+    fn refined_by_notice(
         &self,
         decision: Decision,
         context: Option<&str>,
@@ -181,11 +184,15 @@ impl Classifier {
     ) -> Decision {
         // Built-in rule ids start with their reason: a `user_unknown.*` rule doubted into
         // `filtered` is still a relayed "user unknown".
-        if decision.reason != Reason::UserUnknown && !decision.rule.starts_with("user_unknown.") {
+        let precise = if decision.reason == Reason::UserUnknown || decision.rule.starts_with("user_unknown.") {
+            Reason::Suspend
+        } else if decision.reason == Reason::SpamDetected {
+            Reason::NotCompliantRfc
+        } else {
             return decision;
-        }
+        };
         match context.and_then(|c| self.rule_decision(c, status, ctx, false)) {
-            Some(notice) if notice.reason == Reason::Suspend => Decision { confidence: Confidence::Medium, ..notice },
+            Some(notice) if notice.reason == precise => Decision { confidence: Confidence::Medium, ..notice },
             _ => decision,
         }
     }
@@ -426,6 +433,25 @@ mod tests {
         };
         let v = Classifier::builtin().judge(&report);
         assert_eq!((v.reason, v.kind), (Reason::Suspend, Kind::Hard));
+    }
+
+    #[test]
+    fn a_filter_notice_naming_a_malformed_message_outranks_its_spam_verdict() {
+        let report = Report {
+            recipient: Some("jane@example.com".into()),
+            diagnostic: "554 5.7.0 Reject, id=20025-09 - SPAM".into(),
+            context: Some(
+                "was considered unsolicited bulk e-mail (UBE). We do try to minimize backscatter for more \
+                 prominent cases of UBE and for infected mail. Duplicate header field: \"From\""
+                    .into(),
+            ),
+            decoder: "rfc3464",
+            ..Report::default()
+        };
+        let v = Classifier::builtin().judge(&report);
+        assert_eq!((v.reason, v.kind), (Reason::NotCompliantRfc, Kind::Block));
+        let plain = Report { context: Some("was considered unsolicited bulk e-mail (UBE).".into()), ..report };
+        assert_eq!(Classifier::builtin().judge(&plain).reason, Reason::SpamDetected);
     }
 
     #[test]
