@@ -39,6 +39,7 @@ monitoring_tests!(
     rates_count_attempts_per_provider_campaign_and_retry,
     alerts_notify_pause_and_resolve_and_kumo_follows,
     pauses_hold_checks_and_are_staff_actions,
+    kumomta_log_records_feed_events_and_sends,
 );
 
 /// A request the recorder received.
@@ -385,4 +386,70 @@ async fn pauses_hold_checks_and_are_staff_actions(db: &TestDatabase) {
     })
     .await;
     assert_eq!(held["paused"]["scope"], "isp:Corp");
+}
+
+/// A KumoMTA log record as its log hook ships it.
+fn kumo_record(kind: &str, id: &str, recipient: Value, response: Value) -> Value {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    json!({
+        "type": kind, "id": id, "sender": "bounces@sender.example", "recipient": recipient,
+        "queue": "spring:acme@gmail.com", "site": "", "size": 2048, "response": response,
+        "peer_address": null, "timestamp": now, "created": now,
+        "event_time": "2023-11-14T22:13:20Z", "num_attempts": 1, "bounce_classification": "Uncategorized",
+        "egress_pool": null, "egress_source": null, "feedback_report": null, "meta": {}, "headers": {},
+        "delivery_protocol": "ESMTP", "reception_protocol": "ESMTP", "nodeid": "557f3ad4-2c8c-11ee-976e-782d7e12e173"
+    })
+}
+
+async fn kumomta_log_records_feed_events_and_sends(db: &TestDatabase) {
+    let server = TestServer::start(db, None).await;
+    let admin = &Api::admin(&server).await;
+    let token = server.api_key("kumomta", &["events:write", "check"]).await;
+    let kumo = Api::key(&server, token);
+    let ok = json!({ "code": 250, "enhanced_code": null, "content": "", "command": null });
+    let unknown = json!({ "code": 550, "enhanced_code": { "class": 5, "subject": 1, "detail": 1 },
+        "content": "The email account that you tried to reach does not exist.", "command": "RCPT TO" });
+    let later = json!({ "code": 421, "enhanced_code": { "class": 4, "subject": 7, "detail": 0 },
+        "content": "Try again later, closing connection.", "command": "MAIL FROM" });
+    let mut feedback = kumo_record("Feedback", "f1", json!("angry@gmail.com"), ok.clone());
+    feedback["feedback_report"] = json!({ "feedback_type": "abuse", "user_agent": "ISP/1.0", "version": 1 });
+    let batch = json!([
+        kumo_record("Reception", "m1", json!(["a@gmail.com", "gone@gmail.com", "slow@gmail.com"]), ok.clone()),
+        kumo_record("Delivery", "m1", json!("a@gmail.com"), ok.clone()),
+        kumo_record("Bounce", "m1", json!("gone@gmail.com"), unknown),
+        kumo_record("TransientFailure", "m1", json!("slow@gmail.com"), later),
+        kumo_record("Delayed", "m1", json!("slow@gmail.com"), ok.clone()),
+        kumo_record("Delivery", "m2", json!("not an address"), ok),
+        feedback,
+    ]);
+    let (status, body) = kumo.post("/api/v1/integrations/kumomta", batch.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        (body["events"].as_u64(), body["sends"].as_u64(), body["ignored"].as_u64()),
+        (Some(4), Some(3), Some(2))
+    );
+    assert!(body["problems"][0].as_str().unwrap().contains("not an address"), "{body}");
+
+    let (_, campaigns) = admin.get("/api/v1/metrics/breakdown?by=campaign").await;
+    let spring = &campaigns["rows"][0];
+    assert_eq!(spring["name"], "spring", "the campaign comes from the queue name: {campaigns}");
+    let counts = &spring["counts"];
+    let seen = ["sent", "delivered", "hard", "soft", "complaint"].map(|k| counts[k].as_u64().unwrap());
+    assert_eq!(seen, [3, 1, 1, 1, 1], "{counts}");
+
+    assert!(kumo.suppressed("gone@gmail.com", None).await, "a user-unknown at RCPT TO is a hard bounce");
+    assert!(!kumo.suppressed("slow@gmail.com", None).await, "a deferral is never hard");
+    assert!(kumo.suppressed("angry@gmail.com", None).await, "an abuse report is a complaint");
+
+    // The hook sending the same batch again records no event twice.
+    let (_, again) = kumo.post("/api/v1/integrations/kumomta", batch).await;
+    assert_eq!(again["events"], 4);
+    let (_, events) = admin.get("/api/v1/suppressions?q=gone").await;
+    assert_eq!(events["items"][0]["source"], "kumomta", "{events}");
+
+    // One record (not an array) is accepted too.
+    let (status, one) = kumo
+        .post("/api/v1/integrations/kumomta", kumo_record("Reception", "m3", json!("b@yahoo.com"), json!(null)))
+        .await;
+    assert_eq!((status, one["sends"].as_u64()), (StatusCode::OK, Some(1)), "{one}");
 }

@@ -674,6 +674,20 @@ async fn reevaluation_is_explicit_previewed_and_audited(server: &TestServer) {
     let (_, audit) = admin.get("/api/v1/audit?action=policy").await;
     assert_eq!(audit["items"][0]["action"], "policy.reevaluate");
     assert_eq!(audit["items"][0]["reason"], "new kind table");
+
+    // The events carry their new verdicts: a second run finds nothing to change.
+    let (_, again) = admin.post("/api/v1/reevaluate", json!({})).await;
+    assert_eq!(again["verdicts"]["changed"], 0, "{again}");
+    assert_eq!((again["would_suppress"].as_u64(), again["would_lift"].as_u64()), (Some(0), Some(0)));
+
+    // Going back to the default table undoes both, including the entry re-evaluation created.
+    admin.put("/api/v1/settings/policy", json!({})).await;
+    let (status, undone) =
+        admin.post("/api/v1/reevaluate", json!({"confirm": true, "reason": "back to defaults"})).await;
+    assert_eq!(status, StatusCode::OK, "{undone}");
+    assert_eq!((undone["suppressed"].as_u64(), undone["lifted"].as_u64()), (Some(1), Some(1)), "{undone}");
+    assert!(api.suppressed("gone@example.com", None).await);
+    assert!(!api.suppressed("fine@example.com", None).await);
 }
 
 async fn staff_accounts_are_managed_and_audited(server: &TestServer) {

@@ -52,6 +52,14 @@ pub trait Tx: monitor::MonitorTx + Send {
     async fn soft_history(&mut self, recipient_keys: &[&str], since: i64) -> Result<Vec<HistoryMark>, StoreError>;
     /// Inserts events in one statement per few thousand; returns their ids in the given order.
     async fn insert_events(&mut self, events: &[EventRow<'_>]) -> Result<Vec<i64>, StoreError>;
+    /// Replaces a stored event's verdict (re-evaluation), linking it to `suppression_id` when given.
+    async fn set_event_verdict(
+        &mut self,
+        id: i64,
+        verdict: &rebound_api::v1::Verdict,
+        verdict_json: &str,
+        suppression_id: Option<i64>,
+    ) -> Result<(), StoreError>;
 
     /// Every entry (any scope, active or not) of these keys, with its key.
     async fn suppressions_by_keys(&mut self, keys: &[&str]) -> Result<Vec<(String, Suppression)>, StoreError>;

@@ -273,6 +273,7 @@ pub async fn reevaluate(
     let mut out = Reevaluation::default();
     let mut tx = store.begin().await?;
     for (event, new) in changes {
+        let mut linked = None;
         let stream = event.stream.as_deref();
         let before = suppresses(policy, &event.verdict, stream);
         let after = suppresses(policy, new, stream);
@@ -308,6 +309,7 @@ pub async fn reevaluate(
                 };
                 let why = format!("{reason} (re-evaluated event {}: now {} by {})", event.id, new.kind, new.rule);
                 let (entry, change) = suppress_in(tx.as_mut(), &new_entry, actor, Some(&why)).await?;
+                linked = Some(entry.id);
                 if change != SuppressChange::Unchanged {
                     out.suppressed += 1;
                     out.changed.push(entry);
@@ -315,6 +317,10 @@ pub async fn reevaluate(
             }
             _ => {}
         }
+        // The event now carries its new verdict (and the entry it caused), so running the
+        // re-evaluation again proposes nothing more, and a later one can lift what this one added.
+        let verdict_json = serde_json::to_string(new).map_err(corrupt_json)?;
+        tx.set_event_verdict(event.id, new, &verdict_json, linked).await?;
     }
     if !confirm {
         out.changed.clear();

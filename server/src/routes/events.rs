@@ -89,6 +89,17 @@ async fn ingest(
     } else {
         return Err(ApiError::UnsupportedMediaType);
     };
+    Ok(Json(ingest_items(&state, &principal, &items, single).await?))
+}
+
+/// Classifies and stores items (a batch unless `single`), answering each event's verdict and what
+/// the policy did. Field paths in errors are `events[i].field` in a batch.
+pub(crate) async fn ingest_items(
+    state: &AppState,
+    principal: &Principal,
+    items: &[EventInput],
+    single: bool,
+) -> Result<EventsResponse, ApiError> {
     if items.is_empty() {
         return Err(ApiError::invalid_field("events", "the batch is empty"));
     }
@@ -101,7 +112,7 @@ async fn ingest(
     let mut item_of = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
         let path = |field: &str| if single { field.to_owned() } else { format!("events[{i}].{field}") };
-        for event in prepare(item, &engine, &principal, now, &path)? {
+        for event in prepare(item, &engine, principal, now, &path)? {
             events.push(event);
             item_of.push(i);
         }
@@ -139,7 +150,7 @@ async fn ingest(
             outcome: done.outcome,
         })
         .collect();
-    Ok(Json(EventsResponse { results }))
+    Ok(EventsResponse { results })
 }
 
 /// Checks one item and turns it into the events it stands for (a bounce email may name several

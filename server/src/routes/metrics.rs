@@ -6,8 +6,8 @@ use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use rebound_api::v1::{
-    AlertsResponse, Counts, MetricsBreakdown, MetricsOverview, MetricsSeries, SendReport, SendsRecorded, SeriesPoint,
-    SuppressionGrowth,
+    AlertsResponse, Counts, MetricsBreakdown, MetricsOverview, MetricsSeries, SendCount, SendReport, SendsRecorded,
+    SeriesPoint, SuppressionGrowth,
 };
 use rebound_monitor::{BUCKET_SECONDS, OTHER_ISP};
 use rebound_store::monitor::{MetricDelta, count_event, record_sends};
@@ -44,12 +44,22 @@ async fn sends(
     if report.sends.is_empty() || report.sends.len() > MAX_SENDS {
         return Err(ApiError::invalid_field("sends", format!("send 1 to {MAX_SENDS} counts")));
     }
+    let recorded = record_sends_checked(&state, &report.sends, |i, name| format!("sends[{i}].{name}")).await?;
+    Ok(Json(SendsRecorded { recorded }))
+}
+
+/// Checks and records bulk attempts; `field(i, name)` names a bad field in errors.
+pub(crate) async fn record_sends_checked(
+    state: &AppState,
+    sends: &[SendCount],
+    field: impl Fn(usize, &str) -> String,
+) -> Result<u64, ApiError> {
     let monitoring = state.monitoring().await?;
     let now = auth::now();
     let mut deltas: Vec<MetricDelta> = Vec::new();
     let mut recorded = 0;
-    for (i, s) in report.sends.iter().enumerate() {
-        let field = |name: &str| format!("sends[{i}].{name}");
+    for (i, s) in sends.iter().enumerate() {
+        let field = |name: &str| field(i, name);
         if s.count == 0 || s.count > 1_000_000_000 {
             return Err(ApiError::invalid_field(field("count"), "must be between 1 and 1,000,000,000"));
         }
@@ -69,9 +79,11 @@ async fn sends(
         count_event(&mut deltas, at, &isp, campaign.as_deref(), Counts { sent: s.count, ..Counts::default() });
         recorded += s.count;
     }
-    record_sends(state.store.as_ref(), &deltas).await?;
+    if !deltas.is_empty() {
+        record_sends(state.store.as_ref(), &deltas).await?;
+    }
     state.monitor.metrics.sends(recorded);
-    Ok(Json(SendsRecorded { recorded }))
+    Ok(recorded)
 }
 
 #[derive(Debug, Deserialize)]

@@ -4,11 +4,12 @@ mod audit;
 mod auth;
 mod check;
 mod classify;
-mod events;
+pub(crate) mod events;
 mod health;
 mod imports;
 mod keys;
-mod metrics;
+mod kumomta;
+pub(crate) mod metrics;
 pub(crate) mod names;
 mod openapi;
 mod pauses;
@@ -43,6 +44,7 @@ pub fn router() -> Router<AppState> {
         .merge(keys::router())
         .merge(users::router())
         .merge(metrics::router())
+        .merge(kumomta::router())
         .merge(pauses::router())
         .merge(webhooks::router())
         .merge(openapi::router())

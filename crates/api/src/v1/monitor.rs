@@ -272,3 +272,17 @@ pub struct CreatePause {
 pub struct ResumePause {
     pub reason: String,
 }
+
+/// The answer to `POST /api/v1/integrations/kumomta`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogRecordsIngested {
+    /// Events stored (deliveries, bounces, deferrals, expirations, out-of-band bounces, complaints).
+    pub events: u64,
+    /// Attempts counted from reception records.
+    pub sends: u64,
+    /// Records of types Rebound does not use, or that could not be read.
+    pub ignored: u64,
+    /// Why records could not be read (the first few).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<String>,
+}
