@@ -45,9 +45,11 @@ const DENSE_DFA_LIMIT: usize = 1 << 20;
 const MIN_LITERAL: usize = 3;
 /// Rules counted in a fixed-size bit set on the stack; larger sets use the heap.
 const STACK_RULES: usize = 512;
-/// Literal occurrences remembered per search; past this, candidates are searched unanchored
-/// (which finds the same match: every match starts at an occurrence of one of its literals).
-const MAX_OCCURRENCES: usize = 64;
+/// Literal occurrences kept on the stack; a text with more (a long bounce notice) keeps them all
+/// on the heap instead.
+const INLINE_OCCURRENCES: usize = 64;
+/// Occurrence counts up to this are put in order by insertion.
+const SMALL_SORT: usize = 24;
 
 /// When a rule applies, beyond its pattern matching.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -212,16 +214,17 @@ impl Matcher {
 
 /// What one pass of a rule set's scanner found in a text: the rules that could match there and
 /// where, and the SMTP command phrase it names. Lives on the stack: no allocation for sets of up to
-/// `STACK_RULES` rules.
+/// `STACK_RULES` rules and texts with up to `INLINE_OCCURRENCES` literal occurrences.
 #[derive(Debug)]
 pub struct Scan<'t> {
     text: &'t str,
     stack: [u64; STACK_RULES / 64],
     heap: Vec<u64>,
-    /// Literal occurrences as `rule << 32 | start`, in ascending order.
-    occurrences: [u64; MAX_OCCURRENCES],
+    /// Literal occurrences as `rule << 32 | start`, in ascending order once the scan is complete:
+    /// the first `count` here, all of them in `spilled` when there are more.
+    occurrences: [u64; INLINE_OCCURRENCES],
     count: usize,
-    overflow: bool,
+    spilled: Vec<u64>,
     /// `(start, phrase index)` of the leftmost command phrase (the first listed, at one start).
     command: Option<(usize, usize)>,
 }
@@ -233,9 +236,9 @@ impl<'t> Scan<'t> {
             text,
             stack: [0; STACK_RULES / 64],
             heap,
-            occurrences: [0; MAX_OCCURRENCES],
+            occurrences: [0; INLINE_OCCURRENCES],
             count: 0,
-            overflow: false,
+            spilled: Vec::new(),
             command: None,
         }
     }
@@ -261,21 +264,44 @@ impl<'t> Scan<'t> {
         }
     }
 
-    /// Inserts an occurrence in order (they come by end offset, a few per text).
     fn record(&mut self, rule: usize, start: usize) {
         self.mark(rule);
-        if self.count == MAX_OCCURRENCES {
-            self.overflow = true;
+        let key = (rule as u64) << 32 | start as u64;
+        match self.occurrences.get_mut(self.count) {
+            Some(slot) => {
+                *slot = key;
+                self.count += 1;
+            }
+            None => {
+                if self.spilled.is_empty() {
+                    self.spilled.extend_from_slice(&self.occurrences);
+                }
+                self.spilled.push(key);
+            }
+        }
+    }
+
+    fn found(&self) -> &[u64] {
+        if self.spilled.is_empty() { &self.occurrences[..self.count] } else { &self.spilled }
+    }
+
+    /// Puts the occurrences in order. A reply has a handful, which an insertion sort orders faster
+    /// than the general sort can start; a long bounce text may have hundreds.
+    fn sort(&mut self) {
+        let found = if self.spilled.is_empty() { &mut self.occurrences[..self.count] } else { &mut self.spilled[..] };
+        if found.len() > SMALL_SORT {
+            found.sort_unstable();
             return;
         }
-        let key = (rule as u64) << 32 | start as u64;
-        let mut at = self.count;
-        while at > 0 && self.occurrences[at - 1] > key {
-            self.occurrences[at] = self.occurrences[at - 1];
-            at -= 1;
+        for next in 1..found.len() {
+            let key = found[next];
+            let mut at = next;
+            while at > 0 && found[at - 1] > key {
+                found[at] = found[at - 1];
+                at -= 1;
+            }
+            found[at] = key;
         }
-        self.occurrences[at] = key;
-        self.count += 1;
     }
 
     /// The candidate rules in priority order.
@@ -422,6 +448,7 @@ impl RuleSet {
                 }
             }
         }
+        scan.sort();
         scan
     }
 
@@ -430,14 +457,14 @@ impl RuleSet {
     /// when it fails), in priority order.
     pub fn find_scanned<'r>(&'r self, scan: &Scan<'_>, ctx: &MatchContext<'_>) -> Option<RuleHit<'r>> {
         let hay = scan.text.as_bytes();
-        let occurrences = &scan.occurrences[..scan.count];
+        let occurrences = scan.found();
         for index in scan.candidates() {
             if index >= self.ids.len() || !self.scopes[index].fits(ctx) {
                 continue;
             }
             let span = match &self.patterns[index] {
                 None => Some(0..hay.len()),
-                Some(matcher) if scan.overflow || self.unfiltered.binary_search(&index).is_ok() => matcher.find(hay),
+                Some(matcher) if self.unfiltered.binary_search(&index).is_ok() => matcher.find(hay),
                 Some(matcher) => {
                     let rule = index as u64;
                     let first = occurrences.partition_point(|&o| o >> 32 < rule);
