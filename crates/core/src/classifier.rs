@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::reply::strip_repeated_codes;
 use crate::report::{DsnAction, Report};
-use crate::rules::{MatchContext, Rule, RuleError, RuleSet, parse_rule_file};
+use crate::rules::{MatchContext, Rule, RuleError, RuleSet, Scan, parse_rule_file};
 use crate::status::{derived_status, reason_for_status};
 use crate::{Confidence, EnhancedStatus, Kind, KindTable, Reason, SmtpCommand, SmtpReply, Verdict};
 
@@ -63,13 +63,26 @@ impl Classifier {
     /// Classifies one SMTP reply (one or several lines, with or without a diagnostic-type prefix).
     /// A bare reply is taken to answer RCPT TO, as the per-recipient replies that MTAs log and
     /// providers forward do, unless its text names another command.
+    /// One pass of the built-in rules' scanner finds both the command and the rule candidates.
     pub fn classify_reply(&self, reply: &str) -> Verdict {
-        let command = SmtpCommand::find(reply).or(Some(SmtpCommand::RcptTo));
-        self.judge(&Report { diagnostic: reply.into(), command, decoder: "reply", ..Report::default() })
+        let scan = builtin_rules().ok().map(|set| set.scan(reply));
+        let command = scan.as_ref().map_or_else(|| SmtpCommand::find(reply), Scan::command);
+        let report = Report {
+            diagnostic: reply.into(),
+            command: command.or(Some(SmtpCommand::RcptTo)),
+            decoder: "reply",
+            ..Report::default()
+        };
+        self.judge_scanned(&report, scan)
     }
 
     /// Decides the verdict for one decoded recipient report.
     pub fn judge(&self, report: &Report<'_>) -> Verdict {
+        self.judge_scanned(report, None)
+    }
+
+    /// `judge`, given the built-in rules' scan of a text that may be the one the rules read.
+    fn judge_scanned(&self, report: &Report<'_>, scan: Option<Scan<'_>>) -> Verdict {
         let text = quoted_remote_reply(report.diagnostic.as_ref());
         let reply = SmtpReply::parse(text);
         let reply_code = reply.code.or(report.reply_code);
@@ -81,18 +94,26 @@ impl Classifier {
         };
         let class =
             reported.map(|s| s.class).or(reply_code.map(|c| (c / 100) as u8)).or(report.action.map(action_class));
-        let command = report.command.or_else(|| SmtpCommand::find(text));
+        let cleaned = reply_code.map_or(std::borrow::Cow::Borrowed(text), |code| strip_repeated_codes(text, code));
+        let scan = match scan {
+            Some(scan) if scan.is_of(&cleaned) => Some(scan),
+            _ => builtin_rules().ok().map(|set| set.scan(&cleaned)),
+        };
+        let command = report.command.or_else(|| match &scan {
+            Some(scan) if scan.is_of(text) => scan.command(),
+            _ => SmtpCommand::find(text),
+        });
         let recipient_domain = report.recipient.as_deref().and_then(|r| r.rsplit_once('@')).map(|(_, d)| d);
         let ctx = MatchContext { class, command, recipient_domain, remote_host: report.remote_host.as_deref() };
-        let cleaned = reply_code.map_or(std::borrow::Cow::Borrowed(text), |code| strip_repeated_codes(text, code));
-        let decision = self.decide(report, &cleaned, reported, &ctx);
+        let decision = self.decide(report, &cleaned, scan.as_ref(), reported, &ctx);
         let kind = report.hint.as_ref().and_then(|h| h.kind).unwrap_or_else(|| self.kind_of(decision.reason, class));
         let explained_by =
             if cleaned.trim().is_empty() { report.context.as_deref().unwrap_or_default() } else { &cleaned };
         let transient = class == Some(4)
             || (decision.reason == Reason::Expired && sounds_transient(explained_by))
             || retried_until_timeout(explained_by);
-        let status = reported.or_else(|| derived_status(decision.reason, transient));
+        let derived_for = if exim_sender_refusal(explained_by, command) { Reason::OnHold } else { decision.reason };
+        let status = reported.or_else(|| derived_status(derived_for, transient));
         Verdict {
             recipient: report.recipient.clone(),
             reply_code,
@@ -113,6 +134,7 @@ impl Classifier {
         &self,
         report: &Report<'_>,
         text: &str,
+        scan: Option<&Scan<'_>>,
         status: Option<EnhancedStatus>,
         ctx: &MatchContext<'_>,
     ) -> Decision {
@@ -125,10 +147,10 @@ impl Classifier {
             };
         }
         let context = report.context.as_deref().filter(|c| *c != text);
-        if let Some(decision) = self.rule_decision(text, status, ctx, report.via_filter) {
-            return self.disabled_per_notice(decision, context, status, ctx);
+        if let Some(decision) = self.rule_decision(text, scan, status, ctx, report.via_filter) {
+            return self.refined_by_notice(decision, context, status, ctx);
         }
-        if let Some(mut decision) = context.and_then(|c| self.rule_decision(c, status, ctx, report.via_filter)) {
+        if let Some(mut decision) = context.and_then(|c| self.rule_decision(c, None, status, ctx, report.via_filter)) {
             decision.confidence = Confidence::Medium;
             return decision;
         }
@@ -149,16 +171,25 @@ impl Classifier {
         Decision { reason, rule: rule.to_owned(), evidence, confidence: Confidence::Low }
     }
 
-    /// The first staff or built-in rule that decides `text`.
+    /// The first staff or built-in rule that decides `text`; `scan` is the built-in rules' scan of
+    /// it, when the caller has one.
     fn rule_decision(
         &self,
         text: &str,
+        scan: Option<&Scan<'_>>,
         status: Option<EnhancedStatus>,
         ctx: &MatchContext<'_>,
         via_filter: bool,
     ) -> Option<Decision> {
-        let builtin = builtin_rules().ok();
-        let hit = [self.custom.as_ref(), builtin].into_iter().flatten().find_map(|set| set.find(text, ctx))?;
+        let staff = || self.custom.as_ref().and_then(|set| set.find(text, ctx));
+        let builtin = || {
+            let set = builtin_rules().ok()?;
+            match scan.filter(|scan| scan.is_of(text)) {
+                Some(scan) => set.find_scanned(scan, ctx),
+                None => set.find(text, ctx),
+            }
+        };
+        let hit = staff().or_else(builtin)?;
         let evidence = text.get(hit.span.clone()).unwrap_or_default().to_owned();
         let (reason, confidence) = if hit.command_scoped {
             (hit.reason, Confidence::High)
@@ -168,10 +199,13 @@ impl Classifier {
         Some(Decision { reason, rule: hit.id.to_owned(), evidence, confidence })
     }
 
-    /// A relayed "user unknown" under a notice in which the recipient's own mail system says the
-    /// account is disabled (au's `The user(s) account is disabled.` above `550 user unknown`): the
-    /// system that knows the account speaks more precisely than the reply it passes on.
-    fn disabled_per_notice(
+    /// A notice that names precisely what the relayed reply only hints at. Under au's `The user(s)
+    /// account is disabled.` a relayed `550 user unknown` is a disabled account: the system that
+    /// knows the account speaks more precisely than the reply it passes on. Under a content
+    /// filter's notice that names a malformed message (amavis: `Duplicate header field: "From"`
+    /// above `554 5.7.0 Reject ... - SPAM`), the spam verdict is the defect's consequence, and the
+    /// defect is what the sender must fix.
+    fn refined_by_notice(
         &self,
         decision: Decision,
         context: Option<&str>,
@@ -180,11 +214,15 @@ impl Classifier {
     ) -> Decision {
         // Built-in rule ids start with their reason: a `user_unknown.*` rule doubted into
         // `filtered` is still a relayed "user unknown".
-        if decision.reason != Reason::UserUnknown && !decision.rule.starts_with("user_unknown.") {
+        let precise = if decision.reason == Reason::UserUnknown || decision.rule.starts_with("user_unknown.") {
+            Reason::Suspend
+        } else if decision.reason == Reason::SpamDetected {
+            Reason::NotCompliantRfc
+        } else {
             return decision;
-        }
-        match context.and_then(|c| self.rule_decision(c, status, ctx, false)) {
-            Some(notice) if notice.reason == Reason::Suspend => Decision { confidence: Confidence::Medium, ..notice },
+        };
+        match context.and_then(|c| self.rule_decision(c, None, status, ctx, false)) {
+            Some(notice) if notice.reason == precise => Decision { confidence: Confidence::Medium, ..notice },
             _ => decision,
         }
     }
@@ -245,6 +283,14 @@ fn confirm_user_unknown(
     }
 }
 
+/// Exim's `SMTP error from remote mail server after MAIL FROM:<...>`: the refusal came before any
+/// recipient was named, so it says nothing about this one. Whatever the text gives as the sender's
+/// fault, the recipient's own derived status is the undecided one (`X.0.901`), as Sisimai reports
+/// Exim's sender refusals; other MTAs' transcripts of a refused MAIL FROM keep the reason's code.
+fn exim_sender_refusal(text: &str, command: Option<SmtpCommand>) -> bool {
+    command == Some(SmtpCommand::MailFrom) && text.to_ascii_lowercase().contains("smtp error from remote")
+}
+
 /// Whether an expiry notice speaks of a temporary failure that ran out of time (deferrals, delays,
 /// retries, a 4xx reply) rather than of a permanent one.
 fn sounds_transient(text: &str) -> bool {
@@ -268,7 +314,9 @@ fn quoted_remote_reply(text: &str) -> &str {
     if let Some(inner) = bracketed_last_reply(text) {
         return inner;
     }
-    let Some(head) = memchr::memmem::find(text.as_bytes(), b" - ") else { return text };
+    let bytes = text.as_bytes();
+    let spaced_dash = |&at: &usize| at > 0 && bytes[at - 1] == b' ' && bytes.get(at + 1) == Some(&b' ');
+    let Some(head) = memchr::memchr_iter(b'-', bytes).find(spaced_dash).map(|at| at - 1) else { return text };
     if !text.contains("(delivery attempts:") {
         return text;
     }
@@ -420,9 +468,42 @@ mod tests {
     }
 
     #[test]
+    fn a_filter_notice_naming_a_malformed_message_outranks_its_spam_verdict() {
+        let report = Report {
+            recipient: Some("jane@example.com".into()),
+            diagnostic: "554 5.7.0 Reject, id=20025-09 - SPAM".into(),
+            context: Some(
+                "was considered unsolicited bulk e-mail (UBE). We do try to minimize backscatter for more \
+                 prominent cases of UBE and for infected mail. Duplicate header field: \"From\""
+                    .into(),
+            ),
+            decoder: "rfc3464",
+            ..Report::default()
+        };
+        let v = Classifier::builtin().judge(&report);
+        assert_eq!((v.reason, v.kind), (Reason::NotCompliantRfc, Kind::Block));
+        let plain = Report { context: Some("was considered unsolicited bulk e-mail (UBE).".into()), ..report };
+        assert_eq!(Classifier::builtin().judge(&plain).reason, Reason::SpamDetected);
+    }
+
+    #[test]
     fn a_failure_retried_until_timeout_keeps_a_transient_derived_status() {
         let v = classify_reply("mailbox is full: retry timeout exceeded");
         assert_eq!((v.reason, v.status.map(|s| s.to_string())), (Reason::MailboxFull, Some("4.0.922".into())));
+    }
+
+    #[test]
+    fn an_exim_refusal_of_mail_from_leaves_the_recipient_status_undecided() {
+        let v = classify_reply(
+            "SMTP error from remote mail server after MAIL FROM:<a@example.com> SIZE=1024: 550 Unroutable sender address",
+        );
+        assert_eq!((v.reason, v.status.map(|s| s.to_string())), (Reason::Rejected, Some("5.0.901".into())));
+        let transcript =
+            classify_reply(">>> MAIL FROM:<a@example.com>\n<<< 501 no access from [192.0.2.5], an open relay");
+        assert_eq!(
+            (transcript.reason, transcript.status.map(|s| s.to_string())),
+            (Reason::Blocked, Some("5.0.971".into()))
+        );
     }
 
     #[test]
