@@ -13,7 +13,7 @@ use rebound_api::v1::{ImportFormat, KeyScope, Role, SuppressionReason};
 use rebound_store::{Actor, NewImport, NewUser};
 
 use crate::auth;
-use crate::config::{Config, Database};
+use crate::config::{Config, Database, KumoConfig};
 use crate::error::StartError;
 use crate::state::AppState;
 
@@ -168,6 +168,21 @@ struct ServeArgs {
     /// How long a staff session lasts, in hours.
     #[arg(long, env = "REBOUND_SESSION_HOURS", default_value_t = 12, value_parser = clap::value_parser!(u64).range(1..=720))]
     session_hours: u64,
+    /// KumoMTA's HTTP listener (e.g. http://127.0.0.1:8000): pauses are mirrored there as suspensions.
+    #[arg(long, env = "REBOUND_KUMO_URL")]
+    kumo_url: Option<String>,
+    /// HTTP Basic user for KumoMTA's admin API.
+    #[arg(long, env = "REBOUND_KUMO_USER")]
+    kumo_user: Option<String>,
+    /// HTTP Basic password for KumoMTA's admin API (prefer the environment variable).
+    #[arg(long, env = "REBOUND_KUMO_PASSWORD", hide_env_values = true)]
+    kumo_password: Option<String>,
+    /// How long a KumoMTA suspension lasts if Rebound never lifts it.
+    #[arg(long, env = "REBOUND_KUMO_SUSPEND_DURATION", default_value = "7d")]
+    kumo_suspend_duration: String,
+    /// Seconds between alert evaluations and outbox runs.
+    #[arg(long, env = "REBOUND_MONITOR_INTERVAL", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    monitor_interval: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -335,6 +350,13 @@ async fn serve(args: ServeArgs) -> Result<(), StartError> {
         console_dir: args.console_dir,
         secure_cookies: args.secure_cookies,
         session_ttl: Duration::from_secs(args.session_hours * 3600),
+        kumo: args.kumo_url.map(|url| KumoConfig {
+            url: url.trim_end_matches('/').to_owned(),
+            username: args.kumo_user,
+            password: args.kumo_password,
+            duration: args.kumo_suspend_duration,
+        }),
+        monitor_interval: Duration::from_secs(args.monitor_interval),
     };
     if !config.console_dir.join("index.html").is_file() {
         tracing::warn!(dir = %config.console_dir.display(), "console not built: run scripts/run.sh, or trunk build --release");

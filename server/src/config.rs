@@ -44,6 +44,33 @@ pub struct Config {
     /// Mark session cookies `Secure` (set when Rebound is served over HTTPS).
     pub secure_cookies: bool,
     pub session_ttl: Duration,
+    /// The KumoMTA that pauses are mirrored on, if any.
+    pub kumo: Option<KumoConfig>,
+    /// How often alerts are evaluated and the outbox (webhooks, MTA calls) is drained.
+    pub monitor_interval: Duration,
+}
+
+/// KumoMTA's admin HTTP API (`POST /api/admin/suspend/v1`), reached with optional HTTP Basic
+/// credentials.
+#[derive(Clone)]
+pub struct KumoConfig {
+    /// The listener's base URL, e.g. `http://127.0.0.1:8000`.
+    pub url: String,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    /// How long a suspension lasts on the MTA if Rebound never lifts it (KumoMTA duration syntax).
+    pub duration: String,
+}
+
+impl fmt::Debug for KumoConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KumoConfig")
+            .field("url", &redact_url(&self.url))
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "***"))
+            .field("duration", &self.duration)
+            .finish()
+    }
 }
 
 impl Config {
@@ -55,6 +82,8 @@ impl Config {
             console_dir: PathBuf::from("dist"),
             secure_cookies: false,
             session_ttl: Duration::from_secs(12 * 3600),
+            kumo: None,
+            monitor_interval: Duration::from_secs(60),
         }
     }
 }
@@ -69,5 +98,16 @@ mod tests {
         let shown = format!("{db:?}");
         assert!(!shown.contains("s3cret"), "{shown}");
         assert!(shown.contains("rebound:***@db:5432"), "{shown}");
+    }
+
+    #[test]
+    fn mta_passwords_are_redacted() {
+        let kumo = KumoConfig {
+            url: "http://kumo:8000".into(),
+            username: Some("rebound".into()),
+            password: Some("s3cret".into()),
+            duration: "7d".into(),
+        };
+        assert!(!format!("{kumo:?}").contains("s3cret"));
     }
 }

@@ -120,6 +120,15 @@ impl SuppressionIndex {
         }
     }
 
+    /// Entries in force (all scopes).
+    pub fn len(&self) -> usize {
+        self.map.read().unwrap_or_else(std::sync::PoisonError::into_inner).len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// Applies suppressions this process just committed.
     pub fn apply(&self, changed: &[Suppression]) {
         let entries: Vec<IndexEntry> = changed.iter().filter_map(index_entry).collect();

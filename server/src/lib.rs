@@ -15,6 +15,7 @@ mod extract;
 mod import;
 pub mod index;
 mod limit;
+pub mod monitor;
 mod reclassify;
 pub(crate) mod routes;
 pub mod state;
@@ -33,6 +34,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .nest("/api/v1", routes::router().layer(axum::middleware::map_response(error::json_errors)))
         .route("/api/{*rest}", axum::routing::any(routes::unknown_api_path))
+        .route("/metrics", axum::routing::get(monitor::prometheus::handler))
         .fallback_service(console)
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
         .with_state(state)

@@ -12,6 +12,7 @@ use crate::config::{Config, Database};
 use crate::error::StartError;
 use crate::index::SuppressionIndex;
 use crate::limit::LoginLimiter;
+use crate::monitor::Monitor;
 
 /// The policy and the classifier compiled from it, shared until the policy changes.
 pub struct Engine {
@@ -30,6 +31,7 @@ pub struct AppState {
     pub index: Arc<SuppressionIndex>,
     pub keys: Arc<KeyCache>,
     pub logins: Arc<LoginLimiter>,
+    pub monitor: Arc<Monitor>,
     engine: Arc<EngineCache>,
 }
 
@@ -40,14 +42,18 @@ impl AppState {
         let store = open_store(&config.database).await?;
         let index = SuppressionIndex::load(store.as_ref()).await?;
         tokio::spawn(index.clone().follow(store.clone()));
-        Ok(Self {
+        let state = Self {
             config: Arc::new(config),
             store,
             index,
             keys: Arc::default(),
             logins: Arc::default(),
+            monitor: Arc::default(),
             engine: Arc::default(),
-        })
+        };
+        state.refresh_pauses().await?;
+        crate::monitor::spawn(state.clone());
+        Ok(state)
     }
 
     /// The current policy and its classifier. The saved policy is read on each call (one indexed

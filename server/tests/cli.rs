@@ -92,3 +92,24 @@ fn file_mode_prints_one_object_per_recipient_and_one_for_a_file_without_any() {
     assert_eq!((rows[2]["file"].as_str(), rows[2]["index"].as_u64()), (Some("b.eml"), Some(1)));
     assert!(rows[2]["recipient"].is_null());
 }
+
+#[test]
+fn a_provider_webhook_batch_given_as_a_file_prints_one_object_per_event() {
+    let path = std::env::temp_dir().join(format!("rebound-cli-events-{}.json", std::process::id()));
+    let batch = r#"[{"email": "one@example.com", "event": "bounce", "sg_event_id": "a", "type": "bounce",
+        "reason": "550 5.1.1 user unknown", "status": "5.1.1"},
+        {"email": "two@example.com", "event": "bounce", "sg_event_id": "b", "type": "blocked",
+        "reason": "554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org", "status": "5.7.1"}]"#;
+    std::fs::write(&path, batch).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_rebound")).args(["classify"]).arg(&path).output().unwrap();
+    std::fs::remove_file(&path).unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let rows: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(rows.len(), 2);
+    assert_eq!((rows[0]["index"].as_u64(), rows[0]["kind"].as_str()), (Some(1), Some("hard")));
+    assert_eq!(
+        (rows[1]["index"].as_u64(), rows[1]["recipient"].as_str(), rows[1]["kind"].as_str()),
+        (Some(2), Some("two@example.com"), Some("block"))
+    );
+}

@@ -96,7 +96,7 @@ fn browser_crates_pull_in_no_server_machinery() {
     }
     let triple = host();
     let host = Graph::load(&triple);
-    for package in ["rebound-core", "rebound-api"] {
+    for package in ["rebound-core", "rebound-api", "rebound-policy", "rebound-monitor"] {
         assert_no_server_machinery(&host, package, &triple);
     }
     assert!(

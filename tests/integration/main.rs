@@ -31,6 +31,7 @@ macro_rules! on_both_backends {
 mod api;
 mod architecture;
 mod corpus;
+mod monitoring;
 mod openapi;
 mod service;
 mod support;

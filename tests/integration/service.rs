@@ -4,7 +4,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::support::{TestServer, error_of};
+use crate::support::{Api, TestServer, error_of, urlencode};
 
 on_both_backends!(
     events_apply_the_policy,
@@ -27,80 +27,6 @@ on_both_backends!(
     a_large_import_crosses_batch_and_statement_boundaries,
     a_batch_sees_its_own_earlier_events,
 );
-
-/// A caller of the API: a bearer token, or a signed-in browser-like client.
-struct Api<'s> {
-    server: &'s TestServer,
-    client: reqwest::Client,
-    token: Option<String>,
-}
-
-impl<'s> Api<'s> {
-    fn key(server: &'s TestServer, token: String) -> Self {
-        Self { server, client: reqwest::Client::new(), token: Some(token) }
-    }
-
-    async fn admin(server: &'s TestServer) -> Self {
-        Self { server, client: server.admin_client().await, token: None }
-    }
-
-    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        let builder = self.client.request(method, self.server.url(path)).header("X-Rebound-Csrf", "1");
-        match &self.token {
-            Some(token) => builder.bearer_auth(token),
-            None => builder,
-        }
-    }
-
-    async fn send(builder: reqwest::RequestBuilder) -> (StatusCode, Value) {
-        let response = builder.send().await.unwrap();
-        let status = response.status();
-        let text = response.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}")))
-    }
-
-    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        Self::send(self.request(reqwest::Method::POST, path).json(&body)).await
-    }
-
-    async fn put(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        Self::send(self.request(reqwest::Method::PUT, path).json(&body)).await
-    }
-
-    async fn patch(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        Self::send(self.request(reqwest::Method::PATCH, path).json(&body)).await
-    }
-
-    async fn get(&self, path: &str) -> (StatusCode, Value) {
-        Self::send(self.request(reqwest::Method::GET, path)).await
-    }
-
-    /// Posts events and returns the results, asserting success.
-    async fn events(&self, events: Value) -> Vec<Value> {
-        let (status, body) = self.post("/api/v1/events", json!({ "events": events })).await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        body["results"].as_array().unwrap().clone()
-    }
-
-    async fn suppressed(&self, email: &str, scope: Option<&str>) -> bool {
-        let mut path = format!("/api/v1/check?email={}", urlencode(email));
-        if let Some(scope) = scope {
-            path.push_str(&format!("&scope={scope}"));
-        }
-        let (status, body) = self.get(&path).await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        body["suppressed"].as_bool().unwrap()
-    }
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'.' | b'-' | b'_' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
 
 async fn mta(server: &TestServer) -> Api<'_> {
     Api::key(server, server.api_key("mta", &["events:write", "check"]).await)
@@ -748,6 +674,20 @@ async fn reevaluation_is_explicit_previewed_and_audited(server: &TestServer) {
     let (_, audit) = admin.get("/api/v1/audit?action=policy").await;
     assert_eq!(audit["items"][0]["action"], "policy.reevaluate");
     assert_eq!(audit["items"][0]["reason"], "new kind table");
+
+    // The events carry their new verdicts: a second run finds nothing to change.
+    let (_, again) = admin.post("/api/v1/reevaluate", json!({})).await;
+    assert_eq!(again["verdicts"]["changed"], 0, "{again}");
+    assert_eq!((again["would_suppress"].as_u64(), again["would_lift"].as_u64()), (Some(0), Some(0)));
+
+    // Going back to the default table undoes both, including the entry re-evaluation created.
+    admin.put("/api/v1/settings/policy", json!({})).await;
+    let (status, undone) =
+        admin.post("/api/v1/reevaluate", json!({"confirm": true, "reason": "back to defaults"})).await;
+    assert_eq!(status, StatusCode::OK, "{undone}");
+    assert_eq!((undone["suppressed"].as_u64(), undone["lifted"].as_u64()), (Some(1), Some(1)), "{undone}");
+    assert!(api.suppressed("gone@example.com", None).await);
+    assert!(!api.suppressed("fine@example.com", None).await);
 }
 
 async fn staff_accounts_are_managed_and_audited(server: &TestServer) {

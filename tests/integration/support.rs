@@ -9,6 +9,8 @@ use rebound_api::v1::Role;
 use rebound_server::AppState;
 use rebound_server::config::{Config, Database};
 use rebound_store::NewUser;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
 use sqlx::{Connection, Executor, PgConnection};
 
 pub const ADMIN: &str = "admin";
@@ -103,7 +105,17 @@ pub struct TestServer {
 impl TestServer {
     /// Serves the app on `127.0.0.1:0` with an admin account (`ADMIN` / `ADMIN_PASSWORD`).
     pub async fn start(db: &TestDatabase, console_dir: Option<PathBuf>) -> Self {
-        let server = Self::replica(db, console_dir).await;
+        Self::start_with(db, |config| {
+            if let Some(dir) = console_dir {
+                config.console_dir = dir;
+            }
+        })
+        .await
+    }
+
+    /// `start` with a configuration adjusted by `configure`.
+    pub async fn start_with(db: &TestDatabase, configure: impl FnOnce(&mut Config)) -> Self {
+        let server = Self::serve(db, configure).await;
         let hash = rebound_server::auth::hash_password(ADMIN_PASSWORD).unwrap();
         let admin = NewUser { username: ADMIN, password_hash: &hash, role: Role::Admin, now: 0 };
         rebound_store::ops::create_user(server.state.store.as_ref(), &admin, &rebound_store::Actor::System)
@@ -114,10 +126,17 @@ impl TestServer {
 
     /// Another server on the same database (no account created).
     pub async fn replica(db: &TestDatabase, console_dir: Option<PathBuf>) -> Self {
+        Self::serve(db, |config| {
+            if let Some(dir) = console_dir {
+                config.console_dir = dir;
+            }
+        })
+        .await
+    }
+
+    async fn serve(db: &TestDatabase, configure: impl FnOnce(&mut Config)) -> Self {
         let mut config = Config::for_test(db.database.clone());
-        if let Some(dir) = console_dir {
-            config.console_dir = dir;
-        }
+        configure(&mut config);
         let state = AppState::open(config).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -222,4 +241,79 @@ impl Drop for TestServer {
     fn drop(&mut self) {
         self.task.abort();
     }
+}
+
+/// A caller of the API: a bearer token, or a signed-in browser-like client.
+pub struct Api<'s> {
+    pub server: &'s TestServer,
+    pub client: reqwest::Client,
+    pub token: Option<String>,
+}
+
+impl<'s> Api<'s> {
+    pub fn key(server: &'s TestServer, token: String) -> Self {
+        Self { server, client: reqwest::Client::new(), token: Some(token) }
+    }
+
+    pub async fn admin(server: &'s TestServer) -> Self {
+        Self { server, client: server.admin_client().await, token: None }
+    }
+
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let builder = self.client.request(method, self.server.url(path)).header("X-Rebound-Csrf", "1");
+        match &self.token {
+            Some(token) => builder.bearer_auth(token),
+            None => builder,
+        }
+    }
+
+    pub async fn send(builder: reqwest::RequestBuilder) -> (StatusCode, Value) {
+        let response = builder.send().await.unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}")))
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        Self::send(self.request(reqwest::Method::POST, path).json(&body)).await
+    }
+
+    pub async fn put(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        Self::send(self.request(reqwest::Method::PUT, path).json(&body)).await
+    }
+
+    pub async fn patch(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        Self::send(self.request(reqwest::Method::PATCH, path).json(&body)).await
+    }
+
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        Self::send(self.request(reqwest::Method::GET, path)).await
+    }
+
+    /// Posts events and returns the results, asserting success.
+    pub async fn events(&self, events: Value) -> Vec<Value> {
+        let (status, body) = self.post("/api/v1/events", json!({ "events": events })).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["results"].as_array().unwrap().clone()
+    }
+
+    pub async fn suppressed(&self, email: &str, scope: Option<&str>) -> bool {
+        let mut path = format!("/api/v1/check?email={}", urlencode(email));
+        if let Some(scope) = scope {
+            path.push_str(&format!("&scope={scope}"));
+        }
+        let (status, body) = self.get(&path).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["suppressed"].as_bool().unwrap()
+    }
+}
+
+/// Percent-encodes a query value.
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'.' | b'-' | b'_' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }

@@ -4,6 +4,9 @@ use serde::{Deserialize, Serialize};
 
 pub use rebound_core::Verdict;
 pub use rebound_policy::{Policy, SuppressionReason};
+
+mod monitor;
+pub use monitor::*;
 use serde_json::Value;
 
 /// The body of every 4xx and 5xx response: `{"error": {"code", "message", "field"?}}`.
@@ -306,6 +309,17 @@ pub struct CheckResult {
     /// Set when the address could not be read; such an address is reported as suppressed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Set when sending to this recipient is paused (everything, its provider, or the campaign
+    /// asked about): hold the message and retry later; the address itself is fine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paused: Option<PauseHit>,
+}
+
+/// The pause that holds a recipient.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PauseHit {
+    pub pause_id: i64,
+    pub scope: String,
 }
 
 /// `POST /api/v1/check`.
@@ -315,6 +329,9 @@ pub struct CheckRequest {
     pub emails: Vec<String>,
     #[serde(default)]
     pub scope: Option<String>,
+    /// The campaign the messages belong to, for campaign pauses.
+    #[serde(default)]
+    pub campaign: Option<String>,
 }
 
 /// The answer to `POST /api/v1/check`.

@@ -89,7 +89,9 @@ impl Classifier {
         let kind = report.hint.as_ref().and_then(|h| h.kind).unwrap_or_else(|| self.kind_of(decision.reason, class));
         let explained_by =
             if cleaned.trim().is_empty() { report.context.as_deref().unwrap_or_default() } else { &cleaned };
-        let transient = class == Some(4) || (decision.reason == Reason::Expired && sounds_transient(explained_by));
+        let transient = class == Some(4)
+            || (decision.reason == Reason::Expired && sounds_transient(explained_by))
+            || retried_until_timeout(explained_by);
         let status = reported.or_else(|| derived_status(decision.reason, transient));
         Verdict {
             recipient: report.recipient.clone(),
@@ -122,10 +124,10 @@ impl Classifier {
                 confidence: Confidence::High,
             };
         }
-        if let Some(decision) = self.rule_decision(text, status, ctx, report.via_filter) {
-            return decision;
-        }
         let context = report.context.as_deref().filter(|c| *c != text);
+        if let Some(decision) = self.rule_decision(text, status, ctx, report.via_filter) {
+            return self.disabled_per_notice(decision, context, status, ctx);
+        }
         if let Some(mut decision) = context.and_then(|c| self.rule_decision(c, status, ctx, report.via_filter)) {
             decision.confidence = Confidence::Medium;
             return decision;
@@ -164,6 +166,27 @@ impl Classifier {
             confirm_user_unknown(hit.reason, status, ctx.command, via_filter)
         };
         Some(Decision { reason, rule: hit.id.to_owned(), evidence, confidence })
+    }
+
+    /// A relayed "user unknown" under a notice in which the recipient's own mail system says the
+    /// account is disabled (au's `The user(s) account is disabled.` above `550 user unknown`): the
+    /// system that knows the account speaks more precisely than the reply it passes on.
+    fn disabled_per_notice(
+        &self,
+        decision: Decision,
+        context: Option<&str>,
+        status: Option<EnhancedStatus>,
+        ctx: &MatchContext<'_>,
+    ) -> Decision {
+        // Built-in rule ids start with their reason: a `user_unknown.*` rule doubted into
+        // `filtered` is still a relayed "user unknown".
+        if decision.reason != Reason::UserUnknown && !decision.rule.starts_with("user_unknown.") {
+            return decision;
+        }
+        match context.and_then(|c| self.rule_decision(c, status, ctx, false)) {
+            Some(notice) if notice.reason == Reason::Suspend => Decision { confidence: Confidence::Medium, ..notice },
+            _ => decision,
+        }
     }
 
     /// The kind of a reason for a reply of this class: the table's answer, except that a transient
@@ -229,6 +252,12 @@ fn sounds_transient(text: &str) -> bool {
     ["delayed", "deferred", "retry timeout", "have been failing", "temporary", "error_code :4", "responsecode 4"]
         .iter()
         .any(|w| lower.contains(w))
+}
+
+/// Exim's `retry timeout exceeded`: the failure was a temporary one (a full mailbox, a host that did
+/// not answer) that lasted longer than the retry period, so a derived status keeps class 4.
+fn retried_until_timeout(text: &str) -> bool {
+    text.to_ascii_lowercase().contains("retry timeout exceeded")
 }
 
 /// Amazon SES wraps the remote server's reply in its own words: in older texts as
@@ -375,6 +404,25 @@ mod tests {
             "5.1.0 - Unknown address error '5.7.1 <a@b.example>... Access denied' (delivery attempts: 0)",
         );
         assert_eq!((v.kind, v.status.map(|s| s.to_string())), (Kind::Block, Some("5.7.1".into())));
+    }
+
+    #[test]
+    fn a_notice_that_the_account_is_disabled_outranks_a_relayed_user_unknown() {
+        let report = Report {
+            recipient: Some("taro@example.jp".into()),
+            diagnostic: "550 user unknown (in reply to RCPT TO command)".into(),
+            context: Some("The user(s) account is disabled. 550 user unknown (in reply to RCPT TO command)".into()),
+            decoder: "rfc3464",
+            ..Report::default()
+        };
+        let v = Classifier::builtin().judge(&report);
+        assert_eq!((v.reason, v.kind), (Reason::Suspend, Kind::Hard));
+    }
+
+    #[test]
+    fn a_failure_retried_until_timeout_keeps_a_transient_derived_status() {
+        let v = classify_reply("mailbox is full: retry timeout exceeded");
+        assert_eq!((v.reason, v.status.map(|s| s.to_string())), (Reason::MailboxFull, Some("4.0.922".into())));
     }
 
     #[test]

@@ -8,6 +8,7 @@
 
 mod classifier;
 mod command;
+mod events;
 mod kinds;
 mod message;
 mod reply;

@@ -151,6 +151,14 @@ fn reply_code_value(d: &[u8]) -> u16 {
     u16::from(d[0] - b'0') * 100 + u16::from(d[1] - b'0') * 10 + u16::from(d[2] - b'0')
 }
 
+/// Whether text ends the way MTAs introduce the remote server's reply: `host mx.example.com
+/// said: ` (Postfix), `SMTP error from remote mail server after RCPT TO:<a@b>: ` (Exim).
+fn introduces_reply(before: &str) -> bool {
+    let Some(lead) = before.strip_suffix(": ") else { return false };
+    let window = &lead.as_bytes()[lead.len().saturating_sub(160)..];
+    lead.ends_with("said") || memchr::memmem::find(window, b"mail server after ").is_some()
+}
+
 /// Finds `NNN C.S.D` inside text, with the code standing alone as a word. Candidates end where a
 /// space or `-` follows three bytes, which a vectorised `memchr2` finds: the position `p` of such
 /// a byte in `b[3..]` is the candidate code's start.
@@ -162,9 +170,13 @@ fn find_embedded_code(text: &str) -> Option<u16> {
         if !standalone {
             return None;
         }
+        let code = reply_code_value(&b[i..i + 3]);
+        if code >= 400 && introduces_reply(&text[..i]) {
+            return Some(code);
+        }
         let after = &text[i + 4..];
         let token = after.split_whitespace().next()?;
-        EnhancedStatus::parse(token.trim_end_matches([':', ','])).map(|_| reply_code_value(&b[i..i + 3]))
+        EnhancedStatus::parse(token.trim_end_matches([':', ','])).map(|_| code)
     })
 }
 
@@ -175,6 +187,15 @@ mod tests {
     fn parts(input: &str) -> (Option<u16>, Option<String>, String) {
         let r = SmtpReply::parse(input);
         (r.code, r.status.map(|s| s.to_string()), r.text.into_owned())
+    }
+
+    #[test]
+    fn a_code_introduced_by_said_or_exims_after_command_is_read() {
+        let exim = "host mx.example.net [192.0.2.1] SMTP error from remote mail server after MAIL FROM:<s@example.org> \
+SIZE=1024: 450 service permits 2 unverifiable sending IPs";
+        assert_eq!(parts(exim).0, Some(450));
+        assert_eq!(parts("host mx.example.net[192.0.2.1] said: 550 Unknown user a@example.net").0, Some(550));
+        assert_eq!(parts("Subject: test Size (in bytes): 222 Number of lines: 2").0, None);
     }
 
     #[test]

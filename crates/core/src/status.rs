@@ -110,7 +110,7 @@ pub fn reason_for_status(status: EnhancedStatus) -> Option<(Reason, Confidence)>
         (4, 1 | 2) => NetworkError,
         (5, 3) => ExceedLimit,
         (5, 1 | 2 | 4 | 5) => SyntaxError,
-        (6, 0..=10) => ContentError,
+        (6, _) => ContentError,
         (7, 10 | 30) => FailedStarttls,
         (7, 17 | 18) => HasMoved,
         (7, 20..=24 | 26 | 29) => AuthFailure,

@@ -1,5 +1,6 @@
 //! JavaScript bindings for browser (and Node) callers outside the Leptos console:
-//! `classify(reply)` and `classifyMessage(bytes)`, returning plain objects.
+//! `classify(reply)` and `classifyMessage(bytes)` (an email or provider webhook JSON), returning
+//! plain objects.
 
 use wasm_bindgen::prelude::*;
 
@@ -13,8 +14,9 @@ pub fn classify(input: &str) -> Result<JsValue, JsError> {
     to_js(&crate::classify_reply(input))
 }
 
-/// Classifies a whole bounce email (its raw bytes) and returns an array of verdicts, one per
-/// recipient.
+/// Classifies a whole bounce email or provider webhook JSON (SendGrid, Mailgun, Postmark,
+/// SparkPost, SES; one event or a batch) from its raw bytes and returns an array of verdicts, one
+/// per recipient or event.
 #[wasm_bindgen(js_name = classifyMessage)]
 pub fn classify_message(raw: &[u8]) -> Result<JsValue, JsError> {
     to_js(&crate::classify_message(raw))

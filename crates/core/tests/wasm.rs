@@ -20,3 +20,12 @@ fn the_javascript_export_returns_an_object() {
     let verdict: rebound_core::Verdict = serde_wasm_bindgen::from_value(value).expect("a verdict");
     assert_eq!((verdict.kind, verdict.reason), (Kind::Soft, Reason::MailboxFull));
 }
+
+#[wasm_bindgen_test]
+fn provider_events_are_read_in_the_browser_too() {
+    let batch = br#"[{"email": "a@example.com", "event": "bounce", "sg_event_id": "x", "type": "blocked",
+        "reason": "550 5.7.1 blocked using zen.spamhaus.org", "status": "5.7.1"},
+        {"email": "b@example.com", "event": "spamreport", "sg_event_id": "y"}]"#;
+    let kinds: Vec<Kind> = rebound_core::classify_message(batch).iter().map(|v| v.kind).collect();
+    assert_eq!(kinds, [Kind::Block, Kind::Complaint]);
+}

@@ -109,3 +109,5 @@ rebound_store::sql_store! {
         }
     }
 }
+
+rebound_store::monitor_sql! { db: ::sqlx::Postgres, store: PostgresStore, tx: PostgresTx }

@@ -92,3 +92,5 @@ rebound_store::sql_store! {
         }
     }
 }
+
+rebound_store::monitor_sql! { db: ::sqlx::Sqlite, store: SqliteStore, tx: SqliteTx }

@@ -14,10 +14,12 @@ use std::collections::HashMap;
 
 use rebound_api::v1::{Outcome, Policy, Suppression, SuppressionReason, Verdict};
 use rebound_core::Kind;
+use rebound_monitor::{Counts, OTHER_ISP};
 use rebound_policy::{Decision, EventFacts, History, Target, decide};
 use serde_json::Value;
 
 use crate::audit::{self, Change};
+use crate::monitor::{DailyDelta, count_event};
 use crate::ops::{audit_target, in_force, snapshot};
 use crate::{Actor, EventRow, HistoryMark, NewEvent, NewSuppression, Store, StoreError};
 
@@ -108,6 +110,21 @@ fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|e| StoreError::Corrupt { what: "json", detail: e.to_string() })
 }
 
+/// The counters one event adds (episodes are decided with the recipient's history).
+fn kind_counts(kind: Kind) -> Counts {
+    let mut c = Counts::default();
+    match kind {
+        Kind::Delivered => c.delivered = 1,
+        Kind::Hard => c.hard = 1,
+        Kind::Soft => c.soft = 1,
+        Kind::Block => c.block = 1,
+        Kind::Complaint => c.complaint = 1,
+        Kind::Unsubscribe => c.unsubscribe = 1,
+        _ => {}
+    }
+    c
+}
+
 fn cause(verdict: &Verdict) -> String {
     format!("{} event: {} ({})", verdict.kind, verdict.reason, verdict.rule)
 }
@@ -126,15 +143,23 @@ pub async fn ingest(store: &dyn Store, events: &[NewEvent], policy: &Policy) -> 
         }
     }
 
+    // Soft bounces and deliveries of the same recipients: for soft-bounce counts, and for the
+    // retry-success counters (an episode begins with a soft bounce and ends with a delivery).
     let soft_window = |e: &NewEvent| {
-        let (_, window_days) = policy.soft_limits(e.verdict.reason);
+        let window_days = match e.verdict.kind {
+            Kind::Soft => policy.soft_limits(e.verdict.reason).1,
+            _ => policy.soft_window_days,
+        };
         e.at.saturating_sub(i64::from(window_days) * DAY)
     };
-    let soft_events =
-        || events.iter().filter(|e| e.verdict.kind == Kind::Soft && !e.spam_trap && e.recipient.is_some());
+    let tracked = || {
+        events
+            .iter()
+            .filter(|e| matches!(e.verdict.kind, Kind::Soft | Kind::Delivered) && !e.spam_trap && e.recipient.is_some())
+    };
     let mut marks: HashMap<&str, Vec<Mark>> =
-        soft_events().filter_map(|e| Some((e.recipient.as_ref()?.key(), Vec::new()))).collect();
-    if let Some(since) = soft_events().map(soft_window).min() {
+        tracked().filter_map(|e| Some((e.recipient.as_ref()?.key(), Vec::new()))).collect();
+    if let Some(since) = tracked().map(soft_window).min() {
         let keys: Vec<&str> = marks.keys().copied().collect();
         for HistoryMark { recipient_key, at, id, delivered } in tx.soft_history(&keys, since).await? {
             if let Some(list) = marks.get_mut(recipient_key.as_str()) {
@@ -153,18 +178,22 @@ pub async fn ingest(store: &dyn Store, events: &[NewEvent], policy: &Policy) -> 
         }
     }
 
+    let mut counts: Vec<Counts> = events.iter().map(|e| kind_counts(e.verdict.kind)).collect();
     let mut plans = Vec::with_capacity(events.len());
     let mut batch_keys: HashMap<&str, usize> = HashMap::new();
     let mut pending: Vec<Pending<'_>> = Vec::new();
     let mut audits: Vec<AuditPlan> = Vec::new();
+    let mut daily: Vec<DailyDelta> = Vec::new();
     let mut report = IngestReport::default();
     for (i, event) in events.iter().enumerate() {
         if let Some(key) = event.idempotency_key.as_deref() {
             if let Some(first) = stored_repeats.get(key) {
+                counts[i] = Counts::default();
                 plans.push(Plan::Stored(first.clone()));
                 continue;
             }
             if let Some(&first) = batch_keys.get(key) {
+                counts[i] = Counts::default();
                 plans.push(Plan::RepeatOf(first));
                 continue;
             }
@@ -188,6 +217,12 @@ pub async fn ingest(store: &dyn Store, events: &[NewEvent], policy: &Policy) -> 
                 } else {
                     0
                 };
+                let open_episode = soft_count(list, soft_window(event), true) > 0;
+                match facts.kind {
+                    Kind::Soft if !open_episode => counts[i].soft_started = 1,
+                    Kind::Delivered if open_episode => counts[i].soft_recovered = 1,
+                    _ => {}
+                }
                 if matches!(facts.kind, Kind::Soft | Kind::Delivered) {
                     let seq = BATCH_SEQ.saturating_add(i as i64);
                     list.push(Mark { at: event.at, seq, delivered: facts.kind == Kind::Delivered });
@@ -252,6 +287,9 @@ pub async fn ingest(store: &dyn Store, events: &[NewEvent], policy: &Policy) -> 
                             scope: entry.scope.clone(),
                             reopened,
                         };
+                        if reopened {
+                            daily.push(DailyDelta::added(now, entry.reason.as_str(), 1));
+                        }
                         let id = entry.id;
                         report.changed.push(entry.clone());
                         **old = entry;
@@ -291,6 +329,25 @@ pub async fn ingest(store: &dyn Store, events: &[NewEvent], policy: &Policy) -> 
         .collect();
     let created = if new_rows.is_empty() { Vec::new() } else { tx.insert_suppressions(&new_rows).await? };
     report.changed.extend(created.iter().cloned());
+    daily.extend(created.iter().map(|entry| DailyDelta::added(entry.created_at, entry.reason.as_str(), 1)));
+    if !daily.is_empty() {
+        tx.add_suppression_daily(&DailyDelta::merged(daily)).await?;
+    }
+    let mut deltas = Vec::new();
+    for (event, c) in events.iter().zip(&counts) {
+        if !c.is_empty() {
+            count_event(
+                &mut deltas,
+                event.at,
+                event.isp.as_deref().unwrap_or(OTHER_ISP),
+                event.campaign.as_deref(),
+                *c,
+            );
+        }
+    }
+    if !deltas.is_empty() {
+        tx.add_metric_counts(&deltas).await?;
+    }
 
     fn subject<'a>(s: &'a AuditSubject, created: &'a [Suppression]) -> Option<&'a Suppression> {
         match s {

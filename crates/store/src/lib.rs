@@ -14,10 +14,12 @@
 
 pub mod audit;
 mod ingest;
+pub mod monitor;
 pub mod ops;
 mod records;
 pub mod rows;
 mod sql;
+mod sql_monitor;
 
 pub use records::*;
 
@@ -41,7 +43,7 @@ pub enum StoreError {
 /// One write transaction. Dropping it without `commit` rolls everything back, so a failure half
 /// way leaves no partial state.
 #[async_trait]
-pub trait Tx: Send {
+pub trait Tx: monitor::MonitorTx + Send {
     async fn commit(self: Box<Self>) -> Result<(), StoreError>;
 
     /// Stored events carrying any of these idempotency keys, with their key.
@@ -50,6 +52,14 @@ pub trait Tx: Send {
     async fn soft_history(&mut self, recipient_keys: &[&str], since: i64) -> Result<Vec<HistoryMark>, StoreError>;
     /// Inserts events in one statement per few thousand; returns their ids in the given order.
     async fn insert_events(&mut self, events: &[EventRow<'_>]) -> Result<Vec<i64>, StoreError>;
+    /// Replaces a stored event's verdict (re-evaluation), linking it to `suppression_id` when given.
+    async fn set_event_verdict(
+        &mut self,
+        id: i64,
+        verdict: &rebound_api::v1::Verdict,
+        verdict_json: &str,
+        suppression_id: Option<i64>,
+    ) -> Result<(), StoreError>;
 
     /// Every entry (any scope, active or not) of these keys, with its key.
     async fn suppressions_by_keys(&mut self, keys: &[&str]) -> Result<Vec<(String, Suppression)>, StoreError>;
@@ -99,7 +109,7 @@ pub trait Tx: Send {
 /// Everything the server needs from a database. Implementations must make every write durable
 /// before returning `Ok`: the server acknowledges with a 2xx only what is on disk.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: monitor::MonitorStore + Send + Sync + 'static {
     /// A short name of the backend, for health reports (`sqlite`, `postgres`).
     fn backend(&self) -> &'static str;
 

@@ -8,6 +8,7 @@ use rebound_policy::{Decision, EventFacts, History, decide};
 use serde_json::{Value, json};
 
 use crate::audit::{self, Change};
+use crate::monitor::DailyDelta;
 use crate::{
     Actor, ImportRow, IndexEntry, Lift, NewApiKey, NewSuppression, NewUser, Store, StoreError, SuppressionCursor,
     SuppressionQuery, Tx, User,
@@ -72,6 +73,9 @@ async fn suppress_in(
         Some(old) => (tx.reopen_suppression(old.id, new).await?, SuppressChange::Reopened, snapshot(&old)),
         None => (tx.insert_suppression(new).await?, SuppressChange::Created, None),
     };
+    if matches!(change, SuppressChange::Created | SuppressChange::Reopened) {
+        tx.add_suppression_daily(&[DailyDelta::added(new.now, entry.reason.as_str(), 1)]).await?;
+    }
     let action = match change {
         SuppressChange::Created => "suppression.add",
         SuppressChange::Reopened => "suppression.reopen",
@@ -118,6 +122,7 @@ async fn lift_in(
     actor: &Actor,
 ) -> Result<Suppression, StoreError> {
     let entry = tx.lift_suppression(old.id, lift).await?;
+    tx.add_suppression_daily(&[DailyDelta::lifted(lift.now, old.reason.as_str(), 1)]).await?;
     let change = Change {
         at: lift.now,
         actor,
@@ -268,6 +273,7 @@ pub async fn reevaluate(
     let mut out = Reevaluation::default();
     let mut tx = store.begin().await?;
     for (event, new) in changes {
+        let mut linked = None;
         let stream = event.stream.as_deref();
         let before = suppresses(policy, &event.verdict, stream);
         let after = suppresses(policy, new, stream);
@@ -303,6 +309,7 @@ pub async fn reevaluate(
                 };
                 let why = format!("{reason} (re-evaluated event {}: now {} by {})", event.id, new.kind, new.rule);
                 let (entry, change) = suppress_in(tx.as_mut(), &new_entry, actor, Some(&why)).await?;
+                linked = Some(entry.id);
                 if change != SuppressChange::Unchanged {
                     out.suppressed += 1;
                     out.changed.push(entry);
@@ -310,6 +317,10 @@ pub async fn reevaluate(
             }
             _ => {}
         }
+        // The event now carries its new verdict (and the entry it caused), so running the
+        // re-evaluation again proposes nothing more, and a later one can lift what this one added.
+        let verdict_json = serde_json::to_string(new).map_err(corrupt_json)?;
+        tx.set_event_verdict(event.id, new, &verdict_json, linked).await?;
     }
     if !confirm {
         out.changed.clear();
@@ -337,10 +348,7 @@ pub async fn reevaluate(
 
 /// The saved policy, or the defaults when none was saved.
 pub async fn policy(store: &dyn Store) -> Result<Policy, StoreError> {
-    match store.setting(POLICY_SETTING).await? {
-        Some(text) => crate::json_from_db("policy", &text),
-        None => Ok(Policy::default()),
-    }
+    setting_or_default(store, POLICY_SETTING).await
 }
 
 /// Saves a (validated) policy; audited with the before and after values.
@@ -351,18 +359,41 @@ pub async fn set_policy(
     reason: Option<&str>,
     now: i64,
 ) -> Result<(), StoreError> {
-    let after = serde_json::to_value(policy).map_err(corrupt_json)?;
+    save_setting(store, POLICY_SETTING, policy, actor, reason, now).await
+}
+
+/// A saved setting, or its defaults when none was saved.
+pub async fn setting_or_default<T: serde::de::DeserializeOwned + Default>(
+    store: &dyn Store,
+    name: &'static str,
+) -> Result<T, StoreError> {
+    match store.setting(name).await? {
+        Some(text) => crate::json_from_db(name, &text),
+        None => Ok(T::default()),
+    }
+}
+
+/// Saves a (validated) setting; audited with the before and after values.
+pub async fn save_setting<T: serde::Serialize + Default>(
+    store: &dyn Store,
+    name: &'static str,
+    value: &T,
+    actor: &Actor,
+    reason: Option<&str>,
+    now: i64,
+) -> Result<(), StoreError> {
+    let after = serde_json::to_value(value).map_err(corrupt_json)?;
     let mut tx = store.begin().await?;
-    let before = match tx.setting(POLICY_SETTING).await? {
-        Some(text) => crate::json_from_db::<Value>("policy", &text)?,
-        None => serde_json::to_value(Policy::default()).map_err(corrupt_json)?,
+    let before = match tx.setting(name).await? {
+        Some(text) => crate::json_from_db::<Value>(name, &text)?,
+        None => serde_json::to_value(T::default()).map_err(corrupt_json)?,
     };
-    tx.put_setting(POLICY_SETTING, &after.to_string(), now).await?;
+    tx.put_setting(name, &after.to_string(), now).await?;
     let change = Change {
         at: now,
         actor,
         action: "settings.update",
-        target: POLICY_SETTING,
+        target: name,
         before: Some(before),
         after: Some(after),
         reason,
@@ -432,6 +463,8 @@ pub async fn import_batch(
     job.reopened += reopened;
     job.unchanged += unchanged;
     if created + reopened > 0 {
+        let added = DailyDelta::added(job.updated_at, job.reason.as_str(), (created + reopened) as u64);
+        tx.add_suppression_daily(&[added]).await?;
         let change = Change {
             at: job.updated_at,
             actor,

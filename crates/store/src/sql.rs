@@ -79,6 +79,29 @@ macro_rules! sql_store {
                 Ok(out)
             }
 
+            async fn set_event_verdict(
+                &mut self,
+                id: i64,
+                verdict: &::rebound_api::v1::Verdict,
+                verdict_json: &str,
+                suppression_id: Option<i64>,
+            ) -> Result<(), $crate::StoreError> {
+                ::sqlx::query(
+                    "UPDATE events SET verdict = $2, kind = $3, reason = $4, rule = $5, \
+                     suppression_id = COALESCE($6, suppression_id) WHERE id = $1",
+                )
+                .bind(id)
+                .bind(verdict_json)
+                .bind(verdict.kind.as_str())
+                .bind(verdict.reason.as_str())
+                .bind(&verdict.rule)
+                .bind(suppression_id)
+                .execute(&mut *self.tx)
+                .await
+                .map_err($crate::rows::backend)?;
+                Ok(())
+            }
+
             async fn insert_events(&mut self, rows: &[$crate::EventRow<'_>]) -> Result<Vec<i64>, $crate::StoreError> {
                 let mut ids = Vec::with_capacity(rows.len());
                 // 18 parameters a row (SQLite allows 32,766 per statement).

@@ -17,6 +17,7 @@ use axum::routing::post;
 use base64::Engine as _;
 use rebound_api::v1::{EventBatch, EventInput, EventResult, EventsResponse, Verdict};
 use rebound_core::{Confidence, Kind, Reason};
+use rebound_monitor::OTHER_ISP;
 use rebound_store::{NewEvent, ops};
 use serde::Deserialize;
 
@@ -88,6 +89,17 @@ async fn ingest(
     } else {
         return Err(ApiError::UnsupportedMediaType);
     };
+    Ok(Json(ingest_items(&state, &principal, &items, single).await?))
+}
+
+/// Classifies and stores items (a batch unless `single`), answering each event's verdict and what
+/// the policy did. Field paths in errors are `events[i].field` in a batch.
+pub(crate) async fn ingest_items(
+    state: &AppState,
+    principal: &Principal,
+    items: &[EventInput],
+    single: bool,
+) -> Result<EventsResponse, ApiError> {
     if items.is_empty() {
         return Err(ApiError::invalid_field("events", "the batch is empty"));
     }
@@ -100,13 +112,30 @@ async fn ingest(
     let mut item_of = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
         let path = |field: &str| if single { field.to_owned() } else { format!("events[{i}].{field}") };
-        for event in prepare(item, &engine, &principal, now, &path)? {
+        for event in prepare(item, &engine, principal, now, &path)? {
             events.push(event);
             item_of.push(i);
         }
     }
+    let monitoring = state.monitoring().await?;
+    for event in &mut events {
+        if event.isp.is_none() {
+            let isp = event.recipient.as_ref().map_or(OTHER_ISP, |t| monitoring.isps.isp_of(t.domain()));
+            event.isp = Some(isp.to_owned());
+        }
+    }
     let report = ops::ingest(state.store.as_ref(), &events, &engine.policy).await?;
     state.index.apply(&report.changed);
+    let metrics = &state.monitor.metrics;
+    metrics.ingest_request();
+    for (done, event) in report.events.iter().zip(&events).filter(|(done, _)| !done.duplicate) {
+        metrics.event(
+            done.verdict.kind.as_str(),
+            done.verdict.reason.as_str(),
+            event.isp.as_deref().unwrap_or(OTHER_ISP),
+        );
+    }
+    state.monitor.wake.notify_one();
     let results = report
         .events
         .into_iter()
@@ -121,7 +150,7 @@ async fn ingest(
             outcome: done.outcome,
         })
         .collect();
-    Ok(Json(EventsResponse { results }))
+    Ok(EventsResponse { results })
 }
 
 /// Checks one item and turns it into the events it stands for (a bounce email may name several

@@ -4,15 +4,19 @@ mod audit;
 mod auth;
 mod check;
 mod classify;
-mod events;
+pub(crate) mod events;
 mod health;
 mod imports;
 mod keys;
+mod kumomta;
+pub(crate) mod metrics;
 pub(crate) mod names;
 mod openapi;
+mod pauses;
 mod settings;
 mod suppressions;
 pub(crate) mod users;
+mod webhooks;
 
 use std::time::Duration;
 
@@ -39,6 +43,10 @@ pub fn router() -> Router<AppState> {
         .merge(settings::router())
         .merge(keys::router())
         .merge(users::router())
+        .merge(metrics::router())
+        .merge(kumomta::router())
+        .merge(pauses::router())
+        .merge(webhooks::router())
         .merge(openapi::router())
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT));
     timed.merge(imports::upload_router())

@@ -1,11 +1,13 @@
-//! `/api/v1/settings/policy`: the suppression policy and reason → kind table. Saving validates
+//! `/api/v1/settings/policy`: the suppression policy and reason → kind table, and
+//! `/api/v1/settings/monitoring`: alert thresholds and the provider map. Saving validates
 //! the whole policy first and is audited with its before and after values; it applies to events
 //! received afterwards, never retroactively.
 
 use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use rebound_api::v1::{Policy, PolicyPreview, Reevaluate, ReevaluateResult};
+use rebound_api::v1::{MonitoringSettings, Policy, PolicyPreview, Reevaluate, ReevaluateResult};
+use rebound_store::monitor::MONITORING_SETTING;
 use rebound_store::ops;
 
 use crate::AppState;
@@ -19,7 +21,32 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/settings/policy", get(read).put(save))
         .route("/settings/policy/preview", post(preview))
+        .route("/settings/monitoring", get(read_monitoring).put(save_monitoring))
         .route("/reevaluate", post(reevaluate))
+}
+
+async fn read_monitoring(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Result<Json<MonitoringSettings>, ApiError> {
+    principal.require(Permission::Read)?;
+    Ok(Json(state.monitoring().await?.settings.clone()))
+}
+
+/// Saves alert thresholds, the minimum volume, the hysteresis and the provider map; validated
+/// whole first, audited, and evaluated at once.
+async fn save_monitoring(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(settings): ApiJson<MonitoringSettings>,
+) -> Result<Json<MonitoringSettings>, ApiError> {
+    principal.require(Permission::Admin)?;
+    settings.validate().map_err(|e| ApiError::invalid_field(e.field, e.message))?;
+    let store = state.store.as_ref();
+    ops::save_setting(store, MONITORING_SETTING, &settings, &principal.actor(), None, auth::now()).await?;
+    state.monitoring().await?;
+    state.monitor.wake.notify_one();
+    Ok(Json(settings))
 }
 
 /// What saving `proposed` would change in the verdicts of the latest stored events.

@@ -33,13 +33,18 @@ pub fn decode<'b>(bounce: &'b Bounce) -> Option<Vec<Report<'b>>> {
         let command = diagnostic.and_then(SmtpCommand::find).or_else(|| block.and_then(SmtpCommand::find));
         let status_comment =
             group.get("Status").and_then(comment).filter(|c| c.bytes().any(|b| b.is_ascii_alphabetic()));
-        let diagnostic = match (diagnostic, block, status_comment) {
-            (Some(d), _, _) => d.to_owned(),
-            (None, _, Some(c)) => c.to_owned(),
-            (None, Some(b), None) if !b.is_empty() => b.to_owned(),
-            (None, _, None) => String::new(),
+        // A comment the diagnostic does not replace is the reporting MTA's own word on the status
+        // (`5.2.1 (mailbox disabled, not accepting messages)`): it joins the notification.
+        let (diagnostic, remark) = match (diagnostic, block, status_comment) {
+            (Some(d), _, c) => (d.to_owned(), c),
+            (None, _, Some(c)) => (c.to_owned(), None),
+            (None, Some(b), None) if !b.is_empty() => (b.to_owned(), None),
+            (None, _, None) => (String::new(), None),
         };
-        let context = diagnostic.is_empty().then(|| text::compact(notification).into());
+        let context = match remark {
+            Some(r) => Some(format!("{r} {}", text::compact(notification)).into()),
+            None => diagnostic.is_empty().then(|| text::compact(notification).into()),
+        };
         reports.push(Report {
             recipient: Some(recipient),
             status: group.get("Status").and_then(EnhancedStatus::find).map(|(s, _)| s),
@@ -54,7 +59,7 @@ pub fn decode<'b>(bounce: &'b Bounce) -> Option<Vec<Report<'b>>> {
         });
     }
     if let [only] = reports.as_mut_slice() {
-        only.context = Some(text::compact(notification).into());
+        only.context.get_or_insert_with(|| text::compact(notification).into());
     }
     Some(reports)
 }
@@ -129,4 +134,21 @@ fn recipient_groups<'f>(all: &'f [(&'f str, String)]) -> Vec<Group<'f>> {
         }
     }
     groups
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Kind, Reason, classify_message};
+
+    #[test]
+    fn a_status_comment_saying_the_mailbox_is_disabled_outranks_a_relayed_user_unknown() {
+        let raw = b"From: MAILER-DAEMON@mx.example.net\nTo: sender@example.org\nSubject: Delivery failure\n\
+MIME-Version: 1.0\nContent-Type: multipart/report; report-type=delivery-status; boundary=b\n\n\
+--b\nContent-Type: text/plain\n\n  <a@example.jp>  delivery failed; will not continue trying\n\n\
+--b\nContent-Type: message/delivery-status\n\nReporting-MTA: dns;mx.example.net\n\n\
+Final-Recipient: rfc822;a@example.jp\nAction: failed\nStatus: 5.2.1 (mailbox disabled, not accepting messages)\n\
+Diagnostic-Code: smtp;550 5.2.1 <a@example.jp>... User Unknown\n\n--b--\n";
+        let v = &classify_message(raw)[0];
+        assert_eq!((v.reason, v.kind), (Reason::Suspend, Kind::Hard));
+    }
 }

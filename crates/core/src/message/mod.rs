@@ -3,12 +3,12 @@
 //! delivery-status report, the free-text formats of MTAs that send no DSN, or an auto-reply
 //! (RFC 3834) — which produce one `Report` per recipient for the classifier to judge.
 
-mod address;
+pub(crate) mod address;
 mod arf;
 mod autoreply;
 mod dsn;
 mod fields;
-mod ses;
+pub(crate) mod ses;
 mod text;
 
 use std::sync::OnceLock;
@@ -343,9 +343,13 @@ fn strip_tags(html: &str) -> String {
 }
 
 impl Classifier {
-    /// Classifies a whole bounce email: one verdict per bounced recipient, in the order the message
-    /// lists them; at least one verdict (with no recipient) when none can be found.
+    /// Classifies a whole bounce email, or provider webhook JSON (one event or a batch, see
+    /// `events`): one verdict per bounced recipient or event, in the order the input lists them; at
+    /// least one verdict (with no recipient) when none can be found.
     pub fn classify_message(&self, raw: &[u8]) -> Vec<Verdict> {
+        if let Some(verdicts) = self.classify_events(raw) {
+            return verdicts;
+        }
         let (verdicts, _) = self.classify_one(raw);
         if verdicts.iter().any(is_decided) {
             return verdicts;

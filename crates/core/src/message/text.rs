@@ -80,7 +80,7 @@ pub struct Block {
 /// as text) and the text that follows each, up to the next address line. Text about the same
 /// address in several places (a Sendmail transcript) is joined. Lotus Notes and a few others state
 /// the error on the line before the address: an address line with no text after it takes that
-/// line. The positive replies of a session transcript (`250 Ok`) are left out, so the failing reply
+/// line (in any script: Japanese Notes servers write it in Japanese). The positive replies of a session transcript (`250 Ok`) are left out, so the failing reply
 /// is the one a block carries. An address only ever seen on a `To:` line (the original message's
 /// header, quoted in a summary) is not a recipient when other addresses are listed.
 pub fn recipient_blocks(notification: &str, own: &[String]) -> Vec<Block> {
@@ -132,7 +132,7 @@ pub fn recipient_blocks(notification: &str, own: &[String]) -> Vec<Block> {
     session.flush(&mut blocks);
     for (block, lead) in blocks.iter_mut().zip(leads) {
         let lead = lead.trim();
-        let says_something = lead.bytes().any(|b| b.is_ascii_alphabetic()) && !lead.ends_with(':');
+        let says_something = lead.chars().any(char::is_alphabetic) && !lead.ends_with(':');
         if block.text.is_empty() && says_something {
             append(&mut block.text, lead);
         }
@@ -438,6 +438,8 @@ mod tests {
     fn an_error_stated_before_a_bare_address_is_its_text() {
         let text = "------- Failure Reasons  --------\nUser not listed in public Name & Address Book\na@example.com\n";
         assert_eq!(recipient_blocks(text, &[])[0].text, "User not listed in public Name & Address Book");
+        let japanese = "------- Failure Reasons  --------\nエラー(テスト)\na@example.jp\n";
+        assert_eq!(recipient_blocks(japanese, &[])[0].text, "エラー(テスト)");
     }
 
     #[test]

@@ -1,0 +1,455 @@
+//! Monitoring over a real socket, on SQLite and PostgreSQL: rates from reported sends and events,
+//! per provider and campaign; alerts that cross their thresholds and come back; signed webhook
+//! deliveries (retried) to a real HTTP receiver; pauses that the pre-send check honours; and the
+//! KumoMTA suspend/lift calls, recorded by a real HTTP listener standing in for KumoMTA.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use hmac::{Hmac, Mac};
+use serde_json::{Value, json};
+use sha2::Sha256;
+
+use crate::support::{Api, Backend, TestDatabase, TestServer};
+
+macro_rules! monitoring_tests {
+    ($($name:ident),+ $(,)?) => {
+        monitoring_tests!(@backend sqlite, Sqlite, $($name),+);
+        monitoring_tests!(@backend postgres, Postgres, $($name),+);
+    };
+    (@backend $module:ident, $backend:ident, $($name:ident),+) => {
+        mod $module {
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(db) = TestDatabase::create(Backend::$backend).await else { return };
+                    super::$name(&db).await;
+                    db.drop_database().await;
+                }
+            )+
+        }
+    };
+}
+
+monitoring_tests!(
+    rates_count_attempts_per_provider_campaign_and_retry,
+    alerts_notify_pause_and_resolve_and_kumo_follows,
+    pauses_hold_checks_and_are_staff_actions,
+    kumomta_log_records_feed_events_and_sends,
+);
+
+/// A request the recorder received.
+#[derive(Debug, Clone)]
+struct Recorded {
+    method: Method,
+    path: String,
+    headers: HeaderMap,
+    body: String,
+}
+
+/// A real HTTP listener that records every request: a webhook receiver (`/hook`, which fails its
+/// first request to exercise retries) and KumoMTA's suspend API.
+#[derive(Clone, Default)]
+struct Recorder {
+    requests: Arc<Mutex<Vec<Recorded>>>,
+}
+
+impl Recorder {
+    async fn start() -> (Self, String) {
+        let recorder = Recorder::default();
+        let app = axum::Router::new().fallback(record).with_state(recorder.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        (recorder, url)
+    }
+
+    fn requests(&self, path: &str) -> Vec<Recorded> {
+        self.requests.lock().unwrap().iter().filter(|r| r.path == path).cloned().collect()
+    }
+}
+
+async fn record(
+    State(recorder): State<Recorder>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> (StatusCode, String) {
+    let path = uri.path().to_owned();
+    let request =
+        Recorded { method: method.clone(), path: path.clone(), headers, body: String::from_utf8_lossy(&body).into() };
+    let earlier = {
+        let mut requests = recorder.requests.lock().unwrap();
+        requests.push(request);
+        requests.iter().filter(|r| r.path == path).count() - 1
+    };
+    match (path.as_str(), method) {
+        ("/hook", _) if earlier == 0 => (StatusCode::INTERNAL_SERVER_ERROR, "not yet".into()),
+        ("/api/admin/suspend/v1", Method::POST) => {
+            (StatusCode::OK, json!({ "id": format!("susp-{earlier}") }).to_string())
+        }
+        _ => (StatusCode::OK, "ok".into()),
+    }
+}
+
+/// Polls `probe` every 200 ms for up to 20 s until it returns something.
+async fn eventually<T, F: std::future::Future<Output = Option<T>>>(what: &str, mut probe: impl FnMut() -> F) -> T {
+    for _ in 0..100 {
+        if let Some(found) = probe().await {
+            return found;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+fn soft_bounces(domain: &str, from: usize, n: usize) -> Value {
+    let events: Vec<Value> = (from..from + n)
+        .map(|i| json!({ "recipient": format!("user{i}@{domain}"), "reply": "452 4.2.2 Mailbox full", "campaign": "spring" }))
+        .collect();
+    json!(events)
+}
+
+fn close(a: &Value, b: f64) -> bool {
+    a.as_f64().is_some_and(|a| (a - b).abs() < 1e-6)
+}
+
+async fn transitions(admin: &Api<'_>) -> Vec<Value> {
+    let (_, alerts) = admin.get("/api/v1/alerts").await;
+    alerts["transitions"].as_array().unwrap().clone()
+}
+
+async fn rates_count_attempts_per_provider_campaign_and_retry(db: &TestDatabase) {
+    let server = TestServer::start(db, None).await;
+    let admin = Api::admin(&server).await;
+    let (status, body) = admin
+        .post(
+            "/api/v1/sends",
+            json!({ "sends": [
+                { "count": 100, "domain": "gmail.com", "campaign": "spring" },
+                { "count": 50, "domain": "yahoo.com", "campaign": "summer" }
+            ]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["recorded"], 150);
+    admin
+        .events(json!([
+            { "recipient": "a@gmail.com", "reply": "550 5.1.1 <a@gmail.com>: user unknown", "campaign": "spring" },
+            { "recipient": "b@gmail.com", "reply": "550 5.1.1 <b@gmail.com>: user unknown", "campaign": "spring" },
+            { "recipient": "c@yahoo.com", "reply": "554 5.7.9 Message not accepted for policy reasons", "campaign": "summer" },
+            { "recipient": "d@outlook.com", "reply": "452 4.2.2 Mailbox full" },
+            { "recipient": "d@outlook.com", "kind": "delivered" }
+        ]))
+        .await;
+
+    let (status, overview) = admin.get("/api/v1/metrics/overview").await;
+    assert_eq!(status, StatusCode::OK, "{overview}");
+    let total = &overview["total"];
+    assert_eq!(total["rates"]["attempts"], 150, "sends are the denominator: {total}");
+    assert!(close(&total["rates"]["bounce_rate"], 2.0), "2 hard + 1 soft of 150: {total}");
+    assert!(close(&total["rates"]["block_rate"], 100.0 / 150.0), "{total}");
+    assert!(close(&total["rates"]["retry_success_rate"], 100.0), "the soft bounce was followed by a delivery: {total}");
+    assert_eq!(overview["list"]["added"], 2, "two hard bounces suppressed: {overview}");
+
+    let (_, isps) = admin.get("/api/v1/metrics/breakdown?by=isp").await;
+    let row = |name: &str| isps["rows"].as_array().unwrap().iter().find(|r| r["name"] == name).cloned().unwrap();
+    assert!(close(&row("Google")["rates"]["hard_rate"], 2.0), "{isps}");
+    assert!(close(&row("Yahoo")["rates"]["block_rate"], 2.0), "{isps}");
+    assert_eq!(row("Microsoft")["rates"]["attempts"], 2, "outcomes stand in for unreported sends: {isps}");
+    assert_eq!(row("Microsoft")["enough_volume"], false);
+
+    let (_, campaigns) = admin.get("/api/v1/metrics/breakdown?by=campaign").await;
+    let names: Vec<&str> = campaigns["rows"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert_eq!(names, vec!["spring", "summer"]);
+
+    let (_, series) = admin.get("/api/v1/metrics/series?hours=2&step=600").await;
+    let hard: u64 = series["points"].as_array().unwrap().iter().map(|p| p["counts"]["hard"].as_u64().unwrap()).sum();
+    assert_eq!(hard, 2, "{series}");
+    let (_, google) = admin.get("/api/v1/metrics/series?hours=1&isp=Google").await;
+    let sent: u64 = google["points"].as_array().unwrap().iter().map(|p| p["counts"]["sent"].as_u64().unwrap()).sum();
+    assert_eq!(sent, 100);
+
+    let (_, growth) = admin.get("/api/v1/metrics/suppressions?days=7").await;
+    let today = growth["days"].as_array().unwrap().last().cloned().unwrap();
+    assert_eq!(today["added_by_reason"]["hard_bounce"], 2, "{growth}");
+    assert_eq!(today["active"], 2);
+
+    let (status, error) = admin.post("/api/v1/sends", json!({ "sends": [{ "count": 0 }] })).await;
+    assert_eq!((status, error["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("sends[0].count")));
+    let (status, error) = admin.get("/api/v1/metrics/series?step=301").await;
+    assert_eq!((status, error["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("step")));
+
+    // Prometheus: needs a key that may read; counts this process's events.
+    let anonymous = reqwest::get(server.url("/metrics")).await.unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    let token = server.api_key("prometheus", &["suppressions:read"]).await;
+    let text = reqwest::Client::new()
+        .get(server.url("/metrics"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(text.contains("rebound_events_total{kind=\"hard\",reason=\"user_unknown\",isp=\"Google\"} 2"), "{text}");
+    assert!(text.contains("rebound_suppressions_active 2"), "{text}");
+    assert!(text.contains("rebound_sends_total 150"), "{text}");
+}
+
+/// Verifies a webhook request's signature header against its secret.
+fn signed_by(request: &Recorded, secret: &str) -> bool {
+    let timestamp = request.headers["x-rebound-timestamp"].to_str().unwrap();
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(format!("{timestamp}.{}", request.body).as_bytes());
+    let expected = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+    request.headers["x-rebound-signature"].to_str().unwrap() == expected
+}
+
+async fn alerts_notify_pause_and_resolve_and_kumo_follows(db: &TestDatabase) {
+    let (recorder, receiver) = Recorder::start().await;
+    let recorder = &recorder;
+    let kumo_url = receiver.clone();
+    let server = TestServer::start_with(db, move |config| {
+        config.monitor_interval = Duration::from_secs(1);
+        config.kumo = Some(rebound_server::config::KumoConfig {
+            url: kumo_url,
+            username: Some("rebound".into()),
+            password: Some("kumo-secret".into()),
+            duration: "7d".into(),
+        });
+    })
+    .await;
+    let admin = &Api::admin(&server).await;
+    let (status, hook) =
+        admin.post("/api/v1/webhooks", json!({ "name": "ops", "url": format!("{receiver}/hook") })).await;
+    assert_eq!(status, StatusCode::CREATED, "{hook}");
+    let secret = hook["secret"].as_str().unwrap().to_owned();
+    let hook_id = hook["webhook"]["id"].as_i64().unwrap();
+
+    // 1,000 sends; 25 soft bounces make 2.5%: over the 2% warning, under the 3% critical.
+    admin.post("/api/v1/sends", json!({ "sends": [{ "count": 1000, "domain": "gmail.com" }] })).await;
+    admin.events(soft_bounces("gmail.com", 0, 25)).await;
+    let first = eventually("the warning", move || async move {
+        let t = transitions(admin).await;
+        (!t.is_empty()).then_some(t)
+    })
+    .await;
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert_eq!((first[0]["metric"].as_str(), first[0]["scope"].as_str()), (Some("bounce_rate"), Some("all")));
+    assert_eq!((first[0]["from"].as_str(), first[0]["to"].as_str()), (Some("ok"), Some("warning")));
+
+    // 10 more: 3.5% is critical, and the overall bounce rate's action is to pause everything.
+    admin.events(soft_bounces("gmail.com", 25, 10)).await;
+    let critical = eventually("the critical level", move || async move {
+        transitions(admin).await.into_iter().find(|t| t["to"] == "critical")
+    })
+    .await;
+    let pause_id = critical["pause_id"].as_i64().expect("the critical transition paused sending");
+    let check = eventually("the pause to hold checks", move || async move {
+        let (_, check) = admin.get("/api/v1/check?email=someone%40gmail.com").await;
+        check.get("paused").is_some().then_some(check)
+    })
+    .await;
+    assert_eq!(check["suppressed"], false, "a pause says nothing about the address");
+    assert_eq!(check["paused"]["pause_id"], pause_id, "{check}");
+
+    // KumoMTA was asked to suspend (everything: no domain), with HTTP Basic credentials.
+    let suspend = eventually("the KumoMTA suspension", move || async move {
+        recorder.requests("/api/admin/suspend/v1").into_iter().find(|r| r.method == Method::POST)
+    })
+    .await;
+    let body: Value = serde_json::from_str(&suspend.body).unwrap();
+    assert!(body["reason"].as_str().unwrap().contains("bounce_rate"), "{body}");
+    assert_eq!(body["duration"], "7d");
+    assert!(body.get("domain").is_none(), "{body}");
+    assert!(suspend.headers["authorization"].to_str().unwrap().starts_with("Basic "));
+
+    // More sends bring the rate down to 35/3,000 = 1.2%, under 80% of the warning level: resolved.
+    admin.post("/api/v1/sends", json!({ "sends": [{ "count": 2000, "domain": "yahoo.com" }] })).await;
+    eventually("the resolution", move || async move {
+        transitions(admin).await.into_iter().find(|t| t["to"] == "resolved")
+    })
+    .await;
+    let (_, check) = admin.get("/api/v1/check?email=someone%40gmail.com").await;
+    assert_eq!(check["paused"]["pause_id"], pause_id, "a resolved alert leaves the pause to staff");
+
+    // Staff resume with a reason; the suspension is lifted on KumoMTA.
+    let (status, error) = admin.post(&format!("/api/v1/pauses/{pause_id}/resume"), json!({ "reason": " " })).await;
+    assert_eq!((status, error["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("reason")));
+    let (status, resumed) =
+        admin.post(&format!("/api/v1/pauses/{pause_id}/resume"), json!({ "reason": "list cleaned" })).await;
+    assert_eq!(status, StatusCode::OK, "{resumed}");
+    let (_, check) = admin.get("/api/v1/check?email=someone%40gmail.com").await;
+    assert!(check.get("paused").is_none(), "{check}");
+    let lift = eventually("the KumoMTA lift", move || async move {
+        recorder.requests("/api/admin/suspend/v1").into_iter().find(|r| r.method == Method::DELETE)
+    })
+    .await;
+    assert_eq!(serde_json::from_str::<Value>(&lift.body).unwrap(), json!({ "id": "susp-0" }));
+    let (_, pauses) = admin.get("/api/v1/pauses").await;
+    let pause = pauses.as_array().unwrap().iter().find(|p| p["id"] == pause_id).cloned().unwrap();
+    eventually("the mirrored state", move || async move {
+        let (_, pauses) = admin.get("/api/v1/pauses").await;
+        pauses.as_array().unwrap().iter().find(|p| p["id"] == pause_id && p["mta_state"] == "resumed").cloned()
+    })
+    .await;
+    assert_eq!(pause["resume_reason"], "list cleaned");
+
+    // Every transition went to the webhook, signed; the first attempt failed and was retried.
+    let deliveries = eventually("three delivered notifications", move || async move {
+        let (_, log) = admin.get(&format!("/api/v1/webhooks/{hook_id}/deliveries")).await;
+        let log = log.as_array().unwrap().clone();
+        (log.len() == 3 && log.iter().all(|d| d["state"] == "delivered")).then_some(log)
+    })
+    .await;
+    let retried = deliveries.iter().find(|d| d["event"] == "alert.warning").unwrap();
+    assert_eq!(retried["attempts"], 2, "{retried}");
+    assert_eq!(retried["last_status"], 200);
+    let received = recorder.requests("/hook");
+    assert!(received.len() >= 4, "three notifications, one of them twice: {received:?}");
+    assert!(received.iter().all(|r| signed_by(r, &secret)), "every request is signed with the secret");
+    assert!(!received.iter().any(|r| signed_by(r, "whsec_wrong")));
+    let events: Vec<String> = received
+        .iter()
+        .map(|r| serde_json::from_str::<Value>(&r.body).unwrap()["event"].as_str().unwrap().to_owned())
+        .collect();
+    for event in ["alert.warning", "alert.critical", "alert.resolved"] {
+        assert!(events.iter().any(|e| e == event), "{event} in {events:?}");
+    }
+
+    // Transitions, the pause and its resumption are in the audit log.
+    let (_, audit) = admin.get("/api/v1/audit?action=alert.transition").await;
+    assert_eq!(audit["items"].as_array().unwrap().len(), 3, "{audit}");
+    let (_, audit) = admin.get("/api/v1/audit?action=pause.resume").await;
+    assert_eq!(audit["items"][0]["reason"], "list cleaned", "{audit}");
+}
+
+async fn pauses_hold_checks_and_are_staff_actions(db: &TestDatabase) {
+    let server = TestServer::start(db, None).await;
+    let admin = &Api::admin(&server).await;
+    let (status, pause) =
+        admin.post("/api/v1/pauses", json!({ "scope": "campaign:spring", "reason": "bad list" })).await;
+    assert_eq!(status, StatusCode::CREATED, "{pause}");
+    let (status, again) = admin.post("/api/v1/pauses", json!({ "scope": "campaign:spring", "reason": "x" })).await;
+    assert_eq!((status, again["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("already_paused")));
+    let (_, held) = admin.get("/api/v1/check?email=a%40example.com&campaign=spring").await;
+    assert_eq!(held["paused"]["scope"], "campaign:spring", "{held}");
+    let (_, other) = admin.get("/api/v1/check?email=a%40example.com&campaign=autumn").await;
+    assert!(other.get("paused").is_none(), "{other}");
+    let (_, batch) =
+        admin.post("/api/v1/check", json!({ "emails": ["a@example.com", "b@gmail.com"], "campaign": "spring" })).await;
+    assert!(batch["results"].as_array().unwrap().iter().all(|r| r["paused"]["scope"] == "campaign:spring"));
+
+    let (status, provider) =
+        admin.post("/api/v1/pauses", json!({ "scope": "isp:Microsoft", "reason": "blocked" })).await;
+    assert_eq!(status, StatusCode::CREATED, "{provider}");
+    let (_, held) = admin.get("/api/v1/check?email=a%40hotmail.co.uk").await;
+    assert_eq!(held["paused"]["scope"], "isp:Microsoft", "{held}");
+    let (status, error) = admin.post("/api/v1/pauses", json!({ "scope": "region:eu", "reason": "x" })).await;
+    assert_eq!((status, error["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("scope")));
+
+    let viewer = Api {
+        server: &server,
+        client: server.client_with_role("vera", rebound_api::v1::Role::Viewer).await,
+        token: None,
+    };
+    let (status, _) = viewer.get("/api/v1/pauses").await;
+    assert_eq!(status, StatusCode::OK);
+    let id = pause["id"].as_i64().unwrap();
+    let (status, _) = viewer.post(&format!("/api/v1/pauses/{id}/resume"), json!({ "reason": "x" })).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = viewer.put("/api/v1/settings/monitoring", json!({})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // Settings are validated whole, with the field named.
+    let (_, mut settings) = admin.get("/api/v1/settings/monitoring").await;
+    settings["thresholds"][0]["critical"] = json!(0.5);
+    let (status, error) = admin.put("/api/v1/settings/monitoring", settings.clone()).await;
+    assert_eq!((status, error["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("thresholds[0].critical")));
+    settings["thresholds"][0]["critical"] = json!(4.0);
+    settings["isp_domains"] = json!({ "corp.example": "Corp" });
+    let (status, saved) = admin.put("/api/v1/settings/monitoring", settings).await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    let (_, audit) = admin.get("/api/v1/audit?action=settings.update").await;
+    assert_eq!(audit["items"][0]["target"], "monitoring", "{audit}");
+    admin.post("/api/v1/pauses", json!({ "scope": "isp:Corp", "reason": "test" })).await;
+    let held = eventually("the new provider map", move || async move {
+        let (_, held) = admin.get("/api/v1/check?email=x%40corp.example").await;
+        held.get("paused").is_some().then_some(held)
+    })
+    .await;
+    assert_eq!(held["paused"]["scope"], "isp:Corp");
+}
+
+/// A KumoMTA log record as its log hook ships it.
+fn kumo_record(kind: &str, id: &str, recipient: Value, response: Value) -> Value {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    json!({
+        "type": kind, "id": id, "sender": "bounces@sender.example", "recipient": recipient,
+        "queue": "spring:acme@gmail.com", "site": "", "size": 2048, "response": response,
+        "peer_address": null, "timestamp": now, "created": now,
+        "event_time": "2023-11-14T22:13:20Z", "num_attempts": 1, "bounce_classification": "Uncategorized",
+        "egress_pool": null, "egress_source": null, "feedback_report": null, "meta": {}, "headers": {},
+        "delivery_protocol": "ESMTP", "reception_protocol": "ESMTP", "nodeid": "557f3ad4-2c8c-11ee-976e-782d7e12e173"
+    })
+}
+
+async fn kumomta_log_records_feed_events_and_sends(db: &TestDatabase) {
+    let server = TestServer::start(db, None).await;
+    let admin = &Api::admin(&server).await;
+    let token = server.api_key("kumomta", &["events:write", "check"]).await;
+    let kumo = Api::key(&server, token);
+    let ok = json!({ "code": 250, "enhanced_code": null, "content": "", "command": null });
+    let unknown = json!({ "code": 550, "enhanced_code": { "class": 5, "subject": 1, "detail": 1 },
+        "content": "The email account that you tried to reach does not exist.", "command": "RCPT TO" });
+    let later = json!({ "code": 421, "enhanced_code": { "class": 4, "subject": 7, "detail": 0 },
+        "content": "Try again later, closing connection.", "command": "MAIL FROM" });
+    let mut feedback = kumo_record("Feedback", "f1", json!("angry@gmail.com"), ok.clone());
+    feedback["feedback_report"] = json!({ "feedback_type": "abuse", "user_agent": "ISP/1.0", "version": 1 });
+    let batch = json!([
+        kumo_record("Reception", "m1", json!(["a@gmail.com", "gone@gmail.com", "slow@gmail.com"]), ok.clone()),
+        kumo_record("Delivery", "m1", json!("a@gmail.com"), ok.clone()),
+        kumo_record("Bounce", "m1", json!("gone@gmail.com"), unknown),
+        kumo_record("TransientFailure", "m1", json!("slow@gmail.com"), later),
+        kumo_record("Delayed", "m1", json!("slow@gmail.com"), ok.clone()),
+        kumo_record("Delivery", "m2", json!("not an address"), ok),
+        feedback,
+    ]);
+    let (status, body) = kumo.post("/api/v1/integrations/kumomta", batch.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        (body["events"].as_u64(), body["sends"].as_u64(), body["ignored"].as_u64()),
+        (Some(4), Some(3), Some(2))
+    );
+    assert!(body["problems"][0].as_str().unwrap().contains("not an address"), "{body}");
+
+    let (_, campaigns) = admin.get("/api/v1/metrics/breakdown?by=campaign").await;
+    let spring = &campaigns["rows"][0];
+    assert_eq!(spring["name"], "spring", "the campaign comes from the queue name: {campaigns}");
+    let counts = &spring["counts"];
+    let seen = ["sent", "delivered", "hard", "soft", "complaint"].map(|k| counts[k].as_u64().unwrap());
+    assert_eq!(seen, [3, 1, 1, 1, 1], "{counts}");
+
+    assert!(kumo.suppressed("gone@gmail.com", None).await, "a user-unknown at RCPT TO is a hard bounce");
+    assert!(!kumo.suppressed("slow@gmail.com", None).await, "a deferral is never hard");
+    assert!(kumo.suppressed("angry@gmail.com", None).await, "an abuse report is a complaint");
+
+    // The hook sending the same batch again records no event twice.
+    let (_, again) = kumo.post("/api/v1/integrations/kumomta", batch).await;
+    assert_eq!(again["events"], 4);
+    let (_, events) = admin.get("/api/v1/suppressions?q=gone").await;
+    assert_eq!(events["items"][0]["source"], "kumomta", "{events}");
+
+    // One record (not an array) is accepted too.
+    let (status, one) = kumo
+        .post("/api/v1/integrations/kumomta", kumo_record("Reception", "m3", json!("b@yahoo.com"), json!(null)))
+        .await;
+    assert_eq!((status, one["sends"].as_u64()), (StatusCode::OK, Some(1)), "{one}");
+}
