@@ -15,6 +15,8 @@ use crate::pages::common::{FieldError, FormError};
 use crate::pages::policy_rules::{PreviewBox, RulesEditor, TestBox};
 
 /// A number typed into a field; 0 (which the server refuses, naming the field) when it is not one.
+/// The inputs carry no `min`/`max`: the browser's own check would block the save and hide the
+/// server's message about the field.
 pub fn number(ev: &leptos::ev::Event) -> u32 {
     event_target_value(ev).trim().parse().unwrap_or(0)
 }
@@ -95,13 +97,13 @@ fn Escalation(draft: RwSignal<Option<Policy>>, failure: RwSignal<Option<ApiFailu
             <div class="row">
                 <div>
                     <label for="soft-threshold">"Soft bounces that suppress"</label>
-                    <input id="soft-threshold" type="number" min="1" max="100" inputmode="numeric"
+                    <input id="soft-threshold" type="number" inputmode="numeric"
                         prop:value=get(|p| p.soft_threshold) on:change=set(|p, v| p.soft_threshold = v)/>
                     <FieldError failure=failure field="soft_threshold"/>
                 </div>
                 <div>
                     <label for="soft-window">"Within days"</label>
-                    <input id="soft-window" type="number" min="1" max="365" inputmode="numeric"
+                    <input id="soft-window" type="number" inputmode="numeric"
                         prop:value=get(|p| p.soft_window_days) on:change=set(|p, v| p.soft_window_days = v)/>
                     <FieldError failure=failure field="soft_window_days"/>
                 </div>
@@ -167,13 +169,13 @@ fn OverrideRow(i: usize, draft: RwSignal<Option<Policy>>, failure: RwSignal<Opti
             </div>
             <div>
                 <label for=format!("override-{i}-threshold")>"Soft bounces"</label>
-                <input id=format!("override-{i}-threshold") type="number" min="1" prop:value=with(|o| o.threshold.to_string())
+                <input id=format!("override-{i}-threshold") type="number" inputmode="numeric" prop:value=with(|o| o.threshold.to_string())
                     on:change=move |ev| { let v = number(&ev); edit(&|o| o.threshold = v) }/>
                 <FieldError failure=failure field=format!("soft_overrides[{i}].threshold")/>
             </div>
             <div>
                 <label for=format!("override-{i}-window")>"Within days"</label>
-                <input id=format!("override-{i}-window") type="number" min="1" prop:value=with(|o| o.window_days.to_string())
+                <input id=format!("override-{i}-window") type="number" inputmode="numeric" prop:value=with(|o| o.window_days.to_string())
                     on:change=move |ev| { let v = number(&ev); edit(&|o| o.window_days = v) }/>
                 <FieldError failure=failure field=format!("soft_overrides[{i}].window_days")/>
             </div>
