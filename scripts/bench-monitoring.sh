@@ -37,6 +37,9 @@ SELECT $NOW - (i * 7919) % 604800, $NOW, 'bench', 'event', 'user' || (i % 100000
        'undefined', 'bench', 'campaign-' || (i % 50), 'isp-' || (i % 20), '{}', '{}'
 FROM n;
 INSERT INTO metric_buckets (dimension, bucket, name, delivered, hard, soft, blocked)
+SELECT 'all', (at / 300) * 300, '', SUM(kind = 'delivered'), SUM(kind = 'hard'), SUM(kind = 'soft'), SUM(kind = 'block')
+FROM events GROUP BY 2;
+INSERT INTO metric_buckets (dimension, bucket, name, delivered, hard, soft, blocked)
 SELECT 'isp', (at / 300) * 300, isp, SUM(kind = 'delivered'), SUM(kind = 'hard'), SUM(kind = 'soft'), SUM(kind = 'block')
 FROM events GROUP BY 2, 3;
 INSERT INTO metric_buckets (dimension, bucket, name, delivered, hard, soft, blocked)

@@ -1,10 +1,10 @@
 -- Monitoring: counters the dashboards and alerts read (never the events themselves), alert states
 -- and their transitions, outbound webhooks with their delivery log, and pauses.
 
--- Counters per 5-minute bucket, per mailbox provider (`isp`) and per campaign, added to in the
--- same transaction as the events they count. The overall figures are the sum over providers.
+-- Counters per 5-minute bucket: overall (`all`, name ''), per mailbox provider (`isp`), per
+-- campaign and per stream, added to in the same transaction as the events they count.
 CREATE TABLE metric_buckets (
-    dimension      TEXT    NOT NULL CHECK (dimension IN ('isp', 'campaign')),
+    dimension      TEXT    NOT NULL CHECK (dimension IN ('all', 'isp', 'campaign', 'stream')),
     bucket         INTEGER NOT NULL,
     name           TEXT    NOT NULL,
     sent           INTEGER NOT NULL DEFAULT 0,

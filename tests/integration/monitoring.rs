@@ -143,7 +143,7 @@ async fn rates_count_attempts_per_provider_campaign_and_retry(db: &TestDatabase)
             { "recipient": "a@gmail.com", "reply": "550 5.1.1 <a@gmail.com>: user unknown", "campaign": "spring" },
             { "recipient": "b@gmail.com", "reply": "550 5.1.1 <b@gmail.com>: user unknown", "campaign": "spring" },
             { "recipient": "c@yahoo.com", "reply": "554 5.7.9 Message not accepted for policy reasons", "campaign": "summer" },
-            { "recipient": "d@outlook.com", "reply": "452 4.2.2 Mailbox full" },
+            { "recipient": "d@outlook.com", "reply": "452 4.2.2 Mailbox full", "stream": "news" },
             { "recipient": "d@outlook.com", "kind": "delivered" }
         ]))
         .await;
@@ -168,6 +168,9 @@ async fn rates_count_attempts_per_provider_campaign_and_retry(db: &TestDatabase)
     let names: Vec<&str> = campaigns["rows"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
     assert_eq!(names, vec!["spring", "summer"]);
 
+    let (_, streams) = admin.get("/api/v1/metrics/breakdown?by=stream").await;
+    assert_eq!(streams["rows"][0]["name"], "news", "{streams}");
+    assert_eq!(streams["rows"][0]["counts"]["soft"], 1, "{streams}");
     let (_, series) = admin.get("/api/v1/metrics/series?hours=2&step=600").await;
     let hard: u64 = series["points"].as_array().unwrap().iter().map(|p| p["counts"]["hard"].as_u64().unwrap()).sum();
     assert_eq!(hard, 2, "{series}");

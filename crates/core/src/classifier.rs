@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::reply::strip_repeated_codes;
 use crate::report::{DsnAction, Report};
-use crate::rules::{MatchContext, Rule, RuleError, RuleSet, parse_rule_file};
+use crate::rules::{MatchContext, Rule, RuleError, RuleSet, Scan, parse_rule_file};
 use crate::status::{derived_status, reason_for_status};
 use crate::{Confidence, EnhancedStatus, Kind, KindTable, Reason, SmtpCommand, SmtpReply, Verdict};
 
@@ -63,13 +63,26 @@ impl Classifier {
     /// Classifies one SMTP reply (one or several lines, with or without a diagnostic-type prefix).
     /// A bare reply is taken to answer RCPT TO, as the per-recipient replies that MTAs log and
     /// providers forward do, unless its text names another command.
+    /// One pass of the built-in rules' scanner finds both the command and the rule candidates.
     pub fn classify_reply(&self, reply: &str) -> Verdict {
-        let command = SmtpCommand::find(reply).or(Some(SmtpCommand::RcptTo));
-        self.judge(&Report { diagnostic: reply.into(), command, decoder: "reply", ..Report::default() })
+        let scan = builtin_rules().ok().map(|set| set.scan(reply));
+        let command = scan.as_ref().map_or_else(|| SmtpCommand::find(reply), Scan::command);
+        let report = Report {
+            diagnostic: reply.into(),
+            command: command.or(Some(SmtpCommand::RcptTo)),
+            decoder: "reply",
+            ..Report::default()
+        };
+        self.judge_scanned(&report, scan)
     }
 
     /// Decides the verdict for one decoded recipient report.
     pub fn judge(&self, report: &Report<'_>) -> Verdict {
+        self.judge_scanned(report, None)
+    }
+
+    /// `judge`, given the built-in rules' scan of a text that may be the one the rules read.
+    fn judge_scanned(&self, report: &Report<'_>, scan: Option<Scan<'_>>) -> Verdict {
         let text = quoted_remote_reply(report.diagnostic.as_ref());
         let reply = SmtpReply::parse(text);
         let reply_code = reply.code.or(report.reply_code);
@@ -81,11 +94,18 @@ impl Classifier {
         };
         let class =
             reported.map(|s| s.class).or(reply_code.map(|c| (c / 100) as u8)).or(report.action.map(action_class));
-        let command = report.command.or_else(|| SmtpCommand::find(text));
+        let cleaned = reply_code.map_or(std::borrow::Cow::Borrowed(text), |code| strip_repeated_codes(text, code));
+        let scan = match scan {
+            Some(scan) if scan.is_of(&cleaned) => Some(scan),
+            _ => builtin_rules().ok().map(|set| set.scan(&cleaned)),
+        };
+        let command = report.command.or_else(|| match &scan {
+            Some(scan) if scan.is_of(text) => scan.command(),
+            _ => SmtpCommand::find(text),
+        });
         let recipient_domain = report.recipient.as_deref().and_then(|r| r.rsplit_once('@')).map(|(_, d)| d);
         let ctx = MatchContext { class, command, recipient_domain, remote_host: report.remote_host.as_deref() };
-        let cleaned = reply_code.map_or(std::borrow::Cow::Borrowed(text), |code| strip_repeated_codes(text, code));
-        let decision = self.decide(report, &cleaned, reported, &ctx);
+        let decision = self.decide(report, &cleaned, scan.as_ref(), reported, &ctx);
         let kind = report.hint.as_ref().and_then(|h| h.kind).unwrap_or_else(|| self.kind_of(decision.reason, class));
         let explained_by =
             if cleaned.trim().is_empty() { report.context.as_deref().unwrap_or_default() } else { &cleaned };
@@ -113,6 +133,7 @@ impl Classifier {
         &self,
         report: &Report<'_>,
         text: &str,
+        scan: Option<&Scan<'_>>,
         status: Option<EnhancedStatus>,
         ctx: &MatchContext<'_>,
     ) -> Decision {
@@ -125,10 +146,10 @@ impl Classifier {
             };
         }
         let context = report.context.as_deref().filter(|c| *c != text);
-        if let Some(decision) = self.rule_decision(text, status, ctx, report.via_filter) {
+        if let Some(decision) = self.rule_decision(text, scan, status, ctx, report.via_filter) {
             return self.disabled_per_notice(decision, context, status, ctx);
         }
-        if let Some(mut decision) = context.and_then(|c| self.rule_decision(c, status, ctx, report.via_filter)) {
+        if let Some(mut decision) = context.and_then(|c| self.rule_decision(c, None, status, ctx, report.via_filter)) {
             decision.confidence = Confidence::Medium;
             return decision;
         }
@@ -149,16 +170,25 @@ impl Classifier {
         Decision { reason, rule: rule.to_owned(), evidence, confidence: Confidence::Low }
     }
 
-    /// The first staff or built-in rule that decides `text`.
+    /// The first staff or built-in rule that decides `text`; `scan` is the built-in rules' scan of
+    /// it, when the caller has one.
     fn rule_decision(
         &self,
         text: &str,
+        scan: Option<&Scan<'_>>,
         status: Option<EnhancedStatus>,
         ctx: &MatchContext<'_>,
         via_filter: bool,
     ) -> Option<Decision> {
-        let builtin = builtin_rules().ok();
-        let hit = [self.custom.as_ref(), builtin].into_iter().flatten().find_map(|set| set.find(text, ctx))?;
+        let staff = || self.custom.as_ref().and_then(|set| set.find(text, ctx));
+        let builtin = || {
+            let set = builtin_rules().ok()?;
+            match scan.filter(|scan| scan.is_of(text)) {
+                Some(scan) => set.find_scanned(scan, ctx),
+                None => set.find(text, ctx),
+            }
+        };
+        let hit = staff().or_else(builtin)?;
         let evidence = text.get(hit.span.clone()).unwrap_or_default().to_owned();
         let (reason, confidence) = if hit.command_scoped {
             (hit.reason, Confidence::High)
@@ -183,7 +213,7 @@ impl Classifier {
         if decision.reason != Reason::UserUnknown && !decision.rule.starts_with("user_unknown.") {
             return decision;
         }
-        match context.and_then(|c| self.rule_decision(c, status, ctx, false)) {
+        match context.and_then(|c| self.rule_decision(c, None, status, ctx, false)) {
             Some(notice) if notice.reason == Reason::Suspend => Decision { confidence: Confidence::Medium, ..notice },
             _ => decision,
         }
@@ -268,7 +298,9 @@ fn quoted_remote_reply(text: &str) -> &str {
     if let Some(inner) = bracketed_last_reply(text) {
         return inner;
     }
-    let Some(head) = memchr::memmem::find(text.as_bytes(), b" - ") else { return text };
+    let bytes = text.as_bytes();
+    let spaced_dash = |&at: &usize| at > 0 && bytes[at - 1] == b' ' && bytes.get(at + 1) == Some(&b' ');
+    let Some(head) = memchr::memchr_iter(b'-', bytes).find(spaced_dash).map(|at| at - 1) else { return text };
     if !text.contains("(delivery attempts:") {
         return text;
     }

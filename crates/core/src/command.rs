@@ -64,7 +64,9 @@ impl SmtpCommand {
     }
 }
 
-const PHRASES: &[(&str, SmtpCommand)] = &[
+/// The phrases `SmtpCommand::find` looks for, in priority order; the rule sets' scanners look for
+/// them too, so that one pass over a reply finds both its rule literals and its command.
+pub(crate) const PHRASES: &[(&str, SmtpCommand)] = &[
     ("in reply to rcpt to", SmtpCommand::RcptTo),
     ("in reply to end of data", SmtpCommand::Data),
     ("in reply to data", SmtpCommand::Data),

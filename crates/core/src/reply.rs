@@ -25,6 +25,9 @@ impl<'a> SmtpReply<'a> {
             return Self { code: None, status: None, text: Cow::Borrowed(trimmed) };
         }
         let body = strip_diagnostic_type(trimmed);
+        if memchr::memchr(b'\n', body.as_bytes()).is_none() {
+            return Self::single_line(body.trim());
+        }
         let mut lines = body.lines().map(str::trim).filter(|l| !l.is_empty());
         let Some(first) = lines.next() else {
             return Self { code: None, status: None, text: Cow::Borrowed("") };
@@ -48,6 +51,12 @@ impl<'a> SmtpReply<'a> {
             }
             Cow::Owned(joined)
         };
+        Self::complete(code, status, text)
+    }
+
+    /// The reply from its leading code and status, if any, and its text, which holds the status
+    /// (and the code, when it is not leading) otherwise.
+    fn complete(code: Option<u16>, status: Option<EnhancedStatus>, text: Cow<'a, str>) -> Self {
         match code {
             Some(_) => {
                 let status = status.or_else(|| EnhancedStatus::find(&text).map(|(s, _)| s));
@@ -55,6 +64,15 @@ impl<'a> SmtpReply<'a> {
             }
             None => Self::from_embedded(text, status),
         }
+    }
+
+    /// A reply of one line (most are): what `parse` does, without splitting lines.
+    fn single_line(line: &'a str) -> Self {
+        if line.is_empty() {
+            return Self { code: None, status: None, text: Cow::Borrowed("") };
+        }
+        let (code, status, text) = split_line(line);
+        Self::complete(code, status, Cow::Borrowed(text))
     }
 
     /// For replies whose code is not at the start: takes the first `NNN ` token that is followed by
@@ -71,15 +89,16 @@ impl<'a> SmtpReply<'a> {
 /// so that phrases split across lines can be matched again.
 pub fn strip_repeated_codes(text: &str, code: u16) -> Cow<'_, str> {
     let digits = [b'0' + (code / 100 % 10) as u8, b'0' + (code / 10 % 10) as u8, b'0' + (code % 10) as u8];
-    let Ok(code) = std::str::from_utf8(&digits) else { return Cow::Borrowed(text) };
     let repeated = |at: usize| {
         let rest = &text[at + 3..];
         let before_ok = at > 0 && text.as_bytes()[at - 1] == b' ';
         let sep_ok = rest.starts_with(' ') || rest.starts_with('-');
         before_ok && sep_ok
     };
-    let hits: Vec<usize> =
-        memchr::memmem::find_iter(text.as_bytes(), code.as_bytes()).filter(|&i| repeated(i)).collect();
+    let bytes = text.as_bytes();
+    let hits: Vec<usize> = memchr::memchr_iter(digits[0], bytes)
+        .filter(|&i| bytes.get(i..i + 3) == Some(&digits[..]) && repeated(i))
+        .collect();
     if hits.is_empty() {
         return Cow::Borrowed(text);
     }
@@ -124,6 +143,10 @@ fn split_line(line: &str) -> (Option<u16>, Option<EnhancedStatus>, &str) {
         Some(code) => (Some(code), line[3..].trim_start_matches([' ', '-'])),
         None => (None, line),
     };
+    if !matches!(rest.as_bytes().first(), Some(b'2' | b'4' | b'5')) {
+        // An enhanced status starts with its class digit.
+        return (code, None, rest);
+    }
     let token_end = rest.find(char::is_whitespace).unwrap_or(rest.len());
     match EnhancedStatus::parse(rest[..token_end].trim_end_matches([':', ','])) {
         Some(status) => (code, Some(status), rest[token_end..].trim_start()),

@@ -2,10 +2,12 @@
 //!
 //! Built-in rules live in `rules/*.rules` inside this crate, embedded at compile time; staff rules
 //! arrive as `Rule`s (JSON in the server and the console) and are checked before them. Each
-//! set compiles into one Aho-Corasick automaton over the literal prefixes of its patterns (one pass
-//! over the text finds which rules could match, and where) plus one regex per rule, tried anchored
-//! at those places; patterns that start with a literal keep this fast. The first rule in file
-//! order whose pattern matches and whose scope fits the reply wins.
+//! set compiles into one Aho-Corasick DFA over the literal prefixes of its patterns and the SMTP
+//! command phrases (one pass over the text finds which rules could match, where, and which command
+//! the text names), plus one precompiled dense DFA per rule, run anchored at those places: a table
+//! walk with no cache, no lock and no allocation, the same natively and in wasm32. Patterns that
+//! start with a literal keep this fast. The first rule in file order whose pattern matches and
+//! whose scope fits the reply wins.
 //!
 //! Rule file syntax, one rule per line (`#` starts a comment line):
 //!
@@ -20,24 +22,34 @@
 //! command ("user unknown" after DATA is usually a filter) do not override it.
 
 use std::ops::Range;
+use std::sync::OnceLock;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use aho_corasick::automaton::Automaton as _;
+use aho_corasick::{MatchKind, dfa::DFA as LiteralDfa};
+use regex_automata::dfa::{Automaton as _, StartKind, dense};
 use regex_automata::util::syntax;
 use regex_automata::{Anchored, Input, meta};
 use regex_syntax::hir::literal::{ExtractKind, Extractor};
 use serde::{Deserialize, Serialize};
 
+use crate::command::PHRASES;
 use crate::{Reason, SmtpCommand};
 
 /// Room for each rule's lazy DFA, so that long bounce texts stay on the fast path.
 const DFA_BUDGET: usize = 2 << 20;
+/// Largest dense DFA precompiled for one rule; a rule whose DFA would be larger is checked by its
+/// regex (lazy DFA) instead.
+const DENSE_DFA_LIMIT: usize = 1 << 20;
 /// Shortest literal worth prefiltering on; a rule whose match can start with something shorter is
 /// tried on every text.
 const MIN_LITERAL: usize = 3;
 /// Rules counted in a fixed-size bit set on the stack; larger sets use the heap.
 const STACK_RULES: usize = 512;
-/// Literal occurrences remembered per search; past this, candidates are searched unanchored.
-const MAX_OCCURRENCES: usize = 256;
+/// Literal occurrences kept on the stack; a text with more (a long bounce notice) keeps them all
+/// on the heap instead.
+const INLINE_OCCURRENCES: usize = 64;
+/// Occurrence counts up to this are put in order by insertion.
+const SMALL_SORT: usize = 24;
 
 /// When a rule applies, beyond its pattern matching.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -147,16 +159,164 @@ pub const ANY_TEXT: &str = "*";
 /// A compiled, ordered set of rules.
 #[derive(Debug)]
 pub struct RuleSet {
-    /// Each rule's regex; `None` for `*` rules, which match by scope alone.
-    patterns: Vec<Option<meta::Regex>>,
+    /// Each rule's matcher; `None` for `*` rules, which match by scope alone.
+    patterns: Vec<Option<Matcher>>,
     ids: Vec<String>,
     reasons: Vec<Reason>,
     scopes: Vec<CompiledScope>,
-    /// Finds the prefix literals of rules in one pass; `owners[p]` are the rules of literal `p`.
-    prefilter: Option<AhoCorasick>,
+    /// Finds the prefix literals of rules and the command phrases in one pass.
+    scanner: Option<LiteralDfa>,
+    /// `owners[p]`: the rules whose matches can start with scanner pattern `p`.
     owners: Vec<Vec<usize>>,
+    /// `phrases[p]`: the index in `PHRASES` (the command phrases) of scanner pattern `p`, if it is one.
+    phrases: Vec<Option<usize>>,
     /// Rules without usable prefix literals: tried on every text.
     unfiltered: Vec<usize>,
+}
+
+/// One rule's pattern, compiled twice: a regex (lazy DFA, built at once, for spans found
+/// unanchored) and a dense DFA built on the rule's first check (for anchored checks: a table walk
+/// with no cache, no lock and no allocation). Determinizing every rule up front would cost more
+/// time at start, in the browser too, than most texts ever need.
+#[derive(Debug)]
+struct Matcher {
+    regex: meta::Regex,
+    source: String,
+    /// Anchored for rules with prefix literals (checked where those occur), unanchored for others.
+    start: StartKind,
+    dense: OnceLock<Option<dense::DFA<Vec<u32>>>>,
+}
+
+impl Matcher {
+    fn dense(&self) -> Option<&dense::DFA<Vec<u32>>> {
+        self.dense.get_or_init(|| build_dense(&self.source, self.start)).as_ref()
+    }
+
+    /// The match starting exactly at `start`.
+    fn match_at(&self, hay: &[u8], start: usize) -> Option<Range<usize>> {
+        let input = Input::new(hay).span(start..hay.len()).anchored(Anchored::Yes);
+        match self.dense().filter(|_| self.start == StartKind::Anchored).map(|dfa| dfa.try_search_fwd(&input)) {
+            Some(Ok(found)) => found.map(|end| start..end.offset()),
+            _ => self.regex.search(&input).map(|m| m.range()),
+        }
+    }
+
+    /// The leftmost match anywhere: the dense DFA (when it is an unanchored one) rules texts out
+    /// without touching the regex, which then finds the span.
+    fn find(&self, hay: &[u8]) -> Option<Range<usize>> {
+        let dfa = self.dense().filter(|_| self.start == StartKind::Unanchored);
+        if let Some(Ok(None)) = dfa.map(|dfa| dfa.try_search_fwd(&Input::new(hay))) {
+            return None;
+        }
+        self.regex.find(hay).map(|m| m.range())
+    }
+}
+
+/// What one pass of a rule set's scanner found in a text: the rules that could match there and
+/// where, and the SMTP command phrase it names. Lives on the stack: no allocation for sets of up to
+/// `STACK_RULES` rules and texts with up to `INLINE_OCCURRENCES` literal occurrences.
+#[derive(Debug)]
+pub struct Scan<'t> {
+    text: &'t str,
+    stack: [u64; STACK_RULES / 64],
+    heap: Vec<u64>,
+    /// Literal occurrences as `rule << 32 | start`, in ascending order once the scan is complete:
+    /// the first `count` here, all of them in `spilled` when there are more.
+    occurrences: [u64; INLINE_OCCURRENCES],
+    count: usize,
+    spilled: Vec<u64>,
+    /// `(start, phrase index)` of the leftmost command phrase (the first listed, at one start).
+    command: Option<(usize, usize)>,
+}
+
+impl<'t> Scan<'t> {
+    fn new(text: &'t str, rules: usize) -> Self {
+        let heap = if rules > STACK_RULES { vec![0; rules.div_ceil(64)] } else { Vec::new() };
+        Scan {
+            text,
+            stack: [0; STACK_RULES / 64],
+            heap,
+            occurrences: [0; INLINE_OCCURRENCES],
+            count: 0,
+            spilled: Vec::new(),
+            command: None,
+        }
+    }
+
+    /// Whether this is the scan of exactly this text (the same slice, not only equal contents).
+    pub fn is_of(&self, text: &str) -> bool {
+        std::ptr::eq(self.text, text)
+    }
+
+    /// The command the text says it answered, by the leftmost phrase of `SmtpCommand::find`.
+    pub fn command(&self) -> Option<SmtpCommand> {
+        self.command.map(|(_, phrase)| PHRASES[phrase].1)
+    }
+
+    fn bits(&self) -> &[u64] {
+        if self.heap.is_empty() { &self.stack } else { &self.heap }
+    }
+
+    fn mark(&mut self, rule: usize) {
+        let bits = if self.heap.is_empty() { &mut self.stack[..] } else { &mut self.heap[..] };
+        if let Some(word) = bits.get_mut(rule / 64) {
+            *word |= 1 << (rule % 64);
+        }
+    }
+
+    fn record(&mut self, rule: usize, start: usize) {
+        self.mark(rule);
+        let key = (rule as u64) << 32 | start as u64;
+        match self.occurrences.get_mut(self.count) {
+            Some(slot) => {
+                *slot = key;
+                self.count += 1;
+            }
+            None => {
+                if self.spilled.is_empty() {
+                    self.spilled.extend_from_slice(&self.occurrences);
+                }
+                self.spilled.push(key);
+            }
+        }
+    }
+
+    fn found(&self) -> &[u64] {
+        if self.spilled.is_empty() { &self.occurrences[..self.count] } else { &self.spilled }
+    }
+
+    /// Puts the occurrences in order. A reply has a handful, which an insertion sort orders faster
+    /// than the general sort can start; a long bounce text may have hundreds.
+    fn sort(&mut self) {
+        let found = if self.spilled.is_empty() { &mut self.occurrences[..self.count] } else { &mut self.spilled[..] };
+        if found.len() > SMALL_SORT {
+            found.sort_unstable();
+            return;
+        }
+        for next in 1..found.len() {
+            let key = found[next];
+            let mut at = next;
+            while at > 0 && found[at - 1] > key {
+                found[at] = found[at - 1];
+                at -= 1;
+            }
+            found[at] = key;
+        }
+    }
+
+    /// The candidate rules in priority order.
+    fn candidates(&self) -> impl Iterator<Item = usize> + '_ {
+        self.bits().iter().enumerate().flat_map(|(word, &value)| {
+            let mut rest = value;
+            std::iter::from_fn(move || {
+                (rest != 0).then(|| {
+                    let bit = rest.trailing_zeros() as usize;
+                    rest &= rest - 1;
+                    word * 64 + bit
+                })
+            })
+        })
+    }
 }
 
 impl RuleSet {
@@ -167,8 +327,9 @@ impl RuleSet {
             ids: Vec::with_capacity(rules.len()),
             reasons: Vec::with_capacity(rules.len()),
             scopes: Vec::with_capacity(rules.len()),
-            prefilter: None,
+            scanner: None,
             owners: Vec::new(),
+            phrases: Vec::new(),
             unfiltered: Vec::new(),
         };
         let mut literals: Vec<Vec<u8>> = Vec::new();
@@ -194,36 +355,42 @@ impl RuleSet {
                     let message = "the pattern matches empty text, so it would match everything".to_owned();
                     return Err(RuleError::Pattern { id: rule.id.clone(), message });
                 }
-                match prefix_literals(&rule.pattern) {
+                let start = match prefix_literals(&rule.pattern) {
                     Some(found) => {
                         for literal in found {
-                            match literals.iter().position(|l| *l == literal) {
-                                Some(at) if set.owners[at].last() != Some(&index) => set.owners[at].push(index),
-                                Some(_) => {}
-                                None => {
-                                    literals.push(literal);
-                                    set.owners.push(vec![index]);
-                                }
+                            let at = literal_index(&mut literals, &mut set.owners, literal);
+                            if set.owners[at].last() != Some(&index) {
+                                set.owners[at].push(index);
                             }
                         }
+                        StartKind::Anchored
                     }
-                    None => set.unfiltered.push(index),
-                }
-                set.patterns.push(Some(regex));
+                    None => {
+                        set.unfiltered.push(index);
+                        StartKind::Unanchored
+                    }
+                };
+                let dense = OnceLock::new();
+                set.patterns.push(Some(Matcher { regex, source: rule.pattern.clone(), start, dense }));
             }
             set.scopes.push(scope);
             set.ids.push(rule.id.clone());
             set.reasons.push(rule.reason);
         }
-        if !literals.is_empty() {
-            let automaton = AhoCorasickBuilder::new()
-                .ascii_case_insensitive(true)
-                .match_kind(MatchKind::Standard)
-                .kind(Some(AhoCorasickKind::DFA))
-                .build(&literals)
-                .map_err(|e| RuleError::TooLarge { message: e.to_string() })?;
-            set.prefilter = Some(automaton);
+        set.phrases = vec![None; literals.len()];
+        for (phrase, (text, _)) in PHRASES.iter().enumerate() {
+            let at = literal_index(&mut literals, &mut set.owners, text.as_bytes().to_ascii_lowercase());
+            set.phrases.resize(literals.len(), None);
+            set.phrases[at].get_or_insert(phrase);
         }
+        let scanner = LiteralDfa::builder()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .start_kind(aho_corasick::StartKind::Unanchored)
+            .prefilter(false)
+            .build(&literals)
+            .map_err(|e| RuleError::TooLarge { message: e.to_string() })?;
+        set.scanner = Some(scanner);
         Ok(set)
     }
 
@@ -241,67 +408,70 @@ impl RuleSet {
         self.ids.is_empty()
     }
 
+    /// Bytes of memory held by the literal scanner and the dense DFAs built so far.
+    pub fn memory_usage(&self) -> usize {
+        let dense: usize =
+            self.patterns.iter().flatten().filter_map(|m| m.dense.get()?.as_ref()).map(|d| d.memory_usage()).sum();
+        dense + self.scanner.as_ref().map_or(0, |s| s.memory_usage())
+    }
+
     /// The first rule whose pattern matches `text` and whose scope fits.
-    ///
-    /// One prefilter pass records where each rule's literals occur; a rule is then tried only where
-    /// one of its matches could start (an anchored search that stops within a few bytes when it
-    /// fails), in priority order.
     pub fn find<'r>(&'r self, text: &str, ctx: &MatchContext<'_>) -> Option<RuleHit<'r>> {
-        let n = self.ids.len();
-        if n == 0 {
-            return None;
+        self.find_scanned(&self.scan(text), ctx)
+    }
+
+    /// One pass over `text`: where each rule's literals occur, and the command phrase it names.
+    pub fn scan<'t>(&self, text: &'t str) -> Scan<'t> {
+        let mut scan = Scan::new(text, self.ids.len());
+        for &rule in &self.unfiltered {
+            scan.mark(rule);
         }
+        let Some(scanner) = &self.scanner else { return scan };
+        let Ok(mut state) = scanner.start_state(aho_corasick::Anchored::No) else { return scan };
         let hay = text.as_bytes();
-        let mut stack = [0u64; STACK_RULES / 64];
-        let mut heap = Vec::new();
-        let bits: &mut [u64] = if n <= STACK_RULES {
-            &mut stack
-        } else {
-            heap.resize(n.div_ceil(64), 0);
-            &mut heap
-        };
-        for &i in &self.unfiltered {
-            bits[i / 64] |= 1 << (i % 64);
-        }
-        let mut occurrences = [(0u32, 0u32); MAX_OCCURRENCES];
-        let mut count = 0;
-        let mut overflow = false;
-        if let Some(prefilter) = &self.prefilter {
-            for found in prefilter.find_overlapping_iter(hay) {
-                for &rule in &self.owners[found.pattern().as_usize()] {
-                    bits[rule / 64] |= 1 << (rule % 64);
-                    match occurrences.get_mut(count) {
-                        Some(slot) => {
-                            *slot = (rule as u32, found.start() as u32);
-                            count += 1;
-                        }
-                        None => overflow = true,
-                    }
+        let mut at = 0;
+        while let Some(end) = next_special(scanner, hay, &mut at, &mut state) {
+            if !scanner.is_match(state) {
+                continue;
+            }
+            for index in 0..scanner.match_len(state) {
+                let pattern = scanner.match_pattern(state, index);
+                let start = end - scanner.pattern_len(pattern);
+                for &rule in &self.owners[pattern.as_usize()] {
+                    scan.record(rule, start);
+                }
+                if let Some(phrase) = self.phrases[pattern.as_usize()] {
+                    scan.command = match scan.command {
+                        Some(best) if best <= (start, phrase) => Some(best),
+                        _ => Some((start, phrase)),
+                    };
                 }
             }
         }
-        let occurrences = &mut occurrences[..count];
-        occurrences.sort_unstable();
-        let candidates = bits.iter().enumerate().flat_map(|(word, &value)| {
-            (0..64).filter(move |bit| value & (1 << bit) != 0).map(move |bit| word * 64 + bit)
-        });
-        for index in candidates {
-            if !self.scopes[index].fits(ctx) {
+        scan.sort();
+        scan
+    }
+
+    /// The first rule that matches the scanned text and whose scope fits. A rule is tried only
+    /// where one of its matches could start (an anchored search that stops within a few bytes
+    /// when it fails), in priority order.
+    pub fn find_scanned<'r>(&'r self, scan: &Scan<'_>, ctx: &MatchContext<'_>) -> Option<RuleHit<'r>> {
+        let hay = scan.text.as_bytes();
+        let occurrences = scan.found();
+        for index in scan.candidates() {
+            if index >= self.ids.len() || !self.scopes[index].fits(ctx) {
                 continue;
             }
             let span = match &self.patterns[index] {
                 None => Some(0..hay.len()),
-                Some(regex) if overflow || self.unfiltered.binary_search(&index).is_ok() => {
-                    regex.find(hay).map(|m| m.range())
-                }
-                Some(regex) => {
-                    let first = occurrences.partition_point(|(rule, _)| (*rule as usize) < index);
-                    occurrences[first..].iter().take_while(|(rule, _)| *rule as usize == index).find_map(
-                        |&(_, start)| {
-                            let input = Input::new(hay).span(start as usize..hay.len()).anchored(Anchored::Yes);
-                            regex.search(&input).map(|m| m.range())
-                        },
-                    )
+                Some(matcher) if self.unfiltered.binary_search(&index).is_ok() => matcher.find(hay),
+                Some(matcher) => {
+                    let rule = index as u64;
+                    let first = occurrences.partition_point(|&o| o >> 32 < rule);
+                    occurrences[first..]
+                        .iter()
+                        .take_while(|&&o| o >> 32 == rule)
+                        .find_map(|&o| matcher.match_at(hay, (o & u64::from(u32::MAX)) as usize))
                 }
             };
             if let Some(span) = span {
@@ -311,6 +481,56 @@ impl RuleSet {
         }
         None
     }
+}
+
+/// Runs the scanner from `at` to the next special state (a match, usually), leaving `at` and
+/// `state` there and returning the end offset; `None` at the end of the text. A loop this small
+/// keeps its state in registers: a few instructions per byte.
+fn next_special(
+    scanner: &LiteralDfa,
+    hay: &[u8],
+    at: &mut usize,
+    state: &mut aho_corasick::automaton::StateID,
+) -> Option<usize> {
+    let mut current = *state;
+    for (offset, &byte) in hay.get(*at..)?.iter().enumerate() {
+        current = scanner.next_state(aho_corasick::Anchored::No, current, byte);
+        if scanner.is_special(current) {
+            *at += offset + 1;
+            *state = current;
+            return Some(*at);
+        }
+    }
+    *at = hay.len();
+    None
+}
+
+/// The index of `literal` among the scanner's patterns, added (with no owners yet) if new.
+fn literal_index(literals: &mut Vec<Vec<u8>>, owners: &mut Vec<Vec<usize>>, literal: Vec<u8>) -> usize {
+    match literals.iter().position(|l| *l == literal) {
+        Some(at) => at,
+        None => {
+            literals.push(literal);
+            owners.push(Vec::new());
+            literals.len() - 1
+        }
+    }
+}
+
+/// A rule's pattern as a dense DFA, with the same syntax and match semantics as its regex, or
+/// `None` when it would exceed `DENSE_DFA_LIMIT`.
+fn build_dense(pattern: &str, start: StartKind) -> Option<dense::DFA<Vec<u32>>> {
+    dense::Builder::new()
+        .syntax(syntax::Config::new().case_insensitive(true).unicode(false).utf8(false))
+        .configure(
+            dense::Config::new()
+                .start_kind(start)
+                .match_kind(regex_automata::MatchKind::LeftmostFirst)
+                .dfa_size_limit(Some(DENSE_DFA_LIMIT))
+                .determinize_size_limit(Some(DENSE_DFA_LIMIT)),
+        )
+        .build(pattern)
+        .ok()
 }
 
 /// The literals that every match of `pattern` starts with (lower-cased, for a case-insensitive

@@ -19,7 +19,7 @@ use rebound_policy::{Decision, EventFacts, History, Target, decide};
 use serde_json::Value;
 
 use crate::audit::{self, Change};
-use crate::monitor::{DailyDelta, count_event};
+use crate::monitor::{CountedAt, DailyDelta, count_event};
 use crate::ops::{audit_target, in_force, snapshot};
 use crate::{Actor, EventRow, HistoryMark, NewEvent, NewSuppression, Store, StoreError};
 
@@ -336,13 +336,13 @@ pub async fn ingest(store: &dyn Store, events: &[NewEvent], policy: &Policy) -> 
     let mut deltas = Vec::new();
     for (event, c) in events.iter().zip(&counts) {
         if !c.is_empty() {
-            count_event(
-                &mut deltas,
-                event.at,
-                event.isp.as_deref().unwrap_or(OTHER_ISP),
-                event.campaign.as_deref(),
-                *c,
-            );
+            let place = CountedAt {
+                at: event.at,
+                isp: event.isp.as_deref().unwrap_or(OTHER_ISP),
+                campaign: event.campaign.as_deref(),
+                stream: event.stream.as_deref(),
+            };
+            count_event(&mut deltas, place, *c);
         }
     }
     if !deltas.is_empty() {

@@ -196,9 +196,18 @@ pub async fn record_sends(store: &dyn Store, deltas: &[MetricDelta]) -> Result<(
     tx.commit().await
 }
 
-/// Adds one event's counts to the per-provider and per-campaign buckets.
-pub fn count_event(deltas: &mut Vec<MetricDelta>, at: i64, isp: &str, campaign: Option<&str>, counts: Counts) {
-    let bucket = bucket_of(at);
+/// Where an event (or a bulk count of attempts) is counted.
+#[derive(Debug, Clone, Copy)]
+pub struct CountedAt<'a> {
+    pub at: i64,
+    pub isp: &'a str,
+    pub campaign: Option<&'a str>,
+    pub stream: Option<&'a str>,
+}
+
+/// Adds counts to the overall, per-provider, per-campaign and per-stream buckets.
+pub fn count_event(deltas: &mut Vec<MetricDelta>, place: CountedAt<'_>, counts: Counts) {
+    let bucket = bucket_of(place.at);
     let mut add = |dimension: &'static str, name: &str| match deltas
         .iter_mut()
         .find(|d| d.dimension == dimension && d.bucket == bucket && d.name == name)
@@ -206,9 +215,13 @@ pub fn count_event(deltas: &mut Vec<MetricDelta>, at: i64, isp: &str, campaign: 
         Some(d) => d.counts.add(&counts),
         None => deltas.push(MetricDelta { dimension, bucket, name: name.to_owned(), counts }),
     };
-    add("isp", isp);
-    if let Some(campaign) = campaign {
+    add("all", "");
+    add("isp", place.isp);
+    if let Some(campaign) = place.campaign {
         add("campaign", campaign);
+    }
+    if let Some(stream) = place.stream {
+        add("stream", stream);
     }
 }
 

@@ -18,10 +18,11 @@ pub async fn run(state: &AppState, now: i64) -> Result<(), StoreError> {
     let settings = &monitoring.settings;
     let window = figures::window(now, settings.window_hours);
     let store = state.store.as_ref();
-    let (isps, total) = figures::rows(store, "isp", window, settings.min_volume).await?;
+    let (_, total) = figures::rows(store, "all", window, settings.min_volume).await?;
     let wants = |each: fn(&AlertScope) -> bool| settings.thresholds.iter().any(|t| each(&t.scope));
     let mut scoped = vec![("all".to_owned(), total)];
     if wants(|s| matches!(s, AlertScope::EachIsp | AlertScope::Isp(_))) {
+        let (isps, _) = figures::rows(store, "isp", window, settings.min_volume).await?;
         scoped.extend(isps.into_iter().map(|r| (format!("isp:{}", r.name), r.counts)));
     }
     if wants(|s| matches!(s, AlertScope::EachCampaign | AlertScope::Campaign(_))) {

@@ -140,7 +140,7 @@ fn use_of(record: &LogRecord, recipient: &str) -> Use {
     match (record.kind.as_str(), &record.response) {
         ("Reception", _) => {
             let domain = recipient.rsplit_once('@').map(|(_, d)| d.to_owned());
-            Use::Send(SendCount { count: 1, at: record.timestamp, domain, isp: None, campaign })
+            Use::Send(SendCount { count: 1, at: record.timestamp, domain, isp: None, campaign, stream: None })
         }
         ("Delivery", _) => event(None, Some(Kind::Delivered)),
         ("Bounce" | "TransientFailure" | "Expiration" | "OOB", Some(response)) => {

@@ -10,7 +10,7 @@ use rebound_api::v1::{
     SeriesPoint, SuppressionGrowth,
 };
 use rebound_monitor::{BUCKET_SECONDS, OTHER_ISP};
-use rebound_store::monitor::{MetricDelta, count_event, record_sends};
+use rebound_store::monitor::{CountedAt, MetricDelta, count_event, record_sends};
 use serde::Deserialize;
 
 use crate::AppState;
@@ -72,11 +72,13 @@ pub(crate) async fn record_sends_checked(
             (None, None) => OTHER_ISP.to_owned(),
         };
         let campaign = names::optional_label(&field("campaign"), s.campaign.as_deref())?;
+        let stream = names::optional_label(&field("stream"), s.stream.as_deref())?;
         let at = s.at.unwrap_or(now);
         if at > now + 3600 {
             return Err(ApiError::invalid_field(field("at"), "is in the future"));
         }
-        count_event(&mut deltas, at, &isp, campaign.as_deref(), Counts { sent: s.count, ..Counts::default() });
+        let place = CountedAt { at, isp: &isp, campaign: campaign.as_deref(), stream: stream.as_deref() };
+        count_event(&mut deltas, place, Counts { sent: s.count, ..Counts::default() });
         recorded += s.count;
     }
     if !deltas.is_empty() {
@@ -110,7 +112,7 @@ async fn overview(
     let now = auth::now();
     let window = figures::window(now, hours);
     let store = state.store.as_ref();
-    let (_, total) = figures::rows(store, "isp", window, monitoring.settings.min_volume).await?;
+    let (_, total) = figures::rows(store, "all", window, monitoring.settings.min_volume).await?;
     let list = figures::list_growth(store, state.index.len() as u64, now, hours).await?;
     Ok(Json(MetricsOverview {
         from: window.0,
@@ -139,7 +141,8 @@ async fn breakdown(
     let dimension = match params.by.as_str() {
         "isp" => "isp",
         "campaign" => "campaign",
-        _ => return Err(ApiError::invalid_field("by", "must be `isp` or `campaign`")),
+        "stream" => "stream",
+        _ => return Err(ApiError::invalid_field("by", "must be `isp`, `campaign` or `stream`")),
     };
     let monitoring = state.monitoring().await?;
     let hours = hours(params.hours, monitoring.settings.window_hours)?;
@@ -158,6 +161,7 @@ struct SeriesParams {
     step: Option<i64>,
     isp: Option<String>,
     campaign: Option<String>,
+    stream: Option<String>,
 }
 
 /// Most points in one series.
@@ -180,11 +184,12 @@ async fn series(
             format!("would give more than {MAX_POINTS} points: use a longer step"),
         ));
     }
-    let (dimension, name) = match (&params.isp, &params.campaign) {
-        (Some(_), Some(_)) => return Err(ApiError::invalid_field("campaign", "give an isp or a campaign, not both")),
-        (Some(isp), None) => ("isp", Some(isp.as_str())),
-        (None, Some(campaign)) => ("campaign", Some(campaign.as_str())),
-        (None, None) => ("isp", None),
+    let (dimension, name) = match (&params.isp, &params.campaign, &params.stream) {
+        (Some(isp), None, None) => ("isp", Some(isp.as_str())),
+        (None, Some(campaign), None) => ("campaign", Some(campaign.as_str())),
+        (None, None, Some(stream)) => ("stream", Some(stream.as_str())),
+        (None, None, None) => ("all", None),
+        _ => return Err(ApiError::invalid_field("isp", "give at most one of isp, campaign and stream")),
     };
     let (from, until) = figures::window(auth::now(), hours);
     let points = state

@@ -18,7 +18,7 @@ pub struct SendReport {
 }
 
 /// Messages sent to one provider (by a recipient `domain`, or the provider's name as `isp`) for
-/// one campaign.
+/// one campaign and stream.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SendCount {
@@ -32,6 +32,8 @@ pub struct SendCount {
     pub isp: Option<String>,
     #[serde(default)]
     pub campaign: Option<String>,
+    #[serde(default)]
+    pub stream: Option<String>,
 }
 
 /// The answer to `POST /api/v1/sends`.
@@ -71,7 +73,7 @@ pub struct MetricsOverview {
     pub pauses: Vec<Pause>,
 }
 
-/// `GET /api/v1/metrics/breakdown`: per provider or per campaign, most attempts first.
+/// `GET /api/v1/metrics/breakdown`: per provider, campaign or stream, most attempts first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MetricsBreakdown {
     pub from: i64,

@@ -273,7 +273,12 @@ fn embedded_section(text: &str, section: Section) -> Option<String> {
 fn embedded_fields(text: &str, starts: &[&str]) -> Option<String> {
     let mut offset = 0;
     for line in text.split_inclusive('\n') {
-        let begins = |s: &&str| line.len() >= s.len() && line.as_bytes()[..s.len()].eq_ignore_ascii_case(s.as_bytes());
+        // The first byte rules out almost every line before the whole prefix is compared.
+        let begins = |s: &&str| {
+            let Some(prefix) = line.as_bytes().get(..s.len()) else { return false };
+            prefix.first().map(u8::to_ascii_lowercase) == s.as_bytes().first().map(u8::to_ascii_lowercase)
+                && prefix.eq_ignore_ascii_case(s.as_bytes())
+        };
         if starts.iter().any(begins) {
             return Some(until_boundary(&text[offset..]).to_owned());
         }
@@ -295,11 +300,16 @@ fn until_boundary(text: &str) -> &str {
 }
 
 /// The MIME parser, set to decode only the headers a verdict reads (MIME structure, Subject,
-/// From); the rest, Received chains above all, stay raw and cost nothing.
+/// From); the rest, Received chains above all, are skipped: their place is kept, which is all
+/// `headers_raw` reads, but no value is built.
 fn parser() -> &'static MessageParser {
     static PARSER: OnceLock<MessageParser> = OnceLock::new();
     PARSER.get_or_init(|| {
-        MessageParser::new().with_mime_headers().header_text(HeaderName::Subject).header_address(HeaderName::From)
+        MessageParser::new()
+            .with_mime_headers()
+            .header_text(HeaderName::Subject)
+            .header_address(HeaderName::From)
+            .default_header_ignore()
     })
 }
 
