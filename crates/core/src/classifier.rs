@@ -112,7 +112,8 @@ impl Classifier {
         let transient = class == Some(4)
             || (decision.reason == Reason::Expired && sounds_transient(explained_by))
             || retried_until_timeout(explained_by);
-        let status = reported.or_else(|| derived_status(decision.reason, transient));
+        let derived_for = if exim_sender_refusal(explained_by, command) { Reason::OnHold } else { decision.reason };
+        let status = reported.or_else(|| derived_status(derived_for, transient));
         Verdict {
             recipient: report.recipient.clone(),
             reply_code,
@@ -147,7 +148,7 @@ impl Classifier {
         }
         let context = report.context.as_deref().filter(|c| *c != text);
         if let Some(decision) = self.rule_decision(text, scan, status, ctx, report.via_filter) {
-            return self.disabled_per_notice(decision, context, status, ctx);
+            return self.refined_by_notice(decision, context, status, ctx);
         }
         if let Some(mut decision) = context.and_then(|c| self.rule_decision(c, None, status, ctx, report.via_filter)) {
             decision.confidence = Confidence::Medium;
@@ -198,10 +199,13 @@ impl Classifier {
         Some(Decision { reason, rule: hit.id.to_owned(), evidence, confidence })
     }
 
-    /// A relayed "user unknown" under a notice in which the recipient's own mail system says the
-    /// account is disabled (au's `The user(s) account is disabled.` above `550 user unknown`): the
-    /// system that knows the account speaks more precisely than the reply it passes on.
-    fn disabled_per_notice(
+    /// A notice that names precisely what the relayed reply only hints at. Under au's `The user(s)
+    /// account is disabled.` a relayed `550 user unknown` is a disabled account: the system that
+    /// knows the account speaks more precisely than the reply it passes on. Under a content
+    /// filter's notice that names a malformed message (amavis: `Duplicate header field: "From"`
+    /// above `554 5.7.0 Reject ... - SPAM`), the spam verdict is the defect's consequence, and the
+    /// defect is what the sender must fix.
+    fn refined_by_notice(
         &self,
         decision: Decision,
         context: Option<&str>,
@@ -210,11 +214,15 @@ impl Classifier {
     ) -> Decision {
         // Built-in rule ids start with their reason: a `user_unknown.*` rule doubted into
         // `filtered` is still a relayed "user unknown".
-        if decision.reason != Reason::UserUnknown && !decision.rule.starts_with("user_unknown.") {
+        let precise = if decision.reason == Reason::UserUnknown || decision.rule.starts_with("user_unknown.") {
+            Reason::Suspend
+        } else if decision.reason == Reason::SpamDetected {
+            Reason::NotCompliantRfc
+        } else {
             return decision;
-        }
+        };
         match context.and_then(|c| self.rule_decision(c, None, status, ctx, false)) {
-            Some(notice) if notice.reason == Reason::Suspend => Decision { confidence: Confidence::Medium, ..notice },
+            Some(notice) if notice.reason == precise => Decision { confidence: Confidence::Medium, ..notice },
             _ => decision,
         }
     }
@@ -273,6 +281,14 @@ fn confirm_user_unknown(
     } else {
         (Reason::Filtered, Confidence::Medium)
     }
+}
+
+/// Exim's `SMTP error from remote mail server after MAIL FROM:<...>`: the refusal came before any
+/// recipient was named, so it says nothing about this one. Whatever the text gives as the sender's
+/// fault, the recipient's own derived status is the undecided one (`X.0.901`), as Sisimai reports
+/// Exim's sender refusals; other MTAs' transcripts of a refused MAIL FROM keep the reason's code.
+fn exim_sender_refusal(text: &str, command: Option<SmtpCommand>) -> bool {
+    command == Some(SmtpCommand::MailFrom) && text.to_ascii_lowercase().contains("smtp error from remote")
 }
 
 /// Whether an expiry notice speaks of a temporary failure that ran out of time (deferrals, delays,
@@ -452,9 +468,42 @@ mod tests {
     }
 
     #[test]
+    fn a_filter_notice_naming_a_malformed_message_outranks_its_spam_verdict() {
+        let report = Report {
+            recipient: Some("jane@example.com".into()),
+            diagnostic: "554 5.7.0 Reject, id=20025-09 - SPAM".into(),
+            context: Some(
+                "was considered unsolicited bulk e-mail (UBE). We do try to minimize backscatter for more \
+                 prominent cases of UBE and for infected mail. Duplicate header field: \"From\""
+                    .into(),
+            ),
+            decoder: "rfc3464",
+            ..Report::default()
+        };
+        let v = Classifier::builtin().judge(&report);
+        assert_eq!((v.reason, v.kind), (Reason::NotCompliantRfc, Kind::Block));
+        let plain = Report { context: Some("was considered unsolicited bulk e-mail (UBE).".into()), ..report };
+        assert_eq!(Classifier::builtin().judge(&plain).reason, Reason::SpamDetected);
+    }
+
+    #[test]
     fn a_failure_retried_until_timeout_keeps_a_transient_derived_status() {
         let v = classify_reply("mailbox is full: retry timeout exceeded");
         assert_eq!((v.reason, v.status.map(|s| s.to_string())), (Reason::MailboxFull, Some("4.0.922".into())));
+    }
+
+    #[test]
+    fn an_exim_refusal_of_mail_from_leaves_the_recipient_status_undecided() {
+        let v = classify_reply(
+            "SMTP error from remote mail server after MAIL FROM:<a@example.com> SIZE=1024: 550 Unroutable sender address",
+        );
+        assert_eq!((v.reason, v.status.map(|s| s.to_string())), (Reason::Rejected, Some("5.0.901".into())));
+        let transcript =
+            classify_reply(">>> MAIL FROM:<a@example.com>\n<<< 501 no access from [192.0.2.5], an open relay");
+        assert_eq!(
+            (transcript.reason, transcript.status.map(|s| s.to_string())),
+            (Reason::Blocked, Some("5.0.971".into()))
+        );
     }
 
     #[test]

@@ -162,8 +162,10 @@ impl Bounce {
     /// Whether a content-filtering gateway issued the bounce, by the marks such products leave
     /// in their headers.
     fn issued_by_filter(&self) -> bool {
-        FILTER_MARKS.iter().any(|(name, needle)| {
-            self.header(name).is_some_and(|v| needle.is_empty() || v.to_ascii_lowercase().contains(needle))
+        self.headers.iter().any(|(name, value)| {
+            FILTER_MARKS.iter().any(|(mark, needle)| {
+                name.eq_ignore_ascii_case(mark) && (needle.is_empty() || value.to_ascii_lowercase().contains(needle))
+            })
         })
     }
 
@@ -196,6 +198,7 @@ const READ_HEADERS: &[&str] = &[
     "X-AHMAILID",
     "X-MXL-Hash",
     "X-Barracuda-Envelope-From",
+    "Received",
     "List-Subscribe",
     "List-Unsubscribe",
     "List-Help",
@@ -211,6 +214,8 @@ const FILTER_MARKS: &[(&str, &str)] = &[
     ("From", "mxlogic.net"),
     ("X-MXL-Hash", ""),
     ("X-Barracuda-Envelope-From", ""),
+    // MailFoundry's appliance names itself in the `Received` line it adds.
+    ("Received", "(mailfoundry)"),
 ];
 
 /// Everything after the top-level headers, as text: the notification of last resort when broken
@@ -447,6 +452,18 @@ Status: 5.1.1\r\nDiagnostic-Code: smtp; 550 5.1.1 User unknown\r\n\r\n--inner--\
         assert_eq!(verdicts.len(), 1);
         assert_eq!(verdicts[0].recipient.as_deref(), Some("jane@example.com"));
         assert_eq!(verdicts[0].reason, Reason::UserUnknown);
+    }
+
+    #[test]
+    fn a_filtering_gateway_named_in_any_received_line_doubts_a_user_unknown() {
+        let raw = b"Received: from mx.example.net by mx.example.org (Postfix)\n\
+Received: From localhost (127.0.0.1) by gw.example.org (MAILFOUNDRY) id 00ff\n\
+From: MAILER-DAEMON@example.org\nTo: sender@example.org\nSubject: Message delivery has failed\n\n\
+Unable to deliver message to: <jane@example.com>\n\
+Server mx.example.com[192.0.2.2] failed with: 550 <jane@example.com> No such user here\n";
+        let verdicts = classify_message(raw);
+        assert_eq!(verdicts[0].recipient.as_deref(), Some("jane@example.com"));
+        assert_eq!((verdicts[0].reason, verdicts[0].kind), (Reason::Filtered, crate::Kind::Soft));
     }
 
     #[test]
