@@ -31,8 +31,11 @@ async function verdictFor(page, reply) {
 
 test('classifies replies in the browser, with the network off', async () => {
   const { page, context, errors, requests } = browser;
+  // The page asks once for the server's rules (refused here: nobody is signed in).
+  const rulesAsked = page.waitForResponse((r) => r.url().endsWith('/api/v1/settings/policy'));
   await page.goto(server.url);
   await page.getByRole('heading', { name: 'Classify a bounce' }).waitFor();
+  await rulesAsked;
   await context.setOffline(true);
   const before = requests.length;
 
