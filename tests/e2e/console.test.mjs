@@ -1,5 +1,6 @@
 // The console served by the real server, in headless Chromium: classification in the browser with
-// no network, first sign-in with the password the server printed, client-side routes on reload.
+// no network, first sign-in with the password the server printed, client-side routes on reload, and
+// every page at phone width in the dark theme.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, openBrowser } from './harness.mjs';
