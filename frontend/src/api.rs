@@ -3,8 +3,10 @@
 
 use gloo_net::http::{Request, RequestBuilder, Response};
 use rebound_api::v1::{
-    AddSuppression, AuditEntry, AuditVerification, CreateImport, ErrorBody, ImportFormat, ImportJob, LiftSuppression,
-    LoginRequest, Me, Page, Suppression, SuppressionChange, SuppressionDetail, SuppressionReason,
+    AddSuppression, ApiKey, AuditEntry, AuditVerification, CreateApiKey, CreateImport, CreateUser, CreatedApiKey,
+    ErrorBody, EventBatch, EventInput, EventsResponse, ImportFormat, ImportJob, LiftSuppression, LoginRequest, Me,
+    Page, Policy, PolicyPreview, Suppression, SuppressionChange, SuppressionDetail, SuppressionReason, UpdateUser,
+    UserInfo, UserWithPassword,
 };
 use serde::de::DeserializeOwned;
 
@@ -176,4 +178,58 @@ pub async fn audit(filter: &AuditFilter, cursor: Option<&str>) -> Result<Page<Au
 /// The audit log's hash-chain check.
 pub async fn verify_audit() -> Result<AuditVerification, ApiFailure> {
     fetch(Request::get(&url("/audit/verify")).build()).await
+}
+
+/// The policy in force: thresholds, the reason → kind table and the staff rules.
+pub async fn policy() -> Result<Policy, ApiFailure> {
+    fetch(Request::get(&url("/settings/policy")).build()).await
+}
+
+/// Saves a policy; the server validates it and names the field at fault.
+pub async fn save_policy(policy: &Policy) -> Result<Policy, ApiFailure> {
+    fetch(write(Request::put(&url("/settings/policy"))).json(policy)).await
+}
+
+/// What `policy` would change in the verdicts of recent stored events.
+pub async fn preview_policy(policy: &Policy) -> Result<PolicyPreview, ApiFailure> {
+    fetch(write(Request::post(&url("/settings/policy/preview"))).json(policy)).await
+}
+
+/// Records one bounce as an event; the answer says what the policy did with each recipient.
+pub async fn record_event(event: EventInput) -> Result<EventsResponse, ApiFailure> {
+    fetch(write(Request::post(&url("/events"))).json(&EventBatch { events: vec![event] })).await
+}
+
+/// Staff accounts (admin only).
+pub async fn users() -> Result<Vec<UserInfo>, ApiFailure> {
+    fetch(Request::get(&url("/users")).build()).await
+}
+
+/// Creates an account; a generated password is in the answer, and only there.
+pub async fn create_user(request: &CreateUser) -> Result<UserWithPassword, ApiFailure> {
+    fetch(write(Request::post(&url("/users"))).json(request)).await
+}
+
+/// Changes an account's role or disables (or enables) it.
+pub async fn update_user(id: i64, request: &UpdateUser) -> Result<UserInfo, ApiFailure> {
+    fetch(write(Request::patch(&url(&format!("/users/{id}")))).json(request)).await
+}
+
+/// Replaces an account's password with a generated one, shown once.
+pub async fn reset_password(id: i64) -> Result<UserWithPassword, ApiFailure> {
+    fetch(write(Request::post(&url(&format!("/users/{id}/reset-password")))).build()).await
+}
+
+/// API keys (admin only), revoked ones included; never their tokens.
+pub async fn keys() -> Result<Vec<ApiKey>, ApiFailure> {
+    fetch(Request::get(&url("/keys")).build()).await
+}
+
+/// Creates a key; the token is in the answer, and only there.
+pub async fn create_key(request: &CreateApiKey) -> Result<CreatedApiKey, ApiFailure> {
+    fetch(write(Request::post(&url("/keys"))).json(request)).await
+}
+
+pub async fn revoke_key(id: i64) -> Result<ApiKey, ApiFailure> {
+    fetch(write(Request::post(&url(&format!("/keys/{id}/revoke")))).build()).await
 }

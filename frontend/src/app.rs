@@ -11,7 +11,9 @@ use crate::pages::audit::AuditPage;
 use crate::pages::classify::ClassifyPage;
 use crate::pages::import::ImportPage;
 use crate::pages::login::LoginPage;
+use crate::pages::policy::PolicyPage;
 use crate::pages::suppressions::SuppressionsPage;
+use crate::pages::users::UsersPage;
 
 /// Who is signed in: `None` until known or when signed out. Provided as context to every page.
 #[derive(Clone, Copy)]
@@ -22,6 +24,11 @@ impl Session {
     /// it anyway; the console only leaves out what would be refused.
     pub fn can_write(self) -> bool {
         self.0.with(|me| me.as_ref().is_some_and(|me| matches!(me.role, Role::Admin | Role::Operator)))
+    }
+
+    /// Whether the signed-in user may change settings, keys and accounts.
+    pub fn is_admin(self) -> bool {
+        self.0.with(|me| me.as_ref().is_some_and(|me| me.role == Role::Admin))
     }
 
     pub fn signed_in(self) -> bool {
@@ -50,6 +57,10 @@ pub fn App() -> impl IntoView {
                             <A href="/import">"Import"</A>
                         </Show>
                         <A href="/audit">"Audit"</A>
+                        <A href="/policy">"Policy"</A>
+                        <Show when=move || session.is_admin()>
+                            <A href="/users">"Users"</A>
+                        </Show>
                     </Show>
                 </nav>
                 <SessionBadge/>
@@ -61,6 +72,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/suppressions") view=SuppressionsPage/>
                     <Route path=path!("/import") view=ImportPage/>
                     <Route path=path!("/audit") view=AuditPage/>
+                    <Route path=path!("/policy") view=PolicyPage/>
+                    <Route path=path!("/users") view=UsersPage/>
                 </Routes>
             </main>
         </Router>

@@ -1,5 +1,6 @@
 // The console served by the real server, in headless Chromium: classification in the browser with
-// no network, first sign-in with the password the server printed, client-side routes on reload.
+// no network, first sign-in with the password the server printed, client-side routes on reload, and
+// every page at phone width in the dark theme.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, openBrowser } from './harness.mjs';
@@ -31,8 +32,11 @@ async function verdictFor(page, reply) {
 
 test('classifies replies in the browser, with the network off', async () => {
   const { page, context, errors, requests } = browser;
+  // The page asks once for the server's rules (refused here: nobody is signed in).
+  const rulesAsked = page.waitForResponse((r) => r.url().endsWith('/api/v1/settings/policy'));
   await page.goto(server.url);
   await page.getByRole('heading', { name: 'Classify a bounce' }).waitFor();
+  await rulesAsked;
   await context.setOffline(true);
   const before = requests.length;
 
@@ -95,4 +99,27 @@ test('the server answers client-side routes with the console and unknown API pat
   const api = await fetch(`${server.url}api/v1/nope`);
   assert.equal(api.status, 404);
   assert.equal((await api.json()).error.code, 'not_found');
+});
+
+test('readable on a phone-width screen, in the dark theme when the system asks for it', async () => {
+  const { browser: chromium } = browser;
+  const context = await chromium.newContext({ viewport: { width: 375, height: 740 }, colorScheme: 'dark' });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(`${server.url}login`);
+  await page.getByLabel('Username').fill('admin');
+  await page.getByLabel('Password').fill(server.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByTestId('signed-in-as').waitFor();
+  const background = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  assert.equal(background, 'rgb(21, 21, 20)');
+  for (const path of ['', 'suppressions', 'audit', 'policy', 'users']) {
+    await page.goto(`${server.url}${path}`);
+    await page.locator('main h1').waitFor();
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `/${path} is ${overflow}px wider than the screen`);
+  }
+  await context.close();
+  assert.deepEqual(errors, []);
 });

@@ -39,6 +39,7 @@ use crate::{Reason, SmtpCommand};
 const DFA_BUDGET: usize = 2 << 20;
 /// Largest dense DFA precompiled for one rule; a rule whose DFA would be larger is checked by its
 /// regex (lazy DFA) instead.
+#[cfg(not(target_arch = "wasm32"))]
 const DENSE_DFA_LIMIT: usize = 1 << 20;
 /// Shortest literal worth prefiltering on; a rule whose match can start with something shorter is
 /// tried on every text.
@@ -519,6 +520,7 @@ fn literal_index(literals: &mut Vec<Vec<u8>>, owners: &mut Vec<Vec<usize>>, lite
 
 /// A rule's pattern as a dense DFA, with the same syntax and match semantics as its regex, or
 /// `None` when it would exceed `DENSE_DFA_LIMIT`.
+#[cfg(not(target_arch = "wasm32"))]
 fn build_dense(pattern: &str, start: StartKind) -> Option<dense::DFA<Vec<u32>>> {
     dense::Builder::new()
         .syntax(syntax::Config::new().case_insensitive(true).unicode(false).utf8(false))
@@ -531,6 +533,14 @@ fn build_dense(pattern: &str, start: StartKind) -> Option<dense::DFA<Vec<u32>>> 
         )
         .build(pattern)
         .ok()
+}
+
+/// No dense DFAs in the browser: it classifies one text at a time, and regex-automata's DFA
+/// builder (which the meta regexes then also embed) would cost more download than its speed saves
+/// there. The regexes find the same matches.
+#[cfg(target_arch = "wasm32")]
+fn build_dense(_pattern: &str, _start: StartKind) -> Option<dense::DFA<Vec<u32>>> {
+    None
 }
 
 /// The literals that every match of `pattern` starts with (lower-cased, for a case-insensitive

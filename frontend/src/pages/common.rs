@@ -30,9 +30,9 @@ pub async fn sleep(ms: i32) {
 
 /// The server's message for one field, shown under its control and announced.
 #[component]
-pub fn FieldError(failure: RwSignal<Option<ApiFailure>>, field: &'static str) -> impl IntoView {
+pub fn FieldError(failure: RwSignal<Option<ApiFailure>>, #[prop(into)] field: String) -> impl IntoView {
     move || {
-        failure.with(|f| f.as_ref().and_then(|f| f.for_field(field))).map(|message| {
+        failure.with(|f| f.as_ref().and_then(|f| f.for_field(&field))).map(|message| {
             view! { <p class="error field-error" role="alert" data-testid=format!("error-{field}")>{message}</p> }
         })
     }

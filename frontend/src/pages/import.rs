@@ -122,15 +122,16 @@ async fn poll(id: i64, uploading: RwSignal<bool>, job: RwSignal<Option<ImportJob
 
 #[component]
 fn Progress(job: ImportJob, file_bytes: f64) -> impl IntoView {
-    let pct = percent(&job, file_bytes);
+    // Whole numbers only: formatting floats would pull the float printer into the download.
+    let pct = percent(&job, file_bytes).round() as u32;
     let finished = job.state == "done" || job.state == "failed";
     view! {
         <section class="card progress" aria-labelledby="progress-title">
             <h2 id="progress-title">"Import "{job.id}" · "{job.state.clone()}</h2>
-            <progress max="100" value=format!("{pct:.0}") data-testid="import-progress" aria-label="Committed"></progress>
+            <progress max="100" value=pct.to_string() data-testid="import-progress" aria-label="Committed"></progress>
             <p aria-live="polite" data-testid="import-progress-text">
-                {format!("{pct:.0}% · {} lines committed · {} of {} bytes", job.lines, job.bytes_read,
-                    job.bytes_total.map_or_else(|| format!("{file_bytes:.0}"), |t| t.to_string()))}
+                {format!("{pct}% · {} lines committed · {} of {} bytes", job.lines, job.bytes_read,
+                    job.bytes_total.unwrap_or(file_bytes as i64))}
             </p>
             {job.error.clone().map(|e| view! { <p class="error" role="alert">{e}</p> })}
             {finished.then(|| view! { <Report job=job.clone()/> })}

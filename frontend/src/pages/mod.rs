@@ -2,8 +2,14 @@
 
 pub mod audit;
 pub mod classify;
+pub mod classify_result;
 pub mod common;
 pub mod import;
+pub mod keys;
 pub mod login;
+pub mod policy;
+pub mod policy_rules;
+pub mod record_event;
 pub mod suppression_detail;
 pub mod suppressions;
+pub mod users;

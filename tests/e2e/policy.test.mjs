@@ -1,0 +1,103 @@
+// The policy page in headless Chromium against the real server: field-level errors from the
+// server's validation, a staff rule tried in the test box and previewed against a stored event,
+// a saved threshold seen in the audit log, and a viewer who may read but not save.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, openBrowser } from './harness.mjs';
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer();
+  browser = await openBrowser();
+});
+
+after(async () => {
+  await browser?.browser.close();
+  await server?.stop();
+});
+
+async function signIn(page, username, password) {
+  await page.goto(`${server.url}login`);
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByTestId('signed-in-as').filter({ hasText: `${username} ·` }).waitFor();
+}
+
+function callApi(page, method, path, body) {
+  return page.evaluate(async ({ method, path, body }) => {
+    const response = await fetch(`/api/v1${path}`, {
+      method,
+      headers: { 'Content-Type': 'application/json', 'X-Rebound-Csrf': '1' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: response.status, body: await response.json().catch(() => null) };
+  }, { method, path, body });
+}
+
+test('errors next to their fields, a rule tested and previewed, a saved threshold in the audit log', async () => {
+  const { page, errors } = browser;
+  await signIn(page, 'admin', server.password);
+  const recorded = await callApi(page, 'POST', '/events', { recipient: 'ann@example.com', reply: '550 5.1.1 zorkmid flux overflow' });
+  assert.equal(recorded.status, 200);
+  assert.equal(recorded.body.results[0].verdict.kind, 'hard');
+
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Policy' }).click();
+  await page.getByRole('heading', { name: 'Thresholds and policy' }).waitFor();
+  assert.equal(await page.getByLabel('Soft bounces that suppress').inputValue(), '3');
+
+  await page.getByLabel('Within days').fill('400');
+  await page.getByRole('button', { name: 'Save policy' }).click();
+  await page.getByTestId('error-soft_window_days').waitFor();
+  assert.equal(await page.getByTestId('error-soft_window_days').textContent(), 'must be between 1 and 365, not 400');
+  await page.getByLabel('Within days').fill('30');
+
+  await page.getByRole('button', { name: 'Add a rule' }).click();
+  await page.getByLabel('Pattern').fill('zorkmid (flux');
+  await page.locator('#rule-0-reason').selectOption('mailbox_full');
+  await page.getByRole('button', { name: 'Save policy' }).click();
+  await page.getByTestId('error-rules[0].pattern').waitFor();
+  assert.match(await page.getByTestId('error-rules[0].pattern').textContent(), /does not compile/);
+
+  await page.getByLabel('Pattern').fill('zorkmid flux');
+  await page.getByLabel('A reply or bounce to classify').fill('550 5.1.1 zorkmid flux overflow');
+  await page.getByTestId('rule-test-result').filter({ hasText: 'soft · mailbox_full · rule staff_rule_1' }).waitFor();
+  await page.getByRole('button', { name: 'Preview the change' }).click();
+  await page.getByTestId('preview-result').waitFor();
+  assert.equal(await page.getByTestId('preview-result').textContent(), 'Would change 1 of the 1 most recent stored events.');
+
+  await page.getByLabel('Soft bounces that suppress').fill('5');
+  await page.getByRole('button', { name: 'Save policy' }).click();
+  await page.getByTestId('policy-saved').waitFor();
+  const stored = await callApi(page, 'GET', '/settings/policy');
+  assert.equal(stored.body.soft_threshold, 5);
+  assert.equal(stored.body.rules[0].pattern, 'zorkmid flux');
+
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Audit' }).click();
+  await page.getByLabel('Action').fill('settings.update');
+  await page.getByRole('button', { name: 'Filter' }).click();
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="audit-entry"]').length === 1);
+  const entry = page.getByTestId('audit-entry');
+  const after = entry.locator('details').filter({ has: page.locator('summary', { hasText: /^After$/ }) });
+  await after.locator('summary').click();
+  assert.match(await after.locator('pre').textContent(), /"soft_threshold": 5/);
+  assert.deepEqual(errors, []);
+});
+
+test('a viewer reads the policy but has no way to save it, and a forced save is refused', async () => {
+  const { page, errors } = browser;
+  const created = await callApi(page, 'POST', '/users', { username: 'vera', role: 'viewer', password: 'a long viewer password' });
+  assert.equal(created.status, 201);
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await signIn(page, 'vera', 'a long viewer password');
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Policy' }).click();
+  await page.getByTestId('read-only').waitFor();
+  assert.equal(await page.getByLabel('Soft bounces that suppress').inputValue(), '5');
+  assert.ok(await page.getByLabel('Soft bounces that suppress').isDisabled());
+  assert.equal(await page.getByRole('button', { name: 'Save policy' }).count(), 0);
+  const forced = await callApi(page, 'PUT', '/settings/policy', { soft_threshold: 1 });
+  assert.equal(forced.status, 403);
+  assert.deepEqual(errors, []);
+});
