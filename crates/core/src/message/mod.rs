@@ -160,11 +160,13 @@ impl Bounce {
     }
 
     /// Whether a content-filtering gateway issued the bounce, by the marks such products leave
-    /// in their headers.
+    /// in their headers (every `Received` line is read, so the search allocates nothing).
     fn issued_by_filter(&self) -> bool {
         self.headers.iter().any(|(name, value)| {
             FILTER_MARKS.iter().any(|(mark, needle)| {
-                name.eq_ignore_ascii_case(mark) && (needle.is_empty() || value.to_ascii_lowercase().contains(needle))
+                name.eq_ignore_ascii_case(mark)
+                    && (needle.is_empty()
+                        || value.as_bytes().windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle.as_bytes())))
             })
         })
     }
