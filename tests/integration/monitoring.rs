@@ -40,6 +40,7 @@ monitoring_tests!(
     alerts_notify_pause_and_resolve_and_kumo_follows,
     pauses_hold_checks_and_are_staff_actions,
     kumomta_log_records_feed_events_and_sends,
+    provider_and_campaign_thresholds_alert_on_their_own_scope,
 );
 
 /// A request the recorder received.
@@ -455,4 +456,51 @@ async fn kumomta_log_records_feed_events_and_sends(db: &TestDatabase) {
         .post("/api/v1/integrations/kumomta", kumo_record("Reception", "m3", json!("b@yahoo.com"), json!(null)))
         .await;
     assert_eq!((status, one["sends"].as_u64()), (StatusCode::OK, Some(1)), "{one}");
+}
+
+async fn provider_and_campaign_thresholds_alert_on_their_own_scope(db: &TestDatabase) {
+    let server = TestServer::start_with(db, |config| config.monitor_interval = Duration::from_secs(1)).await;
+    let admin = &Api::admin(&server).await;
+    let settings = json!({
+        "min_volume": 50,
+        "thresholds": [
+            { "metric": "hard_rate", "scope": "isp:*", "warning": 1.0, "critical": 2.0, "action": "notify" },
+            { "metric": "block_rate", "scope": "campaign:*", "warning": 1.0, "critical": 5.0, "action": "notify" },
+            { "metric": "bounce_rate", "scope": "campaign:autumn", "warning": 10.0, "critical": 20.0, "action": "pause" }
+        ]
+    });
+    let (status, saved) = admin.put("/api/v1/settings/monitoring", settings).await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    admin
+        .post(
+            "/api/v1/sends",
+            json!({ "sends": [
+                { "count": 100, "domain": "gmail.com", "campaign": "spring" },
+                { "count": 100, "domain": "yahoo.com", "campaign": "summer" }
+            ]}),
+        )
+        .await;
+    // Google: 3 hard bounces of 100 (critical for hard_rate at each provider); Yahoo: none.
+    // Campaign summer: 2 blocks of 100 (a warning for block_rate at each campaign).
+    let hard: Vec<Value> = (0..3)
+        .map(|i| json!({ "recipient": format!("gone{i}@gmail.com"), "reply": "550 5.1.1 User unknown", "campaign": "spring" }))
+        .collect();
+    let blocks: Vec<Value> = (0..2)
+        .map(|i| json!({ "recipient": format!("b{i}@yahoo.com"), "reply": "554 5.7.1 Rejected by policy: spam", "campaign": "summer" }))
+        .collect();
+    admin.events(json!(hard)).await;
+    admin.events(json!(blocks)).await;
+    let found = eventually("both scoped alerts", move || async move {
+        let t = transitions(admin).await;
+        let google = t.iter().find(|t| t["metric"] == "hard_rate" && t["scope"] == "isp:Google").cloned();
+        let summer = t.iter().find(|t| t["metric"] == "block_rate" && t["scope"] == "campaign:summer").cloned();
+        google.zip(summer)
+    })
+    .await;
+    assert_eq!(found.0["to"], "critical", "{:?}", found.0);
+    assert_eq!(found.1["to"], "warning", "{:?}", found.1);
+    let t = transitions(admin).await;
+    assert!(!t.iter().any(|t| t["scope"] == "isp:Yahoo" && t["metric"] == "hard_rate"), "Yahoo had no hard bounce");
+    assert!(!t.iter().any(|t| t["scope"] == "all"), "no threshold watches everything in these settings: {t:?}");
+    assert!(t.iter().all(|t| t["pause_id"].is_null()), "only notify actions were reached: {t:?}");
 }
