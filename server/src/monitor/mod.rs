@@ -62,9 +62,14 @@ impl Default for Monitor {
 }
 
 impl Monitor {
-    /// The pause holding a recipient of this provider (and campaign), if any.
-    pub fn pause_for(&self, isp: &str, campaign: Option<&str>) -> Option<PauseHit> {
+    /// The pause holding a recipient at `domain` (and in `campaign`), if any. The domain's
+    /// provider is looked up only when something is paused: most checks find nothing to hold.
+    pub fn pause_for(&self, isps: &IspMap, domain: &str, campaign: Option<&str>) -> Option<PauseHit> {
         let pauses = self.pauses.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if pauses.is_empty() {
+            return None;
+        }
+        let isp = isps.isp_of(domain);
         pauses
             .iter()
             .find(|(_, scope)| {

@@ -22,11 +22,14 @@ use crate::error::ApiError;
 /// Upper bounds of the check-latency histogram, in seconds.
 const LATENCY_BUCKETS: [f64; 10] = [0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.1];
 
+/// A counter per mailbox provider.
+type ByIsp = BTreeMap<String, u64>;
+
 /// This process's counters.
 #[derive(Default)]
 pub struct Metrics {
-    /// Events ingested by (kind, reason, provider).
-    events: Mutex<BTreeMap<(String, String, String), u64>>,
+    /// Events ingested by (kind, reason), then provider.
+    events: Mutex<BTreeMap<(&'static str, &'static str), ByIsp>>,
     ingest_requests: AtomicU64,
     sends: AtomicU64,
     checks: [AtomicU64; 3],
@@ -45,9 +48,18 @@ pub enum CheckAnswer {
 }
 
 impl Metrics {
-    pub fn event(&self, kind: &str, reason: &str, isp: &str) {
-        if let Ok(mut events) = self.events.lock() {
-            *events.entry((kind.to_owned(), reason.to_owned(), isp.to_owned())).or_default() += 1;
+    /// Counts a batch's events (kind, reason, provider) under one lock, allocating only for a
+    /// provider not seen before with that kind and reason.
+    pub fn events<'a>(&self, batch: impl IntoIterator<Item = (&'static str, &'static str, &'a str)>) {
+        let Ok(mut events) = self.events.lock() else { return };
+        for (kind, reason, isp) in batch {
+            let by_isp = events.entry((kind, reason)).or_default();
+            match by_isp.get_mut(isp) {
+                Some(n) => *n += 1,
+                None => {
+                    by_isp.insert(isp.to_owned(), 1);
+                }
+            }
         }
     }
 
@@ -91,14 +103,16 @@ fn render(m: &Metrics, state_lines: &str) -> String {
     let mut out = String::new();
     family(&mut out, "rebound_events_total", "counter", "Events ingested, by kind, reason and mailbox provider.");
     if let Ok(events) = m.events.lock() {
-        for ((kind, reason, isp), n) in events.iter() {
-            let _ = writeln!(
-                out,
-                "rebound_events_total{{kind=\"{}\",reason=\"{}\",isp=\"{}\"}} {n}",
-                label(kind),
-                label(reason),
-                label(isp)
-            );
+        for ((kind, reason), by_isp) in events.iter() {
+            for (isp, n) in by_isp {
+                let _ = writeln!(
+                    out,
+                    "rebound_events_total{{kind=\"{}\",reason=\"{}\",isp=\"{}\"}} {n}",
+                    label(kind),
+                    label(reason),
+                    label(isp)
+                );
+            }
         }
     }
     family(&mut out, "rebound_ingest_requests_total", "counter", "Event ingestion requests handled.");
@@ -160,7 +174,7 @@ mod tests {
     #[test]
     fn renders_counters_and_a_cumulative_histogram() {
         let m = Metrics::default();
-        m.event("hard", "user_unknown", "Google");
+        m.events([("hard", "user_unknown", "Google")]);
         m.check(CheckAnswer::Paused);
         m.check_latency(Duration::from_micros(80));
         m.check_latency(Duration::from_millis(3));

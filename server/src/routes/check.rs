@@ -52,7 +52,7 @@ fn answer(
     now: i64,
 ) -> CheckResult {
     let hits = state.index.check(target, scope, now);
-    let paused = state.monitor.pause_for(monitoring.isps.isp_of(target.domain()), campaign);
+    let paused = state.monitor.pause_for(&monitoring.isps, target.domain(), campaign);
     let answer = match (&paused, hits.is_empty()) {
         (_, false) => CheckAnswer::Suppressed,
         (Some(_), true) => CheckAnswer::Paused,

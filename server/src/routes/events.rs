@@ -128,13 +128,9 @@ pub(crate) async fn ingest_items(
     state.index.apply(&report.changed);
     let metrics = &state.monitor.metrics;
     metrics.ingest_request();
-    for (done, event) in report.events.iter().zip(&events).filter(|(done, _)| !done.duplicate) {
-        metrics.event(
-            done.verdict.kind.as_str(),
-            done.verdict.reason.as_str(),
-            event.isp.as_deref().unwrap_or(OTHER_ISP),
-        );
-    }
+    metrics.events(report.events.iter().zip(&events).filter(|(done, _)| !done.duplicate).map(|(done, event)| {
+        (done.verdict.kind.as_str(), done.verdict.reason.as_str(), event.isp.as_deref().unwrap_or(OTHER_ISP))
+    }));
     state.monitor.wake.notify_one();
     let results = report
         .events
