@@ -4,10 +4,12 @@
 // server's own rules from the copy the page kept.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, openBrowser } from './harness.mjs';
+import { startServer, openBrowser, signIn as harnessSignIn } from './harness.mjs';
 
 let server;
 let browser;
+
+const signIn = (page) => harnessSignIn(page, server.url, 'admin', server.password);
 
 before(async () => {
   server = await startServer();
@@ -47,14 +49,6 @@ const DSN = [
   '--b1--',
   '',
 ].join('\r\n');
-
-async function signIn(page) {
-  await page.goto(`${server.url}login`);
-  await page.getByLabel('Username').fill('admin');
-  await page.getByLabel('Password').fill(server.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByTestId('signed-in-as').waitFor();
-}
 
 async function kindOf(page, text) {
   await page.getByLabel('SMTP reply').fill(text);

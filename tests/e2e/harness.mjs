@@ -64,3 +64,29 @@ export async function openBrowser() {
   page.on('request', (r) => requests.push(r.url()));
   return { browser, context, page, errors, requests };
 }
+
+/** Fills and submits the sign-in form at `baseUrl`; callers wait for whatever outcome they expect. */
+export async function submitSignIn(page, baseUrl, username, password) {
+  await page.goto(`${baseUrl}login`);
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+/** Signs in and waits until the console shows `username` as signed in. */
+export async function signIn(page, baseUrl, username, password) {
+  await submitSignIn(page, baseUrl, username, password);
+  await page.getByTestId('signed-in-as').filter({ hasText: `${username} ·` }).waitFor();
+}
+
+/** A request from the page's own session (cookie auth), as the console's code would send it. */
+export function callApi(page, method, path, body) {
+  return page.evaluate(async ({ method, path, body }) => {
+    const response = await fetch(`/api/v1${path}`, {
+      method,
+      headers: { 'Content-Type': 'application/json', 'X-Rebound-Csrf': '1' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: response.status, body: await response.json().catch(() => null) };
+  }, { method, path, body });
+}

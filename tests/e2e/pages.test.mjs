@@ -7,10 +7,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServer, openBrowser } from './harness.mjs';
+import { startServer, openBrowser, signIn as harnessSignIn, callApi } from './harness.mjs';
 
 let server;
 let browser;
+
+const signIn = (page, username, password) => harnessSignIn(page, server.url, username, password);
 let scratch;
 
 before(async () => {
@@ -25,29 +27,9 @@ after(async () => {
   if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
 
-async function signIn(page, username, password) {
-  await page.goto(`${server.url}login`);
-  await page.getByLabel('Username').fill(username);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByTestId('signed-in-as').filter({ hasText: `${username} ·` }).waitFor();
-}
-
 async function signOut(page) {
   await page.getByRole('button', { name: 'Sign out' }).click();
   await page.getByRole('link', { name: 'Sign in' }).waitFor();
-}
-
-/** A request from the page's own session (cookie auth), as the console's code would send it. */
-function callApi(page, method, path, body) {
-  return page.evaluate(async ({ method, path, body }) => {
-    const response = await fetch(`/api/v1${path}`, {
-      method,
-      headers: { 'Content-Type': 'application/json', 'X-Rebound-Csrf': '1' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: response.status, body: await response.json().catch(() => null) };
-  }, { method, path, body });
 }
 
 async function addThroughForm(page, address, reason, note) {

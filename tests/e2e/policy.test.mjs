@@ -3,10 +3,12 @@
 // a saved threshold seen in the audit log, and a viewer who may read but not save.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, openBrowser } from './harness.mjs';
+import { startServer, openBrowser, signIn as harnessSignIn, callApi } from './harness.mjs';
 
 let server;
 let browser;
+
+const signIn = (page, username, password) => harnessSignIn(page, server.url, username, password);
 
 before(async () => {
   server = await startServer();
@@ -17,25 +19,6 @@ after(async () => {
   await browser?.browser.close();
   await server?.stop();
 });
-
-async function signIn(page, username, password) {
-  await page.goto(`${server.url}login`);
-  await page.getByLabel('Username').fill(username);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByTestId('signed-in-as').filter({ hasText: `${username} ·` }).waitFor();
-}
-
-function callApi(page, method, path, body) {
-  return page.evaluate(async ({ method, path, body }) => {
-    const response = await fetch(`/api/v1${path}`, {
-      method,
-      headers: { 'Content-Type': 'application/json', 'X-Rebound-Csrf': '1' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: response.status, body: await response.json().catch(() => null) };
-  }, { method, path, body });
-}
 
 test('errors next to their fields, a rule tested and previewed, a saved threshold in the audit log', async () => {
   const { page, errors } = browser;

@@ -3,10 +3,12 @@
 // once that works with its scope and stops working when revoked; and a page a non-admin cannot use.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, openBrowser } from './harness.mjs';
+import { startServer, openBrowser, submitSignIn } from './harness.mjs';
 
 let server;
 let browser;
+
+const signIn = (page, username, password) => submitSignIn(page, server.url, username, password);
 
 before(async () => {
   server = await startServer();
@@ -17,13 +19,6 @@ after(async () => {
   await browser?.browser.close();
   await server?.stop();
 });
-
-async function signIn(page, username, password) {
-  await page.goto(`${server.url}login`);
-  await page.getByLabel('Username').fill(username);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-}
 
 function login(username, password) {
   return fetch(`${server.url}api/v1/auth/login`, {

@@ -13,29 +13,10 @@ use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
-use crate::support::{Api, Backend, TestDatabase, TestServer};
+use crate::support::{Api, TestDatabase, TestServer};
 
-macro_rules! monitoring_tests {
-    ($($name:ident),+ $(,)?) => {
-        monitoring_tests!(@backend sqlite, Sqlite, $($name),+);
-        monitoring_tests!(@backend postgres, Postgres, $($name),+);
-    };
-    (@backend $module:ident, $backend:ident, $($name:ident),+) => {
-        mod $module {
-            use super::*;
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let Some(db) = TestDatabase::create(Backend::$backend).await else { return };
-                    super::$name(&db).await;
-                    db.drop_database().await;
-                }
-            )+
-        }
-    };
-}
-
-monitoring_tests!(
+on_both_backends!(
+    database:
     rates_count_attempts_per_provider_campaign_and_retry,
     alerts_notify_pause_and_resolve_and_kumo_follows,
     pauses_hold_checks_and_are_staff_actions,
