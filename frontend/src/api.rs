@@ -200,9 +200,9 @@ pub async fn record_event(event: EventInput) -> Result<EventsResponse, ApiFailur
     fetch(write(Request::post(&url("/events"))).json(&EventBatch { events: vec![event] })).await
 }
 
-/// Staff accounts (admin only).
-pub async fn users() -> Result<Vec<UserInfo>, ApiFailure> {
-    fetch(Request::get(&url("/users")).build()).await
+/// A page of staff accounts (admin only), newest first; `cursor` continues the page before it.
+pub async fn users(cursor: Option<String>) -> Result<Page<UserInfo>, ApiFailure> {
+    fetch(Request::get(&url("/users")).query(cursor.map(|c| ("cursor", c))).build()).await
 }
 
 /// Creates an account; a generated password is in the answer, and only there.
@@ -220,9 +220,9 @@ pub async fn reset_password(id: i64) -> Result<UserWithPassword, ApiFailure> {
     fetch(write(Request::post(&url(&format!("/users/{id}/reset-password")))).build()).await
 }
 
-/// API keys (admin only), revoked ones included; never their tokens.
-pub async fn keys() -> Result<Vec<ApiKey>, ApiFailure> {
-    fetch(Request::get(&url("/keys")).build()).await
+/// A page of API keys (admin only), newest first, revoked ones included; never their tokens.
+pub async fn keys(cursor: Option<String>) -> Result<Page<ApiKey>, ApiFailure> {
+    fetch(Request::get(&url("/keys")).query(cursor.map(|c| ("cursor", c))).build()).await
 }
 
 /// Creates a key; the token is in the answer, and only there.
