@@ -1,7 +1,8 @@
 // The classify page in headless Chromium against the real server: a whole bounce email with the
 // evidence highlighted, batch mode with its counts, recording bounces as events and what the
 // policy did with them, and then, with the server stopped, classification that still applies the
-// server's own rules from the copy the page kept.
+// server's own rules from the copy the page kept, also after a reload (the service worker keeps
+// the console itself).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, openBrowser, signIn as harnessSignIn } from './harness.mjs';
@@ -112,8 +113,9 @@ test('a bounce email, highlighted evidence, batch counts, and recording events',
   assert.deepEqual(errors, []);
 });
 
-test('with the server stopped, the page classifies with the server rules it kept', async () => {
+test('with the server stopped, the page classifies with the server rules it kept, after a reload too', async () => {
   const { page, errors } = browser;
+  await page.evaluate(() => navigator.serviceWorker.ready.then(() => undefined));
   await server.stop();
   const nav = page.getByRole('navigation', { name: 'Main' });
   await nav.getByRole('link', { name: 'Audit' }).click();
@@ -122,6 +124,13 @@ test('with the server stopped, the page classifies with the server rules it kept
   await page.getByTestId('rules-source').filter({ hasText: 'as last read' }).waitFor();
   assert.match(await page.getByTestId('rules-source').textContent(), /could not be reached/);
 
+  assert.equal(await kindOf(page, '550 5.1.1 <jane@example.com>: Recipient address rejected: User unknown'), 'hard');
+  assert.equal(await kindOf(page, '550 5.7.1 Service unavailable; client host blocked using Spamhaus'), 'block');
+  assert.equal(await kindOf(page, STAFF_RULE_REPLY), 'soft');
+
+  await page.reload();
+  await page.getByTestId('rules-source').filter({ hasText: 'as last read' }).waitFor();
+  assert.ok(await page.evaluate(() => navigator.serviceWorker.controller !== null), 'the service worker served the page');
   assert.equal(await kindOf(page, '550 5.1.1 <jane@example.com>: Recipient address rejected: User unknown'), 'hard');
   assert.equal(await kindOf(page, '550 5.7.1 Service unavailable; client host blocked using Spamhaus'), 'block');
   assert.equal(await kindOf(page, STAFF_RULE_REPLY), 'soft');
