@@ -195,9 +195,9 @@ pub async fn preview_policy(policy: &Policy) -> Result<PolicyPreview, ApiFailure
     fetch(write(Request::post(&url("/settings/policy/preview"))).json(policy)).await
 }
 
-/// Records one bounce as an event; the answer says what the policy did with each recipient.
-pub async fn record_event(event: EventInput) -> Result<EventsResponse, ApiFailure> {
-    fetch(write(Request::post(&url("/events"))).json(&EventBatch { events: vec![event] })).await
+/// Records bounces as events, in one batch; the answer says what the policy did with each recipient.
+pub async fn record_events(events: Vec<EventInput>) -> Result<EventsResponse, ApiFailure> {
+    fetch(write(Request::post(&url("/events"))).json(&EventBatch { events })).await
 }
 
 /// A page of staff accounts (admin only), newest first; `cursor` continues the page before it.
