@@ -9,6 +9,7 @@ use rebound_api::v1::{
     UserInfo, UserWithPassword,
 };
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 const BASE: &str = "/api/v1";
 const CSRF_HEADER: &str = "X-Rebound-Csrf";
@@ -193,6 +194,19 @@ pub async fn save_policy(policy: &Policy) -> Result<Policy, ApiFailure> {
 /// What `policy` would change in the verdicts of recent stored events.
 pub async fn preview_policy(policy: &Policy) -> Result<PolicyPreview, ApiFailure> {
     fetch(write(Request::post(&url("/settings/policy/preview"))).json(policy)).await
+}
+
+/// Alert thresholds, the minimum volume, the hysteresis and the provider map, as JSON (see
+/// `pages::policy_alerts` for why not as `MonitoringSettings`).
+pub async fn monitoring() -> Result<Value, ApiFailure> {
+    fetch(Request::get(&url("/settings/monitoring")).build()).await
+}
+
+/// Saves the monitoring settings; the server validates them and names the field at fault. The
+/// body is written with `Value`'s `Display`, which the console has anyway (the audit page).
+pub async fn save_monitoring(settings: &Value) -> Result<Value, ApiFailure> {
+    let request = write(Request::put(&url("/settings/monitoring"))).header("Content-Type", "application/json");
+    fetch(request.body(settings.to_string())).await
 }
 
 /// Records bounces as events, in one batch; the answer says what the policy did with each recipient.
