@@ -65,7 +65,7 @@ test('a bounce email, highlighted evidence, batch counts, and recording events',
     body: JSON.stringify({ rules: [{ id: 'zorkmid_flux', pattern: 'zorkmid flux', reason: 'mailbox_full' }] }),
   })).status);
   assert.equal(saved, 200);
-  await page.reload();
+  await page.goto(server.url);
   await page.getByTestId('rules-source').filter({ hasText: "The server's rules, read" }).waitFor();
 
   await page.getByLabel('SMTP reply').fill(DSN);
