@@ -57,3 +57,18 @@ build_console() {
     gzip -f -9 -k "$f"
   done
 }
+
+# The console's budget: everything a browser downloads (wasm + js + css), brotli-compressed, at most
+# 500,000 bytes. Prints the figures and fails when the built dist/ is over.
+check_console_size() {
+  local limit=500000 total=0 size f
+  for f in "$REPO_ROOT"/dist/*.wasm.br "$REPO_ROOT"/dist/*.js.br "$REPO_ROOT"/dist/*.css.br; do
+    [ -e "$f" ] || continue
+    size="$(stat -c %s "$f")"
+    printf '  %8d  %s\n' "$size" "$(basename "$f")" >&2
+    total=$((total + size))
+  done
+  printf '  %8d  total (brotli), budget %d\n' "$total" "$limit" >&2
+  [ "$total" -gt 0 ] || die "no built console in dist/"
+  [ "$total" -le "$limit" ] || die "the console download is $total bytes brotli, over the $limit budget"
+}

@@ -58,6 +58,9 @@ cargo clippy --target wasm32-unknown-unknown -p rebound-core -p rebound-api -p r
 
 build_console
 
+step "console download size (brotli)"
+check_console_size
+
 step "native tests: unit, API over a real socket (SQLite and PostgreSQL), architecture"
 cargo test --all-targets
 
