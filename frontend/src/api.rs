@@ -201,14 +201,27 @@ pub async fn preview_policy(policy: &Policy) -> Result<PolicyPreview, ApiFailure
     fetch(write(Request::post(&url("/settings/policy/preview"))).json(policy)).await
 }
 
-/// Records one bounce as an event; the answer says what the policy did with each recipient.
-pub async fn record_event(event: EventInput) -> Result<EventsResponse, ApiFailure> {
-    fetch(write(Request::post(&url("/events"))).json(&EventBatch { events: vec![event] })).await
+/// Alert thresholds, the minimum volume, the hysteresis and the provider map, as JSON (see
+/// `pages::policy_alerts` for why not as `MonitoringSettings`).
+pub async fn monitoring() -> Result<Value, ApiFailure> {
+    fetch(Request::get(&url("/settings/monitoring")).build()).await
 }
 
-/// Staff accounts (admin only).
-pub async fn users() -> Result<Vec<UserInfo>, ApiFailure> {
-    fetch(Request::get(&url("/users")).build()).await
+/// Saves the monitoring settings; the server validates them and names the field at fault. The
+/// body is written with `Value`'s `Display`, which the console has anyway (the audit page).
+pub async fn save_monitoring(settings: &Value) -> Result<Value, ApiFailure> {
+    let request = write(Request::put(&url("/settings/monitoring"))).header("Content-Type", "application/json");
+    fetch(request.body(settings.to_string())).await
+}
+
+/// Records bounces as events, in one batch; the answer says what the policy did with each recipient.
+pub async fn record_events(events: Vec<EventInput>) -> Result<EventsResponse, ApiFailure> {
+    fetch(write(Request::post(&url("/events"))).json(&EventBatch { events })).await
+}
+
+/// A page of staff accounts (admin only), newest first; `cursor` continues the page before it.
+pub async fn users(cursor: Option<String>) -> Result<Page<UserInfo>, ApiFailure> {
+    fetch(Request::get(&url("/users")).query(cursor.map(|c| ("cursor", c))).build()).await
 }
 
 /// Creates an account; a generated password is in the answer, and only there.
@@ -226,9 +239,9 @@ pub async fn reset_password(id: i64) -> Result<UserWithPassword, ApiFailure> {
     fetch(write(Request::post(&url(&format!("/users/{id}/reset-password")))).build()).await
 }
 
-/// API keys (admin only), revoked ones included; never their tokens.
-pub async fn keys() -> Result<Vec<ApiKey>, ApiFailure> {
-    fetch(Request::get(&url("/keys")).build()).await
+/// A page of API keys (admin only), newest first, revoked ones included; never their tokens.
+pub async fn keys(cursor: Option<String>) -> Result<Page<ApiKey>, ApiFailure> {
+    fetch(Request::get(&url("/keys")).query(cursor.map(|c| ("cursor", c))).build()).await
 }
 
 /// Creates a key; the token is in the answer, and only there.

@@ -1,6 +1,7 @@
 //! Serving the built console (Trunk's `dist/`): hashed assets cached for a year, everything else
 //! (`index.html` above all) revalidated on every load, precompressed `.br`/`.gz` siblings used when
-//! present, and every unknown path answered with `index.html` so client-side routes survive a reload.
+//! present, and every unknown path answered with `index.html` so client-side routes survive a reload
+//! — except the service worker's script, which is a 404 when missing and is never cached.
 
 use std::path::Path;
 
@@ -12,18 +13,34 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use tower_http::services::{ServeDir, ServeFile};
 
+/// Where the console registers its service worker (`frontend/sw.js`); served from the root, as
+/// its scope is the whole console.
+const SERVICE_WORKER: &str = "/sw.js";
+
 /// The console as a router with only a fallback, to be used as the application's fallback.
 pub fn router(dir: &Path) -> Router {
     let index = ServeFile::new(dir.join("index.html"));
     let files = ServeDir::new(dir).precompressed_br().precompressed_gzip().fallback(index);
-    Router::new().fallback_service(files).layer(middleware::from_fn(cache_control))
+    let worker = ServeFile::new(dir.join("sw.js")).precompressed_br().precompressed_gzip();
+    Router::new()
+        .route_service(SERVICE_WORKER, worker)
+        .fallback_service(files)
+        .layer(middleware::from_fn(cache_control))
 }
 
 async fn cache_control(request: Request, next: Next) -> Response {
-    let immutable = is_hashed_asset(request.uri().path());
+    let path = request.uri().path();
+    // The browser checks the worker for a new build at every load; no cache may answer for it.
+    let worker = path == SERVICE_WORKER;
+    let immutable = is_hashed_asset(path);
     let mut response = next.run(request).await;
-    let value =
-        if immutable && response.status().is_success() { "public, max-age=31536000, immutable" } else { "no-cache" };
+    let value = if worker {
+        "no-store"
+    } else if immutable && response.status().is_success() {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    };
     response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static(value));
     response
 }

@@ -1,7 +1,8 @@
 // The classify page in headless Chromium against the real server: a whole bounce email with the
 // evidence highlighted, batch mode with its counts, recording bounces as events and what the
-// policy did with them, and then, with the server stopped, classification that still applies the
-// server's own rules from the copy the page kept.
+// policy did with them (one by one and a whole batch), and then, with the server stopped,
+// classification that still applies the server's own rules from the copy the page kept, also
+// after a reload (the service worker keeps the console itself).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, openBrowser, signIn as harnessSignIn } from './harness.mjs';
@@ -89,6 +90,27 @@ test('a bounce email, highlighted evidence, batch counts, and recording events',
   assert.match(await page.getByTestId('count-block').textContent(), /^1\s*block$/);
   assert.match(await page.getByTestId('count-soft').textContent(), /^1\s*soft$/);
 
+  await page.getByRole('button', { name: 'Record all lines' }).click();
+  await page.getByRole('alert').waitFor();
+  assert.match(await page.getByRole('alert').textContent(), /^Line 3: /, 'the first line without an address');
+  await page.getByLabel('SMTP replies, one per line').fill([
+    '550 5.1.1 <a@example.com>: User unknown', '550 5.7.1 <c@example.com>: Message rejected: spam detected', '',
+    '452 4.2.2 <d@example.com>: Mailbox full', '550 5.1.1 <A@example.com>: User unknown',
+  ].join('\n'));
+  await page.getByRole('button', { name: 'Record all lines' }).click();
+  await page.getByTestId('batch-totals').waitFor();
+  assert.equal(await page.getByTestId('batch-totals').textContent(), 'Recorded 4 events: 1 suppressed, 1 already suppressed, '
+    + '1 counted toward escalation, 1 changed nothing.');
+  const outcomes = await page.getByTestId('event-outcome').allTextContents();
+  assert.equal(outcomes.length, 4);
+  assert.match(outcomes[0], /^Line 1 · a@example\.com · hard · Suppressed in global as hard_bounce/);
+  assert.match(outcomes[1], /^Line 2 · c@example\.com · block · Nothing changed: /);
+  assert.match(outcomes[2], /^Line 4 · d@example\.com · soft · Counted toward escalation: soft bounce 1 of 3/);
+  assert.match(outcomes[3], /^Line 5 · a@example\.com · hard · Already suppressed in global as hard_bounce/i);
+  await page.getByLabel('SMTP replies, one per line').fill('452 4.2.2 <d@example.com>: Mailbox full');
+  await page.getByTestId('batch-totals').waitFor({ state: 'hidden' });
+  assert.equal(await page.getByTestId('event-outcome').count(), 0, 'the outcomes belong to the lines they were recorded for');
+
   await page.getByLabel('One bounce').check();
   await page.getByLabel('SMTP reply').fill('550 5.1.1 <gone@example.com>: Recipient address rejected: User unknown');
   await page.waitForFunction(() => document.querySelector('#record-recipient').value === 'gone@example.com');
@@ -112,8 +134,9 @@ test('a bounce email, highlighted evidence, batch counts, and recording events',
   assert.deepEqual(errors, []);
 });
 
-test('with the server stopped, the page classifies with the server rules it kept', async () => {
+test('with the server stopped, the page classifies with the server rules it kept, after a reload too', async () => {
   const { page, errors } = browser;
+  await page.evaluate(() => navigator.serviceWorker.ready.then(() => undefined));
   await server.stop();
   const nav = page.getByRole('navigation', { name: 'Main' });
   await nav.getByRole('link', { name: 'Audit' }).click();
@@ -123,6 +146,13 @@ test('with the server stopped, the page classifies with the server rules it kept
   await page.getByTestId('rules-source').filter({ hasText: 'could not be reached' }).waitFor();
   assert.match(await page.getByTestId('rules-source').textContent(), /as last read/);
 
+  assert.equal(await kindOf(page, '550 5.1.1 <jane@example.com>: Recipient address rejected: User unknown'), 'hard');
+  assert.equal(await kindOf(page, '550 5.7.1 Service unavailable; client host blocked using Spamhaus'), 'block');
+  assert.equal(await kindOf(page, STAFF_RULE_REPLY), 'soft');
+
+  await page.reload();
+  await page.getByTestId('rules-source').filter({ hasText: 'as last read' }).waitFor();
+  assert.ok(await page.evaluate(() => navigator.serviceWorker.controller !== null), 'the service worker served the page');
   assert.equal(await kindOf(page, '550 5.1.1 <jane@example.com>: Recipient address rejected: User unknown'), 'hard');
   assert.equal(await kindOf(page, '550 5.7.1 Service unavailable; client host blocked using Spamhaus'), 'block');
   assert.equal(await kindOf(page, STAFF_RULE_REPLY), 'soft');

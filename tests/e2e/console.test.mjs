@@ -96,6 +96,11 @@ test('the server answers client-side routes with the console and unknown API pat
   assert.equal(page.headers.get('cache-control'), 'no-cache');
   assert.match(await page.text(), /<title>Rebound<\/title>/);
 
+  const worker = await fetch(`${server.url}sw.js`);
+  assert.equal(worker.status, 200);
+  assert.match(worker.headers.get('content-type'), /^text\/javascript/);
+  assert.equal(worker.headers.get('cache-control'), 'no-store');
+
   const api = await fetch(`${server.url}api/v1/nope`);
   assert.equal(api.status, 404);
   assert.equal((await api.json()).error.code, 'not_found');

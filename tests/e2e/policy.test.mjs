@@ -1,6 +1,7 @@
 // The policy page in headless Chromium against the real server: field-level errors from the
 // server's validation, a staff rule tried in the test box and previewed against a stored event,
-// a saved threshold seen in the audit log, and a viewer who may read but not save.
+// a saved threshold seen in the audit log, the alert thresholds with an industry preset, and a
+// viewer who may read both but save neither.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, openBrowser, signIn as harnessSignIn, callApi } from './harness.mjs';
@@ -69,6 +70,55 @@ test('errors next to their fields, a rule tested and previewed, a saved threshol
   assert.deepEqual(errors, []);
 });
 
+test('alert thresholds: an industry preset, errors next to their fields, saved and read back', async () => {
+  const { page, errors } = browser;
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Policy' }).click();
+  await page.getByRole('heading', { name: 'Alert thresholds' }).waitFor();
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="threshold-row"]').length === 5);
+  assert.equal(await page.locator('#alert-0-metric').inputValue(), 'bounce_rate');
+  assert.equal(await page.locator('#alert-0-scope').inputValue(), 'all');
+  assert.equal(Number(await page.locator('#alert-0-warning').inputValue()), 2);
+  assert.equal(await page.locator('#alert-0-action').inputValue(), 'pause');
+
+  await page.getByLabel('Industry preset').selectOption('financial');
+  assert.equal(Number(await page.locator('#alert-0-warning').inputValue()), 0.5);
+  assert.equal(Number(await page.locator('#alert-0-critical').inputValue()), 1);
+
+  await page.locator('#alert-1-critical').fill('0.5');
+  await page.getByLabel('Window (hours)').fill('500');
+  await page.getByRole('button', { name: 'Save policy' }).click();
+  await page.getByTestId('error-window_hours').waitFor();
+  assert.equal(await page.getByTestId('error-window_hours').textContent(), 'must be between 1 and 168 hours');
+  await page.getByLabel('Window (hours)').fill('48');
+  await page.getByRole('button', { name: 'Save policy' }).click();
+  await page.getByTestId('error-thresholds[1].critical').waitFor();
+  assert.equal(await page.getByTestId('error-thresholds[1].critical').textContent(), 'must be above the warning level and at most 100');
+  await page.locator('#alert-1-critical').fill('2.5');
+
+  await page.getByRole('button', { name: 'Add a threshold' }).click();
+  await page.locator('#alert-5-scope').fill('everywhere');
+  await page.getByRole('button', { name: 'Save policy' }).click();
+  assert.match(await page.getByTestId('error-thresholds[5].scope').textContent(), /is not a scope/);
+  await page.locator('#alert-5-scope').fill('all');
+  await page.getByRole('button', { name: 'Save policy' }).click();
+  await page.getByTestId('error-thresholds[5].scope').filter({ hasText: 'thresholds[0] already covers' }).waitFor();
+  await page.locator('#alert-5-scope').fill('campaign:spring');
+  await page.locator('#alert-5-action').fill('pause');
+  await page.getByRole('button', { name: 'Save policy' }).click();
+  await page.getByTestId('policy-saved').waitFor();
+
+  const stored = (await callApi(page, 'GET', '/settings/monitoring')).body;
+  assert.equal(stored.window_hours, 48);
+  assert.deepEqual([stored.thresholds[0].warning, stored.thresholds[0].critical], [0.5, 1]);
+  assert.equal(stored.thresholds[1].critical, 2.5);
+  assert.deepEqual(stored.thresholds[5], { metric: 'bounce_rate', scope: 'campaign:spring', warning: 5, critical: 10, action: 'pause' });
+  await page.reload();
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="threshold-row"]').length === 6);
+  assert.equal(await page.locator('#alert-5-scope').inputValue(), 'campaign:spring');
+  assert.equal(await page.getByLabel('Window (hours)').inputValue(), '48');
+  assert.deepEqual(errors, []);
+});
+
 test('a viewer reads the policy but has no way to save it, and a forced save is refused', async () => {
   const { page, errors } = browser;
   const created = await callApi(page, 'POST', '/users', { username: 'vera', role: 'viewer', password: 'a long viewer password' });
@@ -82,5 +132,11 @@ test('a viewer reads the policy but has no way to save it, and a forced save is 
   assert.equal(await page.getByRole('button', { name: 'Save policy' }).count(), 0);
   const forced = await callApi(page, 'PUT', '/settings/policy', { soft_threshold: 1 });
   assert.equal(forced.status, 403);
+
+  assert.equal(await page.locator('#alert-5-scope').inputValue(), 'campaign:spring');
+  assert.ok(await page.locator('#alert-0-warning').isDisabled());
+  assert.ok(await page.getByLabel('Industry preset').isDisabled());
+  const forcedAlerts = await callApi(page, 'PUT', '/settings/monitoring', {});
+  assert.equal(forcedAlerts.status, 403);
   assert.deepEqual(errors, []);
 });

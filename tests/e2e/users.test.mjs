@@ -1,6 +1,7 @@
 // The users and keys page in headless Chromium against the real server: an account created with a
 // generated password shown once, disabled (it can no longer sign in) and reset; an API key shown
-// once that works with its scope and stops working when revoked; and a page a non-admin cannot use.
+// once that works with its scope and stops working when revoked; both lists paged by the server;
+// and a page a non-admin cannot use.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, openBrowser, submitSignIn } from './harness.mjs';
@@ -84,6 +85,46 @@ test('API keys: the token is shown once, works within its scopes, and stops when
   assert.deepEqual(errors, []);
 });
 
+test('long lists come a page at a time, newest first, with a control for the rest', async () => {
+  const { page, errors } = browser;
+  const created = await page.evaluate(async () => {
+    const post = (path, body) => fetch(`/api/v1${path}`, {
+      method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Rebound-Csrf': '1' }, body: JSON.stringify(body),
+    }).then((r) => r.status);
+    const statuses = [];
+    for (let i = 0; i < 50; i += 1) {
+      statuses.push(await post('/keys', { name: `bulk-key-${i}`, scopes: ['check'] }));
+    }
+    for (let i = 0; i < 49; i += 1) {
+      statuses.push(await post('/users', { username: `bulk-user-${i}`, role: 'viewer', password: 'a long bulk password' }));
+    }
+    return statuses;
+  });
+  assert.ok(created.every((status) => status === 201), `${created}`);
+  await page.reload();
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="key-row"]').length === 50);
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="user-row"]').length === 50);
+  assert.match(await page.getByTestId('key-row').first().textContent(), /bulk-key-49/);
+  assert.equal(await page.getByTestId('user-name').first().textContent(), 'bulk-user-48');
+
+  await page.getByTestId('more-keys').click();
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="key-row"]').length === 51);
+  assert.match(await page.getByTestId('key-row').last().textContent(), /mta-1/);
+  assert.ok(await page.getByTestId('more-keys').isHidden());
+  await page.getByTestId('more-users').click();
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="user-row"]').length === 51);
+  assert.equal(await page.getByTestId('user-name').last().textContent(), 'admin');
+  assert.ok(await page.getByTestId('more-users').isHidden());
+
+  const otto = page.getByTestId('user-row').filter({ hasText: 'otto' });
+  await otto.getByRole('button', { name: 'Disable' }).click();
+  await otto.getByTestId('user-status').filter({ hasText: 'disabled' }).waitFor();
+  assert.equal(await page.getByTestId('user-row').count(), 51, 'a change keeps the pages already loaded');
+  await otto.getByRole('button', { name: 'Enable' }).click();
+  await otto.getByTestId('user-status').filter({ hasText: 'active' }).waitFor();
+  assert.deepEqual(errors, []);
+});
+
 test('a non-admin has no Users link and the page offers nothing', async () => {
   const { page, errors } = browser;
   await page.getByRole('button', { name: 'Sign out' }).click();
@@ -109,7 +150,7 @@ async function resetOtto() {
   const cookie = response.headers.get('set-cookie').split(';')[0];
   const headers = { Cookie: cookie, 'X-Rebound-Csrf': '1' };
   const users = await (await fetch(`${server.url}api/v1/users`, { headers })).json();
-  const otto = users.find((u) => u.username === 'otto');
+  const otto = users.items.find((u) => u.username === 'otto');
   const reset = await (await fetch(`${server.url}api/v1/users/${otto.id}/reset-password`, { method: 'POST', headers })).json();
   return reset.password;
 }

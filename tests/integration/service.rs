@@ -24,6 +24,7 @@ on_both_backends!(
     a_misfiring_cause_is_undone_in_one_previewed_operation,
     reevaluation_is_explicit_previewed_and_audited,
     staff_accounts_are_managed_and_audited,
+    accounts_and_keys_page_by_cursor,
     a_large_import_crosses_batch_and_statement_boundaries,
     a_batch_sees_its_own_earlier_events,
 );
@@ -442,7 +443,7 @@ async fn roles_and_key_scopes_are_enforced(server: &TestServer) {
 
     let admin = Api::admin(server).await;
     let (_, keys) = admin.get("/api/v1/keys").await;
-    let key = keys.as_array().unwrap().iter().find(|k| k["name"] == "checker").unwrap();
+    let key = keys["items"].as_array().unwrap().iter().find(|k| k["name"] == "checker").unwrap();
     assert!(key.get("token").is_none(), "tokens are shown once, at creation");
     let (status, _) = admin.post(&format!("/api/v1/keys/{}/revoke", key["id"]), json!({})).await;
     assert_eq!(status, StatusCode::OK);
@@ -718,7 +719,7 @@ async fn staff_accounts_are_managed_and_audited(server: &TestServer) {
     assert_eq!(status, StatusCode::UNAUTHORIZED, "a disabled account's session ends at once");
 
     let (_, users) = admin.get("/api/v1/users").await;
-    let admin_id = users.as_array().unwrap().iter().find(|u| u["username"] == "admin").unwrap()["id"].clone();
+    let admin_id = users["items"].as_array().unwrap().iter().find(|u| u["username"] == "admin").unwrap()["id"].clone();
     let (status, body) = admin.patch(&format!("/api/v1/users/{admin_id}"), json!({"role": "viewer"})).await;
     assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("last_admin")));
 
@@ -729,6 +730,59 @@ async fn staff_accounts_are_managed_and_audited(server: &TestServer) {
     let actions: Vec<&str> = audit["items"].as_array().unwrap().iter().map(|a| a["action"].as_str().unwrap()).collect();
     assert_eq!(actions, ["user.reset_password", "user.update", "user.create", "user.create"]);
     assert!(!audit.to_string().contains(&password), "secrets never reach the audit log");
+}
+
+/// Every name in the list at `path`, read `limit` at a time by following `next_cursor`, and the
+/// number of pages it took.
+async fn walk_pages(api: &Api<'_>, path: &str, limit: u32, name: &str) -> (Vec<String>, usize) {
+    let (mut names, mut pages, mut cursor) = (Vec::new(), 0, None::<String>);
+    loop {
+        let query = cursor.map_or_else(String::new, |c| format!("&cursor={}", urlencode(&c)));
+        let (status, page) = api.get(&format!("{path}?limit={limit}{query}")).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        let items = page["items"].as_array().unwrap();
+        assert!(items.len() <= limit as usize);
+        names.extend(items.iter().map(|item| item[name].as_str().unwrap().to_owned()));
+        pages += 1;
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => return (names, pages),
+        }
+    }
+}
+
+async fn accounts_and_keys_page_by_cursor(server: &TestServer) {
+    let admin = Api::admin(server).await;
+    for name in ["ana", "ben", "cyd", "dee"] {
+        let (status, body) = admin
+            .post("/api/v1/users", json!({"username": name, "role": "viewer", "password": "a long password"}))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    for name in ["k1", "k2", "k3", "k4", "k5"] {
+        let (status, body) = admin.post("/api/v1/keys", json!({"name": name, "scopes": ["check"]})).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+
+    let (users, pages) = walk_pages(&admin, "/api/v1/users", 2, "username").await;
+    assert_eq!(users, ["dee", "cyd", "ben", "ana", "admin"], "newest first, each account once");
+    assert_eq!(pages, 3);
+    let (keys, pages) = walk_pages(&admin, "/api/v1/keys", 2, "name").await;
+    assert_eq!(keys, ["k5", "k4", "k3", "k2", "k1"]);
+    assert_eq!(pages, 3);
+    let (_, whole) = admin.get("/api/v1/keys?limit=5").await;
+    assert!(whole["next_cursor"].is_null(), "an exact last page says so: {whole}");
+    let (_, default) = admin.get("/api/v1/users").await;
+    assert_eq!(default["items"].as_array().unwrap().len(), 5, "50 by default");
+
+    for path in ["/api/v1/users", "/api/v1/keys"] {
+        let (status, body) = admin.get(&format!("{path}?limit=501")).await;
+        assert_eq!((status, body["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("limit")), "{path}");
+        let (status, body) = admin.get(&format!("{path}?cursor=zzz")).await;
+        assert_eq!((status, body["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("cursor")), "{path}");
+        let (status, body) = admin.get(&format!("{path}?page=2")).await;
+        assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_parameter")));
+    }
 }
 
 async fn a_large_import_crosses_batch_and_statement_boundaries(server: &TestServer) {

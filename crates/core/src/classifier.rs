@@ -11,6 +11,7 @@ use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
+use crate::ascii::contains_ignore_case;
 use crate::reply::strip_repeated_codes;
 use crate::report::{DsnAction, Report};
 use crate::rules::{MatchContext, Rule, RuleError, RuleSet, Scan, parse_rule_file};
@@ -65,24 +66,18 @@ impl Classifier {
     /// providers forward do, unless its text names another command.
     /// One pass of the built-in rules' scanner finds both the command and the rule candidates.
     pub fn classify_reply(&self, reply: &str) -> Verdict {
-        let scan = builtin_rules().ok().map(|set| set.scan(reply));
-        let command = scan.as_ref().map_or_else(|| SmtpCommand::find(reply), Scan::command);
-        let report = Report {
-            diagnostic: reply.into(),
-            command: command.or(Some(SmtpCommand::RcptTo)),
-            decoder: "reply",
-            ..Report::default()
-        };
-        self.judge_scanned(&report, scan)
+        let report = Report { diagnostic: reply.into(), decoder: "reply", ..Report::default() };
+        self.judge_as(&report, Some(SmtpCommand::RcptTo))
     }
 
     /// Decides the verdict for one decoded recipient report.
     pub fn judge(&self, report: &Report<'_>) -> Verdict {
-        self.judge_scanned(report, None)
+        self.judge_as(report, None)
     }
 
-    /// `judge`, given the built-in rules' scan of a text that may be the one the rules read.
-    fn judge_scanned(&self, report: &Report<'_>, scan: Option<Scan<'_>>) -> Verdict {
+    /// `judge`; a report that names no command is taken to answer `default_command` when it has
+    /// one, after the command its whole diagnostic text names.
+    fn judge_as(&self, report: &Report<'_>, default_command: Option<SmtpCommand>) -> Verdict {
         let text = quoted_remote_reply(report.diagnostic.as_ref());
         let reply = SmtpReply::parse(text);
         let reply_code = reply.code.or(report.reply_code);
@@ -95,14 +90,18 @@ impl Classifier {
         let class =
             reported.map(|s| s.class).or(reply_code.map(|c| (c / 100) as u8)).or(report.action.map(action_class));
         let cleaned = reply_code.map_or(std::borrow::Cow::Borrowed(text), |code| strip_repeated_codes(text, code));
-        let scan = match scan {
-            Some(scan) if scan.is_of(&cleaned) => Some(scan),
-            _ => builtin_rules().ok().map(|set| set.scan(&cleaned)),
+        let scan = builtin_rules().ok().map(|set| set.scan(&cleaned));
+        // The scanner finds the command phrases too, in one pass a fraction of the cost of
+        // `SmtpCommand::find`'s searcher.
+        let command_in = |words: &str| match (&scan, builtin_rules()) {
+            (Some(scan), _) if scan.is_of(words) => scan.command(),
+            (_, Ok(set)) => set.scan(words).command(),
+            (_, Err(_)) => SmtpCommand::find(words),
         };
-        let command = report.command.or_else(|| match &scan {
-            Some(scan) if scan.is_of(text) => scan.command(),
-            _ => SmtpCommand::find(text),
-        });
+        let command = match default_command {
+            Some(default) => report.command.or_else(|| command_in(&report.diagnostic)).or(Some(default)),
+            None => report.command.or_else(|| command_in(text)),
+        };
         let recipient_domain = report.recipient.as_deref().and_then(|r| r.rsplit_once('@')).map(|(_, d)| d);
         let ctx = MatchContext { class, command, recipient_domain, remote_host: report.remote_host.as_deref() };
         let decision = self.decide(report, &cleaned, scan.as_ref(), reported, &ctx);
@@ -288,22 +287,21 @@ fn confirm_user_unknown(
 /// fault, the recipient's own derived status is the undecided one (`X.0.901`), as Sisimai reports
 /// Exim's sender refusals; other MTAs' transcripts of a refused MAIL FROM keep the reason's code.
 fn exim_sender_refusal(text: &str, command: Option<SmtpCommand>) -> bool {
-    command == Some(SmtpCommand::MailFrom) && text.to_ascii_lowercase().contains("smtp error from remote")
+    command == Some(SmtpCommand::MailFrom) && contains_ignore_case(text, "smtp error from remote")
 }
 
 /// Whether an expiry notice speaks of a temporary failure that ran out of time (deferrals, delays,
 /// retries, a 4xx reply) rather than of a permanent one.
 fn sounds_transient(text: &str) -> bool {
-    let lower = text.to_ascii_lowercase();
     ["delayed", "deferred", "retry timeout", "have been failing", "temporary", "error_code :4", "responsecode 4"]
         .iter()
-        .any(|w| lower.contains(w))
+        .any(|w| contains_ignore_case(text, w))
 }
 
 /// Exim's `retry timeout exceeded`: the failure was a temporary one (a full mailbox, a host that did
 /// not answer) that lasted longer than the retry period, so a derived status keeps class 4.
 fn retried_until_timeout(text: &str) -> bool {
-    text.to_ascii_lowercase().contains("retry timeout exceeded")
+    contains_ignore_case(text, "retry timeout exceeded")
 }
 
 /// Amazon SES wraps the remote server's reply in its own words: in older texts as

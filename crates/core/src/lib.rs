@@ -6,6 +6,7 @@
 //! panics on any input; an input it cannot read yields a verdict of kind `unknown` with the
 //! evidence it had.
 
+mod ascii;
 mod classifier;
 mod command;
 mod events;

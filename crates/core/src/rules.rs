@@ -185,6 +185,8 @@ struct Matcher {
     source: String,
     /// Anchored for rules with prefix literals (checked where those occur), unanchored for others.
     start: StartKind,
+    /// The longest text the pattern can match, when that is bounded.
+    max_len: Option<usize>,
     dense: OnceLock<Option<dense::DFA<Vec<u32>>>>,
 }
 
@@ -194,11 +196,17 @@ impl Matcher {
     }
 
     /// The match starting exactly at `start`.
+    /// The regex (the only matcher in wasm32) is given no more text than the longest match could
+    /// take: look-around still sees the whole text, but the search does less work, and the
+    /// backtracker's record of visited states, sized by the text it searches, is cleared for less.
     fn match_at(&self, hay: &[u8], start: usize) -> Option<Range<usize>> {
         let input = Input::new(hay).span(start..hay.len()).anchored(Anchored::Yes);
         match self.dense().filter(|_| self.start == StartKind::Anchored).map(|dfa| dfa.try_search_fwd(&input)) {
             Some(Ok(found)) => found.map(|end| start..end.offset()),
-            _ => self.regex.search(&input).map(|m| m.range()),
+            _ => {
+                let end = self.max_len.map_or(hay.len(), |len| hay.len().min(start.saturating_add(len)));
+                self.regex.search(&input.span(start..end)).map(|m| m.range())
+            }
         }
     }
 
@@ -372,7 +380,8 @@ impl RuleSet {
                     }
                 };
                 let dense = OnceLock::new();
-                set.patterns.push(Some(Matcher { regex, source: rule.pattern.clone(), start, dense }));
+                let max_len = max_match_len(&rule.pattern);
+                set.patterns.push(Some(Matcher { regex, source: rule.pattern.clone(), start, max_len, dense }));
             }
             set.scopes.push(scope);
             set.ids.push(rule.id.clone());
@@ -558,6 +567,12 @@ fn prefix_literals(pattern: &str) -> Option<Vec<Vec<u8>>> {
     lowered.sort();
     lowered.dedup();
     Some(lowered)
+}
+
+/// The length of the longest text `pattern` can match, or `None` when it is unbounded.
+fn max_match_len(pattern: &str) -> Option<usize> {
+    let hir = regex_syntax::ParserBuilder::new().unicode(false).utf8(false).build().parse(pattern).ok()?;
+    hir.properties().maximum_len()
 }
 
 /// Compiles one rule's pattern: case-insensitive (ASCII), over bytes, leftmost-first.

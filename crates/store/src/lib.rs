@@ -121,7 +121,8 @@ pub trait Store: monitor::MonitorStore + Send + Sync + 'static {
 
     async fn count_users(&self) -> Result<u64, StoreError>;
 
-    async fn users(&self) -> Result<Vec<User>, StoreError>;
+    /// A page of staff accounts, newest first: at most `limit`, with ids below `before_id` when given.
+    async fn users(&self, before_id: Option<i64>, limit: u32) -> Result<Vec<User>, StoreError>;
 
     /// Finds a user by name, case-insensitively.
     async fn user_by_name(&self, username: &str) -> Result<Option<User>, StoreError>;
@@ -135,7 +136,8 @@ pub trait Store: monitor::MonitorStore + Send + Sync + 'static {
 
     /// A key by the SHA-256 digest of its token (revoked keys included: the caller refuses them).
     async fn api_key_by_digest(&self, digest: &[u8]) -> Result<Option<ApiKey>, StoreError>;
-    async fn api_keys(&self) -> Result<Vec<ApiKey>, StoreError>;
+    /// A page of API keys (revoked ones included), newest first, like `users`.
+    async fn api_keys(&self, before_id: Option<i64>, limit: u32) -> Result<Vec<ApiKey>, StoreError>;
 
     async fn suppression(&self, id: i64) -> Result<Option<Suppression>, StoreError>;
     /// A page of the list; see `SuppressionQuery` for order and cursor.

@@ -585,11 +585,15 @@ macro_rules! sql_store {
                 Ok(n.unsigned_abs())
             }
 
-            async fn users(&self) -> Result<Vec<$crate::User>, $crate::StoreError> {
-                let rows = ::sqlx::query(concat!("SELECT ", $crate::columns!(user), " FROM users ORDER BY id"))
-                    .fetch_all(&self.reader)
-                    .await
-                    .map_err($crate::rows::backend)?;
+            async fn users(&self, before_id: Option<i64>, limit: u32) -> Result<Vec<$crate::User>, $crate::StoreError> {
+                let rows = ::sqlx::query(concat!(
+                    "SELECT ", $crate::columns!(user), " FROM users WHERE id < $1 ORDER BY id DESC LIMIT $2"
+                ))
+                .bind(before_id.unwrap_or(i64::MAX))
+                .bind(i64::from(limit))
+                .fetch_all(&self.reader)
+                .await
+                .map_err($crate::rows::backend)?;
                 rows.iter().map($crate::rows::user).collect()
             }
 
@@ -658,11 +662,19 @@ macro_rules! sql_store {
                 row.as_ref().map($crate::rows::api_key).transpose()
             }
 
-            async fn api_keys(&self) -> Result<Vec<::rebound_api::v1::ApiKey>, $crate::StoreError> {
-                let rows = ::sqlx::query(concat!("SELECT ", $crate::columns!(api_key), " FROM api_keys ORDER BY id"))
-                    .fetch_all(&self.reader)
-                    .await
-                    .map_err($crate::rows::backend)?;
+            async fn api_keys(
+                &self,
+                before_id: Option<i64>,
+                limit: u32,
+            ) -> Result<Vec<::rebound_api::v1::ApiKey>, $crate::StoreError> {
+                let rows = ::sqlx::query(concat!(
+                    "SELECT ", $crate::columns!(api_key), " FROM api_keys WHERE id < $1 ORDER BY id DESC LIMIT $2"
+                ))
+                .bind(before_id.unwrap_or(i64::MAX))
+                .bind(i64::from(limit))
+                .fetch_all(&self.reader)
+                .await
+                .map_err($crate::rows::backend)?;
                 rows.iter().map($crate::rows::api_key).collect()
             }
 

@@ -2,7 +2,7 @@
 //! provider's webhook JSON, and see the verdict as you type; or many replies, one per line, as a
 //! table. The classifier runs here, in the browser (the wasm build of `rebound-core`, with the
 //! server's rules, see `rules`): classifying sends nothing, so it works offline. Recording the
-//! bounce as an event is the one step that asks the server.
+//! bounce, or the batch's lines, as events is the one step that asks the server.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -91,9 +91,9 @@ pub fn ClassifyPage() -> impl IntoView {
             <Show when=move || !batch.get() && !input.with(|t| t.trim().is_empty())>
                 <p class="hint" data-testid="input-kind">{move || input.with(|t| InputKind::of(t).describe())}</p>
                 {move || verdicts.get().into_iter().map(|verdict| view! { <VerdictCard verdict=verdict text=input/> }).collect_view()}
-                <Show when=move || session.can_write()>
-                    <RecordEvent input=input verdicts=verdicts/>
-                </Show>
+            </Show>
+            <Show when=move || session.can_write() && !input.with(|t| t.trim().is_empty())>
+                <RecordEvent input=input verdicts=verdicts batch=batch/>
             </Show>
         </section>
     }

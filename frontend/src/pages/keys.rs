@@ -1,38 +1,27 @@
-//! API keys (admins only): create one with its scopes, see them listed by name and prefix, revoke
-//! one. The token is shown once, in the answer that created it; only its digest is stored.
+//! API keys (admins only): create one with its scopes, see them listed by name and prefix (newest
+//! first, a page at a time), revoke one. The token is shown once, in the answer that created it;
+//! only its digest is stored.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use rebound_api::v1::{ApiKey, CreateApiKey, CreatedApiKey, KeyScope};
 
 use crate::api::{self, ApiFailure};
-use crate::pages::common::{FieldError, FormError, when};
+use crate::pages::common::{FieldError, FormError, Paged, when};
 
 #[component]
 pub fn KeysSection() -> impl IntoView {
-    let keys = RwSignal::new(Vec::<ApiKey>::new());
-    let error = RwSignal::new(None::<String>);
+    let list = Paged::<ApiKey>::new();
     let created = RwSignal::new(None::<CreatedApiKey>);
-    let reload = move || {
-        spawn_local(async move {
-            match api::keys().await {
-                Ok(list) => {
-                    keys.try_set(list);
-                }
-                Err(f) => {
-                    error.try_set(Some(f.message));
-                }
-            }
-        })
-    };
+    let reload = move || list.load(None, api::keys);
     reload();
     let revoke = move |id: i64| {
-        error.set(None);
+        list.error.set(None);
         spawn_local(async move {
-            if let Err(f) = api::revoke_key(id).await {
-                error.set(Some(f.message));
+            match api::revoke_key(id).await {
+                Ok(key) => list.replace(key, |k| k.id),
+                Err(f) => list.error.set(Some(f.message)),
             }
-            reload();
         });
     };
     view! {
@@ -45,12 +34,12 @@ pub fn KeysSection() -> impl IntoView {
                 <button type="button" class="secondary" on:click=move |_| created.set(None)>"I have stored it"</button>
             </div>
         })}
-        {move || error.get().map(|message| view! { <p class="error" role="alert">{message}</p> })}
+        {move || list.error.get().map(|message| view! { <p class="error" role="alert">{message}</p> })}
         <table class="list">
             <thead><tr><th scope="col">"Name"</th><th scope="col">"Prefix"</th><th scope="col">"Scopes"</th>
                 <th scope="col">"Created"</th><th scope="col">"Status"</th></tr></thead>
             <tbody>
-                {move || keys.get().into_iter().map(|k| {
+                {move || list.items.get().into_iter().map(|k| {
                     let id = k.id;
                     let scopes = k.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ");
                     view! {
@@ -68,6 +57,8 @@ pub fn KeysSection() -> impl IntoView {
                 }).collect_view()}
             </tbody>
         </table>
+        <button type="button" class="secondary" data-testid="more-keys" hidden=move || list.next.with(Option::is_none)
+            on:click=move |_| list.load(list.next.get_untracked(), api::keys)>"More keys"</button>
     }
 }
 

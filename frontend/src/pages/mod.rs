@@ -11,6 +11,7 @@ pub mod import;
 pub mod keys;
 pub mod login;
 pub mod policy;
+pub mod policy_alerts;
 pub mod policy_rules;
 pub mod record_event;
 pub mod suppression_detail;

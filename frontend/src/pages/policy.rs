@@ -1,17 +1,20 @@
 //! Thresholds and policy: the soft-bounce escalation, per-reason overrides, the reason → kind
-//! table and the staff classification rules (see `policy_rules`). Everyone signed in reads it;
-//! only admins save. The server validates every save and names the field at fault, and the error
-//! is shown next to that field.
+//! table and the staff classification rules (see `policy_rules`), and the alert thresholds (see
+//! `policy_alerts`, a setting of their own, saved with the rest when changed). Everyone signed in
+//! reads it; only admins save. The server validates every save and names the field at fault, and
+//! the error is shown next to that field.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use rebound_api::v1::Policy;
 use rebound_core::{Kind, Reason};
 use rebound_policy::policy::SoftOverride;
+use serde_json::Value;
 
 use crate::api::{self, ApiFailure};
 use crate::app::Session;
 use crate::pages::common::{FieldError, FormError};
+use crate::pages::policy_alerts::AlertThresholds;
 use crate::pages::policy_rules::{PreviewBox, RulesEditor, TestBox};
 
 /// A number typed into a field; 0 (which the server refuses, naming the field) when it is not one.
@@ -25,32 +28,49 @@ pub fn number(ev: &leptos::ev::Event) -> u32 {
 pub fn PolicyPage() -> impl IntoView {
     let session = expect_context::<Session>();
     let draft = RwSignal::new(None::<Policy>);
+    let alerts = RwSignal::new(None::<Value>);
+    // What the server holds: a save sends only what differs (each save is audited).
+    let held = StoredValue::new((None::<Policy>, None::<Value>));
     let load_error = RwSignal::new(None::<String>);
     let failure = RwSignal::new(None::<ApiFailure>);
     let saved = RwSignal::new(false);
     let busy = RwSignal::new(false);
     spawn_local(async move {
-        match api::policy().await {
-            Ok(policy) => {
+        match (api::policy().await, api::monitoring().await) {
+            (Ok(policy), Ok(settings)) => {
+                held.try_set_value((Some(policy.clone()), Some(settings.clone())));
                 draft.try_set(Some(policy));
+                alerts.try_set(Some(settings));
             }
-            Err(f) => {
+            (Err(f), _) | (_, Err(f)) => {
                 load_error.try_set(Some(f.message));
             }
         }
     });
     let save = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let Some(policy) = draft.get_untracked() else { return };
+        let (old_policy, old_alerts) = held.get_value();
+        let policy = draft.get_untracked().filter(|p| old_policy.as_ref() != Some(p));
+        let settings = alerts.get_untracked().filter(|s| old_alerts.as_ref() != Some(s));
         busy.set(true);
         failure.set(None);
         saved.set(false);
         spawn_local(async move {
-            match api::save_policy(&policy).await {
-                Ok(stored) => {
+            let result = async {
+                if let Some(policy) = policy {
+                    let stored = api::save_policy(&policy).await?;
+                    held.update_value(|h| h.0 = Some(stored.clone()));
                     draft.set(Some(stored));
-                    saved.set(true);
                 }
+                if let Some(settings) = settings {
+                    let stored = api::save_monitoring(&settings).await?;
+                    held.update_value(|h| h.1 = Some(stored.clone()));
+                    alerts.set(Some(stored));
+                }
+                Ok(())
+            };
+            match result.await {
+                Ok(()) => saved.set(true),
                 Err(f) => failure.set(Some(f)),
             }
             busy.set(false);
@@ -69,6 +89,7 @@ pub fn PolicyPage() -> impl IntoView {
                         <Overrides draft=draft failure=failure/>
                         <KindTableEditor draft=draft/>
                         <RulesEditor draft=draft failure=failure/>
+                        <AlertThresholds draft=alerts failure=failure/>
                     </fieldset>
                     <FormError failure=failure fields=&[]/>
                     <Show when=move || session.is_admin()

@@ -1,6 +1,7 @@
-//! Recording the classified bounce as an event on the server (operators and admins), and showing
-//! what the policy did with it: suppressed, counted toward escalation, or nothing and why. The
-//! server classifies the event again with the same rules, so its verdict is the one shown.
+//! Recording the classified bounce, or every line of a batch, as events on the server (operators
+//! and admins), and showing what the policy did with each: suppressed, counted toward escalation,
+//! or nothing and why. The server classifies the events again with the same rules, so its verdicts
+//! are the ones shown.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -48,12 +49,16 @@ fn event_for(text: &str, recipient: &str) -> EventInput {
     EventInput { recipient, reply, message, source: Some("console".to_owned()), ..EventInput::default() }
 }
 
+/// Records the pasted bounce, or in `batch` mode every line (each line's recipient is the first
+/// address in it), and lists what the policy did with each, with the batch's totals.
 #[component]
-pub fn RecordEvent(input: RwSignal<String>, verdicts: Memo<Vec<Verdict>>) -> impl IntoView {
+pub fn RecordEvent(input: RwSignal<String>, verdicts: Memo<Vec<Verdict>>, batch: RwSignal<bool>) -> impl IntoView {
     let recipient = RwSignal::new(String::new());
     let busy = RwSignal::new(false);
     let failure = RwSignal::new(None::<ApiFailure>);
     let results = RwSignal::new(Vec::<EventResult>::new());
+    // The line of each event of a batch (empty for one bounce).
+    let lines = RwSignal::new(Vec::<usize>::new());
     // The recipient the classifier found, until someone types another.
     let edited = RwSignal::new(false);
     Effect::new(move |_| {
@@ -71,31 +76,45 @@ pub fn RecordEvent(input: RwSignal<String>, verdicts: Memo<Vec<Verdict>>) -> imp
     });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let event = event_for(&input.get_untracked(), &recipient.get_untracked());
+        let (numbers, events) = if batch.get_untracked() {
+            input.with_untracked(|text| batch_events(text))
+        } else {
+            (Vec::new(), vec![event_for(&input.get_untracked(), &recipient.get_untracked())])
+        };
         busy.set(true);
         failure.set(None);
         spawn_local(async move {
-            match api::record_event(event).await {
+            match api::record_events(events).await {
                 Ok(response) => results.set(response.results),
+                Err(f) if !numbers.is_empty() => {
+                    failure.set(Some(ApiFailure { field: None, ..line_failure(f, &numbers) }))
+                }
                 Err(f) => failure.set(Some(f)),
             }
+            lines.set(numbers);
             busy.set(false);
         });
     };
     view! {
         <form class="card record" on:submit=submit aria-labelledby="record-title">
-            <h2 id="record-title">"Record as an event"</h2>
-            <p class="hint">"Sends this bounce to the server, which applies the suppression policy to it."</p>
-            <label for="record-recipient">"Recipient"</label>
-            <input id="record-recipient" inputmode="email" autocomplete="off" placeholder="jane@example.com"
-                prop:value=recipient
-                on:input=move |ev| { edited.set(true); recipient.set(event_target_value(&ev)) }/>
-            <FieldError failure=failure field="events[0].recipient"/>
+            <h2 id="record-title">{move || if batch.get() { "Record the lines as events" } else { "Record as an event" }}</h2>
+            <p class="hint">"Sends it to the server, which applies the suppression policy."</p>
+            <div hidden=batch>
+                <label for="record-recipient">"Recipient"</label>
+                <input id="record-recipient" inputmode="email" autocomplete="off" placeholder="jane@example.com"
+                    prop:value=recipient
+                    on:input=move |ev| { edited.set(true); recipient.set(event_target_value(&ev)) }/>
+                <FieldError failure=failure field="events[0].recipient"/>
+            </div>
             <FormError failure=failure fields=&["events[0].recipient"]/>
-            <button type="submit" disabled=busy>"Record event"</button>
+            <button type="submit" disabled=busy>{move || if batch.get() { "Record all lines" } else { "Record event" }}</button>
+            <p class="ok" role="status" data-testid="batch-totals" hidden=move || lines.with(Vec::is_empty) || results.with(Vec::is_empty)>
+                {move || results.with(|r| totals(r))}
+            </p>
             <ul class="outcomes" aria-live="polite">
                 {move || results.get().into_iter().map(|r| view! {
                     <li data-testid="event-outcome">
+                        {lines.with(|l| l.get(r.item).map(|line| format!("Line {line} · ")))}
                         <strong>{r.recipient.unwrap_or_else(|| "no recipient".to_owned())}</strong>
                         " · "{r.verdict.kind.as_str()}" · "{outcome_text(&r.outcome)}
                         {r.duplicate.then_some(" (a repeat: recorded once)")}
@@ -104,4 +123,52 @@ pub fn RecordEvent(input: RwSignal<String>, verdicts: Memo<Vec<Verdict>>) -> imp
             </ul>
         </form>
     }
+}
+
+/// The events of a batch: one per non-empty line, its recipient the first address in the line;
+/// with the line number of each.
+fn batch_events(text: &str) -> (Vec<usize>, Vec<EventInput>) {
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| !line.trim().is_empty())
+        .map(|(i, line)| {
+            let reply = Some(line.trim().to_owned());
+            let event = EventInput {
+                recipient: address_in(line),
+                reply,
+                source: Some("console".to_owned()),
+                ..EventInput::default()
+            };
+            (i + 1, event)
+        })
+        .unzip()
+}
+
+/// The server's message, naming the line when it blamed one event of the batch (`events[3]...`).
+fn line_failure(failure: ApiFailure, lines: &[usize]) -> ApiFailure {
+    let item =
+        failure.field.as_deref().and_then(|f| f.strip_prefix("events[")?.split(']').next()?.parse::<usize>().ok());
+    match item.and_then(|i| lines.get(i)) {
+        Some(line) => ApiFailure { message: format!("Line {line}: {}", failure.message), ..failure },
+        None => failure,
+    }
+}
+
+/// What the policy did with the whole batch, as a sentence.
+fn totals(results: &[EventResult]) -> String {
+    let mut counts = [0usize; 4];
+    for r in results {
+        counts[match r.outcome {
+            Outcome::Suppressed { .. } => 0,
+            Outcome::AlreadySuppressed { .. } => 1,
+            Outcome::Counted { .. } => 2,
+            Outcome::Nothing { .. } => 3,
+        }] += 1;
+    }
+    let [suppressed, already, counted, nothing] = counts;
+    format!(
+        "Recorded {} events: {suppressed} suppressed, {already} already suppressed, \
+         {counted} counted toward escalation, {nothing} changed nothing.",
+        results.len()
+    )
 }

@@ -1,5 +1,5 @@
-//! Staff accounts (admins only): create one with a role, change a role, disable or enable an
-//! account, reset a password. A generated password is shown once, in the answer that made it; the
+//! Staff accounts (admins only), newest first a page at a time: create one with a role, change a
+//! role, disable or enable an account, reset a password. A generated password is shown once, in the answer that made it; the
 //! server never returns it again. The API keys section is in `keys`.
 
 use leptos::prelude::*;
@@ -8,7 +8,7 @@ use rebound_api::v1::{CreateUser, Role, UpdateUser, UserInfo, UserWithPassword};
 
 use crate::api::{self, ApiFailure};
 use crate::app::Session;
-use crate::pages::common::{FieldError, FormError, when};
+use crate::pages::common::{FieldError, FormError, Paged, when};
 use crate::pages::keys::KeysSection;
 
 const ROLES: [Role; 3] = [Role::Viewer, Role::Operator, Role::Admin];
@@ -46,64 +46,47 @@ fn ShownOnce(shown: RwSignal<Option<UserWithPassword>>) -> impl IntoView {
 
 #[component]
 fn UsersSection() -> impl IntoView {
-    let users = RwSignal::new(Vec::<UserInfo>::new());
-    let error = RwSignal::new(None::<String>);
-    let loading = RwSignal::new(true);
+    let list = Paged::<UserInfo>::new();
     let shown = RwSignal::new(None::<UserWithPassword>);
-    let reload = move || {
-        spawn_local(async move {
-            match api::users().await {
-                Ok(list) => {
-                    users.try_set(list);
-                }
-                Err(f) => {
-                    error.try_set(Some(f.message));
-                }
-            }
-            loading.try_set(false);
-        })
-    };
+    let reload = move || list.load(None, api::users);
     reload();
     view! {
         <h2>"Staff accounts"</h2>
         <NewUserForm shown=shown reload=reload/>
         <ShownOnce shown=shown/>
-        {move || error.get().map(|message| view! { <p class="error" role="alert">{message}</p> })}
-        <table class="list" aria-busy=move || loading.get().to_string()>
+        {move || list.error.get().map(|message| view! { <p class="error" role="alert">{message}</p> })}
+        <table class="list">
             <thead><tr><th scope="col">"User"</th><th scope="col">"Role"</th><th scope="col">"Status"</th>
                 <th scope="col">"Created"</th><th scope="col">"Actions"</th></tr></thead>
             <tbody>
-                <For each=move || users.get() key=|u| (u.id, u.role.as_str(), u.disabled) let(user)>
-                    <UserRow user=user error=error shown=shown reload=reload/>
+                <For each=move || list.items.get() key=|u| (u.id, u.role.as_str(), u.disabled) let(user)>
+                    <UserRow user=user list=list shown=shown/>
                 </For>
             </tbody>
         </table>
+        <button type="button" class="secondary" data-testid="more-users" hidden=move || list.next.with(Option::is_none)
+            on:click=move |_| list.load(list.next.get_untracked(), api::users)>"More accounts"</button>
     }
 }
 
 #[component]
-fn UserRow(
-    user: UserInfo,
-    error: RwSignal<Option<String>>,
-    shown: RwSignal<Option<UserWithPassword>>,
-    reload: impl Fn() + Copy + Send + Sync + 'static,
-) -> impl IntoView {
+fn UserRow(user: UserInfo, list: Paged<UserInfo>, shown: RwSignal<Option<UserWithPassword>>) -> impl IntoView {
     let id = user.id;
     let update = move |request: UpdateUser| {
-        error.set(None);
+        list.error.set(None);
         spawn_local(async move {
-            if let Err(f) = api::update_user(id, &request).await {
-                error.set(Some(f.message));
+            match api::update_user(id, &request).await {
+                Ok(user) => list.replace(user, |u| u.id),
+                Err(f) => list.error.set(Some(f.message)),
             }
-            reload();
         });
     };
     let reset = move |_| {
-        error.set(None);
+        list.error.set(None);
         spawn_local(async move {
             match api::reset_password(id).await {
                 Ok(answer) => shown.set(Some(answer)),
-                Err(f) => error.set(Some(f.message)),
+                Err(f) => list.error.set(Some(f.message)),
             }
         });
     };

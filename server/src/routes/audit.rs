@@ -11,7 +11,7 @@ use crate::AppState;
 use crate::auth::{Permission, Principal};
 use crate::error::ApiError;
 use crate::extract::ApiQuery;
-use crate::routes::page_limit;
+use crate::routes::{page_by_id, page_limit};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/audit", get(list)).route("/audit/verify", get(verify))
@@ -45,14 +45,8 @@ async fn list(
         before_id: p.cursor,
         limit: limit + 1,
     };
-    let mut items = state.store.audit(&query).await?;
-    let next_cursor = if items.len() > limit as usize {
-        items.truncate(limit as usize);
-        items.last().map(|e| e.id.to_string())
-    } else {
-        None
-    };
-    Ok(Json(Page { items, next_cursor }))
+    let items = state.store.audit(&query).await?;
+    Ok(Json(page_by_id(items, limit, |e| e.id)))
 }
 
 async fn verify(State(state): State<AppState>, principal: Principal) -> Result<Json<AuditVerification>, ApiError> {

@@ -5,21 +5,29 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use rebound_api::v1::{ApiKey, CreateApiKey, CreatedApiKey};
+use rebound_api::v1::{ApiKey, CreateApiKey, CreatedApiKey, Page};
 use rebound_store::ops;
 
 use crate::AppState;
 use crate::auth::{self, Permission, Principal};
 use crate::error::ApiError;
-use crate::extract::ApiJson;
+use crate::extract::{ApiJson, ApiQuery};
+use crate::routes::{PageParams, page_by_id, page_limit};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/keys", get(list).post(create)).route("/keys/{id}/revoke", post(revoke))
 }
 
-async fn list(State(state): State<AppState>, principal: Principal) -> Result<Json<Vec<ApiKey>>, ApiError> {
+/// A page of keys, newest first, revoked ones included.
+async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(p): ApiQuery<PageParams>,
+) -> Result<Json<Page<ApiKey>>, ApiError> {
     principal.require(Permission::Admin)?;
-    Ok(Json(state.store.api_keys().await?))
+    let limit = page_limit(p.limit)?;
+    let keys = state.store.api_keys(p.cursor, limit + 1).await?;
+    Ok(Json(page_by_id(keys, limit, |k| k.id)))
 }
 
 async fn create(

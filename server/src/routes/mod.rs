@@ -22,6 +22,8 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::http::{StatusCode, Uri};
+use rebound_api::v1::Page;
+use serde::Deserialize;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::AppState;
@@ -71,4 +73,25 @@ pub fn page_limit(limit: Option<u32>) -> Result<u32, ApiError> {
             field: Some("limit".to_owned()),
         }),
     }
+}
+
+/// The paging parameters of a list that has no filters (accounts, keys): newest first, `cursor`
+/// being the previous page's `next_cursor`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PageParams {
+    pub cursor: Option<i64>,
+    pub limit: Option<u32>,
+}
+
+/// The page of a list read newest first with one row more than `limit`: that extra row, when
+/// present, says there is a next page, which continues below the id of the last row kept.
+pub fn page_by_id<T>(mut items: Vec<T>, limit: u32, id: impl Fn(&T) -> i64) -> Page<T> {
+    let next_cursor = if items.len() > limit as usize {
+        items.truncate(limit as usize);
+        items.last().map(|item| id(item).to_string())
+    } else {
+        None
+    };
+    Page { items, next_cursor }
 }

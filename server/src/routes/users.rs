@@ -7,15 +7,15 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, patch, post};
 use axum::{Json, Router};
-use rebound_api::v1::{CreateUser, UpdateUser, UserInfo, UserWithPassword};
+use rebound_api::v1::{CreateUser, Page, UpdateUser, UserInfo, UserWithPassword};
 use rebound_store::ops::{self, UserRefusal};
 use rebound_store::{NewUser, User};
 
 use crate::AppState;
 use crate::auth::{self, Permission, Principal};
 use crate::error::ApiError;
-use crate::extract::ApiJson;
-use crate::routes::names;
+use crate::extract::{ApiJson, ApiQuery};
+use crate::routes::{PageParams, names, page_by_id, page_limit};
 
 /// Shortest password accepted.
 pub const MIN_PASSWORD: usize = 12;
@@ -53,9 +53,16 @@ async fn password_hash(given: Option<String>) -> Result<(String, Option<String>)
     Ok((hash, generated.then_some(password)))
 }
 
-async fn list(State(state): State<AppState>, principal: Principal) -> Result<Json<Vec<UserInfo>>, ApiError> {
+/// A page of accounts, newest first.
+async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(p): ApiQuery<PageParams>,
+) -> Result<Json<Page<UserInfo>>, ApiError> {
     principal.require(Permission::Admin)?;
-    Ok(Json(state.store.users().await?.into_iter().map(info).collect()))
+    let limit = page_limit(p.limit)?;
+    let users = state.store.users(p.cursor, limit + 1).await?.into_iter().map(info).collect();
+    Ok(Json(page_by_id(users, limit, |u| u.id)))
 }
 
 async fn create(

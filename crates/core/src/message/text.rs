@@ -53,16 +53,23 @@ pub fn appended_original(human: &str) -> Option<&str> {
 fn original_start(human: &str) -> Option<(usize, usize)> {
     let mut offset = 0;
     for line in human.split_inclusive('\n') {
-        let trimmed = line.trim();
-        if ORIGINAL_MARKERS.iter().any(|m| starts_with_ignore_case(trimmed, m)) {
+        let trimmed = line.trim_start();
+        if starts_with_any(trimmed, ORIGINAL_MARKERS) {
             return Some((offset, offset + line.len()));
         }
-        if ORIGINAL_HEADER_STARTS.iter().any(|h| starts_with_ignore_case(line, h)) {
+        if starts_with_any(line, ORIGINAL_HEADER_STARTS) {
             return Some((offset, offset));
         }
         offset += line.len();
     }
     None
+}
+
+/// Whether `text` starts with one of `prefixes` (lower-case), ignoring ASCII case. The first byte
+/// rules out nearly every line and prefix before a whole prefix is compared.
+fn starts_with_any(text: &str, prefixes: &[&str]) -> bool {
+    let Some(first) = text.as_bytes().first().map(u8::to_ascii_lowercase) else { return false };
+    prefixes.iter().any(|p| p.as_bytes().first() == Some(&first) && starts_with_ignore_case(text, p))
 }
 
 fn starts_with_ignore_case(text: &str, prefix: &str) -> bool {
