@@ -5,8 +5,8 @@ use gloo_net::http::{Request, RequestBuilder, Response};
 use rebound_api::v1::{
     AddSuppression, ApiKey, AuditEntry, AuditVerification, CreateApiKey, CreateImport, CreateUser, CreatedApiKey,
     ErrorBody, EventBatch, EventInput, EventsResponse, ImportFormat, ImportJob, LiftSuppression, LoginRequest, Me,
-    Page, Policy, PolicyPreview, Suppression, SuppressionChange, SuppressionDetail, SuppressionReason, UpdateUser,
-    UserInfo, UserWithPassword,
+    Page, Policy, PolicyPreview, ResumePause, Suppression, SuppressionChange, SuppressionDetail, SuppressionReason,
+    UpdateUser, UserInfo, UserWithPassword,
 };
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -51,6 +51,12 @@ async fn fetch<T: DeserializeOwned>(request: Result<Request, gloo_net::Error>) -
     response.json::<T>().await.map_err(ApiFailure::network)
 }
 
+/// Sends a request whose answer the console does not need, beyond its success or error.
+async fn send(request: Result<Request, gloo_net::Error>) -> Result<(), ApiFailure> {
+    let response = request.map_err(ApiFailure::network)?.send().await.map_err(ApiFailure::network)?;
+    if response.ok() { Ok(()) } else { Err(failure(response).await) }
+}
+
 fn url(path: &str) -> String {
     format!("{BASE}{path}")
 }
@@ -76,8 +82,7 @@ pub async fn me() -> Result<Option<Me>, ApiFailure> {
 }
 
 pub async fn logout() -> Result<(), ApiFailure> {
-    let response = write(Request::post(&url("/auth/logout"))).send().await.map_err(ApiFailure::network)?;
-    if response.ok() { Ok(()) } else { Err(failure(response).await) }
+    send(write(Request::post(&url("/auth/logout"))).build()).await
 }
 
 /// The filters of the suppression list, as the console's controls set them.
@@ -246,4 +251,46 @@ pub async fn create_key(request: &CreateApiKey) -> Result<CreatedApiKey, ApiFail
 
 pub async fn revoke_key(id: i64) -> Result<ApiKey, ApiFailure> {
     fetch(write(Request::post(&url(&format!("/keys/{id}/revoke")))).build()).await
+}
+
+/// What the dashboard reads. Its answers are taken as JSON values and only the figures drawn are
+/// picked out: deriving deserialisers for every monitoring type (counts, rates, rows, states,
+/// transitions, pauses, days) costs tens of kilobytes of wasm, more than the whole page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reading {
+    /// Totals, the list's growth, alert states and pauses, over the last `hours`.
+    Overview { hours: u32 },
+    /// Figures per `by` (`isp` or `campaign`), most attempts first.
+    Breakdown { by: &'static str, hours: u32 },
+    /// Everything's counts and rates, one point per `step` seconds that counted something.
+    Series { hours: u32, step: u32 },
+    /// The list's growth per UTC day.
+    Growth { days: u32 },
+    /// Every alert's state and the latest `limit` transitions.
+    Alerts { limit: u32 },
+    /// The newest `limit` entries of the suppression list.
+    Newest { limit: u32 },
+}
+
+impl Reading {
+    fn path(self) -> String {
+        match self {
+            Reading::Overview { hours } => format!("/metrics/overview?hours={hours}"),
+            Reading::Breakdown { by, hours } => format!("/metrics/breakdown?by={by}&hours={hours}&limit=20"),
+            Reading::Series { hours, step } => format!("/metrics/series?hours={hours}&step={step}"),
+            Reading::Growth { days } => format!("/metrics/suppressions?days={days}"),
+            Reading::Alerts { limit } => format!("/alerts?limit={limit}"),
+            Reading::Newest { limit } => format!("/suppressions?limit={limit}"),
+        }
+    }
+}
+
+/// One of the dashboard's reads, as JSON.
+pub async fn read(reading: Reading) -> Result<Value, ApiFailure> {
+    fetch(Request::get(&url(&reading.path())).build()).await
+}
+
+/// Resumes a paused scope; the reason is required and audited.
+pub async fn resume_pause(id: i64, request: &ResumePause) -> Result<(), ApiFailure> {
+    send(write(Request::post(&url(&format!("/pauses/{id}/resume")))).json(request)).await
 }

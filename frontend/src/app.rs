@@ -9,6 +9,7 @@ use rebound_api::v1::{Me, Role};
 use crate::api;
 use crate::pages::audit::AuditPage;
 use crate::pages::classify::ClassifyPage;
+use crate::pages::dashboard::DashboardPage;
 use crate::pages::import::ImportPage;
 use crate::pages::login::LoginPage;
 use crate::pages::policy::PolicyPage;
@@ -50,6 +51,9 @@ pub fn App() -> impl IntoView {
             <header class="topbar">
                 <A href="/" attr:class="brand">"Rebound"</A>
                 <nav aria-label="Main">
+                    <Show when=move || session.signed_in()>
+                        <A href="/dashboard">"Dashboard"</A>
+                    </Show>
                     <A href="/">"Classify"</A>
                     <Show when=move || session.signed_in()>
                         <A href="/suppressions">"Suppressions"</A>
@@ -68,6 +72,7 @@ pub fn App() -> impl IntoView {
             <main>
                 <Routes fallback=|| view! { <p class="empty">"This page does not exist."</p> }>
                     <Route path=path!("/") view=ClassifyPage/>
+                    <Route path=path!("/dashboard") view=DashboardPage/>
                     <Route path=path!("/login") view=LoginPage/>
                     <Route path=path!("/suppressions") view=SuppressionsPage/>
                     <Route path=path!("/import") view=ImportPage/>

@@ -80,7 +80,7 @@ test('first sign-in with the printed admin password, then sign out', async () =>
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByTestId('signed-in-as').waitFor();
   assert.equal(await page.getByTestId('signed-in-as').textContent(), 'admin · admin');
-  assert.equal(new URL(page.url()).pathname, '/');
+  assert.equal(new URL(page.url()).pathname, '/dashboard');
 
   await page.reload();
   await page.getByTestId('signed-in-as').waitFor();
@@ -119,7 +119,7 @@ test('readable on a phone-width screen, in the dark theme when the system asks f
   await page.getByTestId('signed-in-as').waitFor();
   const background = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
   assert.equal(background, 'rgb(21, 21, 20)');
-  for (const path of ['', 'suppressions', 'audit', 'policy', 'users']) {
+  for (const path of ['', 'dashboard', 'suppressions', 'audit', 'policy', 'users']) {
     await page.goto(`${server.url}${path}`);
     await page.locator('main h1').waitFor();
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);

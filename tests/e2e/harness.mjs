@@ -17,11 +17,14 @@ function required(name) {
   return value;
 }
 
-/** Starts `rebound serve` on an ephemeral port; resolves once its banner names the URL. */
-export async function startServer() {
+/**
+ * Starts `rebound serve` on an ephemeral port, with `args` added to its flags (e.g.
+ * `['--monitor-interval', '1']`); resolves once its banner names the URL.
+ */
+export async function startServer({ args = [] } = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'rebound-e2e-'));
   const child = spawn(required('REBOUND_BIN'), [
-    'serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir, '--console-dir', required('REBOUND_DIST'),
+    'serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir, '--console-dir', required('REBOUND_DIST'), ...args,
   ], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RUST_LOG: 'warn' } });
   let stdout = '';
   let stderr = '';

@@ -1,4 +1,4 @@
-//! The sign-in page.
+//! The sign-in page; a successful sign-in lands on the dashboard.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -24,7 +24,7 @@ pub fn LoginPage() -> impl IntoView {
             match api::login(username.get_untracked(), password.get_untracked()).await {
                 Ok(user) => {
                     me.set(Some(user));
-                    navigate("/", Default::default());
+                    navigate("/dashboard", Default::default());
                 }
                 Err(failure) => error.set(Some(failure.message)),
             }

@@ -1,8 +1,10 @@
 //! The suppression list: search by address prefix as you type, filter, page through it with the
-//! server's cursor, open one entry's history, and (for operators and admins) add entries.
+//! server's cursor, open one entry's history (also from a link, `?entry=ID`), and (for operators
+//! and admins) add entries.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use leptos_router::hooks::use_query_map;
 use rebound_api::v1::{AddSuppression, Suppression, SuppressionReason};
 use std::time::Duration;
 
@@ -75,7 +77,9 @@ pub fn SuppressionsPage() -> impl IntoView {
     let scope = RwSignal::new(String::new());
     let active = RwSignal::new(None::<bool>);
     let refresh = RwSignal::new(0u32);
-    let selected = RwSignal::new(None::<i64>);
+    // `?entry=ID` (the dashboard's links) opens that entry.
+    let entry = use_query_map().with_untracked(|q| q.get("entry").and_then(|id| id.parse().ok()));
+    let selected = RwSignal::new(entry);
     let listing = Listing::new();
     let keystrokes = StoredValue::new(0u64);
 
