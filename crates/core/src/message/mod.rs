@@ -165,8 +165,7 @@ impl Bounce {
         self.headers.iter().any(|(name, value)| {
             FILTER_MARKS.iter().any(|(mark, needle)| {
                 name.eq_ignore_ascii_case(mark)
-                    && (needle.is_empty()
-                        || value.as_bytes().windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle.as_bytes())))
+                    && (needle.is_empty() || crate::ascii::contains_ignore_case(value, needle))
             })
         })
     }
