@@ -92,9 +92,10 @@ impl Classifier {
         let cleaned = reply_code.map_or(std::borrow::Cow::Borrowed(text), |code| strip_repeated_codes(text, code));
         let scan = builtin_rules().ok().map(|set| set.scan(&cleaned));
         // The scanner finds the command phrases too, in one pass a fraction of the cost of
-        // `SmtpCommand::find`'s searcher.
+        // `SmtpCommand::find`'s searcher. The scan of `cleaned` serves for `text` as well: removing
+        // the reply codes a multi-line reply repeats removes no command phrase.
         let command_in = |words: &str| match (&scan, builtin_rules()) {
-            (Some(scan), _) if scan.is_of(words) => scan.command(),
+            (Some(scan), _) if std::ptr::eq(words, text) || scan.is_of(words) => scan.command(),
             (_, Ok(set)) => set.scan(words).command(),
             (_, Err(_)) => SmtpCommand::find(words),
         };
