@@ -128,7 +128,7 @@ pub(crate) fn is_exit_status(s: &str) -> bool {
 /// Removes an RFC 3464 diagnostic-type prefix such as `smtp;` or `X-Postfix;`.
 fn strip_diagnostic_type(s: &str) -> &str {
     // A type name is at most 24 bytes long, so only the first 25 can hold its `;`.
-    match s.bytes().take(25).position(|b| b == b';') {
+    match memchr::memchr(b';', &s.as_bytes()[..s.len().min(25)]) {
         Some(end) if end > 0 && s.as_bytes()[..end].iter().all(|&b| b.is_ascii_alphanumeric() || b == b'-') => {
             s[end + 1..].trim_start()
         }
