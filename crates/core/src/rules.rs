@@ -557,7 +557,7 @@ fn build_dense(_pattern: &str, _start: StartKind) -> Option<dense::DFA<Vec<u32>>
 fn prefix_literals(pattern: &str) -> Option<Vec<Vec<u8>>> {
     let hir = regex_syntax::ParserBuilder::new().unicode(false).utf8(false).build().parse(pattern).ok()?;
     let mut extractor = Extractor::new();
-    extractor.kind(ExtractKind::Prefix).limit_class(8).limit_repeat(3).limit_literal_len(8).limit_total(512);
+    extractor.kind(ExtractKind::Prefix).limit_class(8).limit_repeat(3).limit_literal_len(12).limit_total(512);
     let seq = extractor.extract(&hir);
     let literals = seq.literals()?;
     if literals.is_empty() || literals.iter().any(|l| l.as_bytes().len() < MIN_LITERAL) {
