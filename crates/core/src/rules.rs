@@ -502,16 +502,20 @@ fn next_special(
     at: &mut usize,
     state: &mut aho_corasick::automaton::StateID,
 ) -> Option<usize> {
-    let mut current = *state;
-    for (offset, &byte) in hay.get(*at..)?.iter().enumerate() {
+    let (mut current, mut i) = (*state, *at);
+    if i >= hay.len() {
+        return None;
+    }
+    while let Some(&byte) = hay.get(i) {
         current = scanner.next_state(aho_corasick::Anchored::No, current, byte);
+        i += 1;
         if scanner.is_special(current) {
-            *at += offset + 1;
+            *at = i;
             *state = current;
-            return Some(*at);
+            return Some(i);
         }
     }
-    *at = hay.len();
+    *at = i;
     None
 }
 
