@@ -1,5 +1,7 @@
-//! ASCII case-insensitive search in text, without the lower-cased copy of the text that
-//! `to_ascii_lowercase().contains(..)` makes on every call.
+//! Byte-level text helpers for the hot paths: ASCII case-insensitive search without the
+//! lower-cased copy of the text that `to_ascii_lowercase().contains(..)` makes on every call, and
+//! line splitting with a vectorised search instead of `str`'s per-line character searcher, which
+//! costs more than the short lines of a bounce notice take to scan.
 
 /// Whether `text` contains `needle` (lower-case ASCII), ignoring ASCII case. Candidates are the
 /// places where the needle's least common byte occurs in either case, which a vectorised
@@ -37,9 +39,40 @@ const fn commonness() -> [u8; 256] {
     table
 }
 
+/// `text.split_inclusive('\n')`: each line with its line end.
+pub(crate) fn lines_inclusive(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = text;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let end = memchr::memchr(b'\n', rest.as_bytes()).map_or(rest.len(), |at| at + 1);
+        let (line, tail) = rest.split_at(end);
+        rest = tail;
+        Some(line)
+    })
+}
+
+/// `text.lines()`: each line without its `\n` or `\r\n`.
+pub(crate) fn lines(text: &str) -> impl Iterator<Item = &str> {
+    lines_inclusive(text).map(|line| match line.strip_suffix('\n') {
+        Some(line) => line.strip_suffix('\r').unwrap_or(line),
+        None => line,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lines_split_as_str_does() {
+        for text in ["", "a", "a\n", "a\r\nb", "a\n\nb\r", "\r\n\r\n", "x\ry\n", "\n"] {
+            assert_eq!(lines(text).collect::<Vec<_>>(), text.lines().collect::<Vec<_>>(), "{text:?}");
+            let inclusive: Vec<_> = text.split_inclusive('\n').collect();
+            assert_eq!(lines_inclusive(text).collect::<Vec<_>>(), inclusive, "{text:?}");
+        }
+    }
 
     #[test]
     fn finds_needles_in_any_case() {

@@ -7,6 +7,7 @@
 
 use std::borrow::Cow;
 
+use crate::ascii::lines;
 use crate::EnhancedStatus;
 
 /// A parsed SMTP reply. `text` is the human-readable part with codes and prefixes removed.
@@ -28,7 +29,7 @@ impl<'a> SmtpReply<'a> {
         if memchr::memchr(b'\n', body.as_bytes()).is_none() {
             return Self::single_line(body.trim());
         }
-        let mut lines = body.lines().map(str::trim).filter(|l| !l.is_empty());
+        let mut lines = lines(body).map(str::trim).filter(|l| !l.is_empty());
         let Some(first) = lines.next() else {
             return Self { code: None, status: None, text: Cow::Borrowed("") };
         };

@@ -1,11 +1,13 @@
 //! Header-style field blocks (`Name: value`, folded continuation lines), as used by RFC 3464
 //! delivery-status bodies and RFC 5965 feedback reports.
 
+use crate::ascii::lines;
+
 /// The fields of a block in order, unfolded. Names keep their case; values are trimmed. Lines that
 /// are neither fields nor continuations are skipped, so junk between fields does no harm.
 pub fn parse(text: &str) -> Vec<(&str, String)> {
     let mut fields: Vec<(&str, String)> = Vec::new();
-    for line in text.lines() {
+    for line in lines(text) {
         if line.starts_with([' ', '\t']) {
             if let Some((_, value)) = fields.last_mut() {
                 let more = line.trim();
