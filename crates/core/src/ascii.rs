@@ -11,9 +11,8 @@ pub(crate) fn contains_ignore_case(text: &str, needle: &str) -> bool {
     let (hay, needle) = (text.as_bytes(), needle.as_bytes());
     let Some(anchor) = (0..needle.len()).min_by_key(|&i| COMMONNESS[usize::from(needle[i])]) else { return true };
     let byte = needle[anchor];
-    memchr::memchr2_iter(byte, byte.to_ascii_uppercase(), &hay[anchor.min(hay.len())..]).any(|at| {
-        hay.get(at..at + needle.len()).is_some_and(|window| window.eq_ignore_ascii_case(needle))
-    })
+    memchr::memchr2_iter(byte, byte.to_ascii_uppercase(), &hay[anchor.min(hay.len())..])
+        .any(|at| hay.get(at..at + needle.len()).is_some_and(|window| window.eq_ignore_ascii_case(needle)))
 }
 
 /// How common each byte is in English bounce texts, roughly: spaces most, then letters by their
@@ -80,7 +79,9 @@ mod tests {
         assert!(contains_ignore_case("x", ""));
         assert!(!contains_ignore_case("retry timeout exceede", "retry timeout exceeded"));
         assert!(!contains_ignore_case("r\u{e9}try", "retry"));
-        assert!(contains_ignore_case("xa", "xa") && contains_ignore_case("ax", "ax") && !contains_ignore_case("x", "ax"));
+        assert!(
+            contains_ignore_case("xa", "xa") && contains_ignore_case("ax", "ax") && !contains_ignore_case("x", "ax")
+        );
         assert!(contains_ignore_case("deferred", "deferred") && !contains_ignore_case("deferre", "deferred"));
     }
 }

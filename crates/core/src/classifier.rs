@@ -118,8 +118,7 @@ impl Classifier {
             let transient = class == Some(4)
                 || (decision.reason == Reason::Expired && sounds_transient(explained_by))
                 || retried_until_timeout(explained_by);
-            let derived_for =
-                if exim_sender_refusal(explained_by, command) { Reason::OnHold } else { decision.reason };
+            let derived_for = if exim_sender_refusal(explained_by, command) { Reason::OnHold } else { decision.reason };
             derived_status(derived_for, transient)
         });
         Verdict {

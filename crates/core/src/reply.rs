@@ -7,8 +7,8 @@
 
 use std::borrow::Cow;
 
-use crate::ascii::lines;
 use crate::EnhancedStatus;
+use crate::ascii::lines;
 
 /// A parsed SMTP reply. `text` is the human-readable part with codes and prefixes removed.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -302,7 +302,10 @@ mod tests {
     #[test]
     fn parses_valid_codes_and_rejects_the_rest() {
         assert_eq!(EnhancedStatus::parse("5.7.650"), Some(EnhancedStatus { class: 5, subject: 7, detail: 650 }));
-        for bad in ["3.1.1", "5.1", "5.1.1.1", "5.1000.1", "", "5..1", "a.b.c", "05.1.1", "5.1.1.", " 5.1.1", "5.1x.1", "5.1.1x"] {
+        for bad in [
+            "3.1.1", "5.1", "5.1.1.1", "5.1000.1", "", "5..1", "a.b.c", "05.1.1", "5.1.1.", " 5.1.1", "5.1x.1",
+            "5.1.1x",
+        ] {
             assert_eq!(EnhancedStatus::parse(bad), None, "{bad}");
         }
     }

@@ -18,7 +18,7 @@ pub fn parse(text: &str) -> Vec<(&str, String)> {
             }
             continue;
         }
-        if let Some((name, value)) = line.split_once(':') {
+        if let Some((name, value)) = memchr::memchr(b':', line.as_bytes()).map(|at| (&line[..at], &line[at + 1..])) {
             let name = name.trim();
             if !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
                 fields.push((name, value.trim().to_owned()));

@@ -5,8 +5,8 @@
 //! takes the text up to the next address as that recipient's diagnostic.
 
 use super::{Bounce, address};
-use crate::ascii::{lines, lines_inclusive};
 use crate::Reason;
+use crate::ascii::{lines, lines_inclusive};
 use crate::report::{Hint, Report};
 
 /// Longest diagnostic kept for one recipient; real ones are a few hundred bytes.
