@@ -156,7 +156,7 @@ impl Bounce {
     /// when a bounce does not say which address failed.
     pub fn original_recipient(&self) -> Option<String> {
         let headers = self.original_headers.as_deref()?;
-        let to = fields::parse(headers).into_iter().find(|(n, _)| n.eq_ignore_ascii_case("To"))?.1;
+        let to = fields::value(headers, "To")?;
         address::first_in(&to).map(|(a, _)| a)
     }
 
