@@ -165,8 +165,7 @@ impl Bounce {
     fn issued_by_filter(&self) -> bool {
         self.headers.iter().any(|(name, value)| {
             FILTER_MARKS.iter().any(|(mark, needle)| {
-                name.eq_ignore_ascii_case(mark)
-                    && (needle.is_empty() || contains_ignore_case(value, needle))
+                name.eq_ignore_ascii_case(mark) && (needle.is_empty() || contains_ignore_case(value, needle))
             })
         })
     }
