@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 use serde::{Deserialize, Serialize};
 
 use crate::ascii::contains_ignore_case;
-use crate::reply::strip_repeated_codes;
+use crate::reply::{is_exit_status, strip_repeated_codes};
 use crate::report::{DsnAction, Report};
 use crate::rules::{MatchContext, Rule, RuleError, RuleSet, Scan, parse_rule_file};
 use crate::status::{derived_status, reason_for_status};
@@ -81,7 +81,12 @@ impl Classifier {
         let text = quoted_remote_reply(report.diagnostic.as_ref());
         let reply = SmtpReply::parse(text);
         let reply_code = reply.code.or(report.reply_code);
-        let outer_status = || EnhancedStatus::find(&report.diagnostic).map(|(s, _)| s);
+        // Parsing `text` looked for a status in all of it; the whole diagnostic needs a search of
+        // its own only when it is more than that.
+        let outer_status = || {
+            let searched = std::ptr::eq(text, report.diagnostic.as_ref()) && !is_exit_status(text.trim());
+            if searched { None } else { EnhancedStatus::find(&report.diagnostic).map(|(s, _)| s) }
+        };
         let context_status = || report.context.as_deref().and_then(|c| SmtpReply::parse(c).status);
         let reported = match prefer_status(report.status, reply.status.or_else(outer_status)) {
             Some(s) if s.subject != 0 || s.detail != 0 => Some(s),
@@ -92,9 +97,10 @@ impl Classifier {
         let cleaned = reply_code.map_or(std::borrow::Cow::Borrowed(text), |code| strip_repeated_codes(text, code));
         let scan = builtin_rules().ok().map(|set| set.scan(&cleaned));
         // The scanner finds the command phrases too, in one pass a fraction of the cost of
-        // `SmtpCommand::find`'s searcher.
+        // `SmtpCommand::find`'s searcher. The scan of `cleaned` serves for `text` as well: removing
+        // the reply codes a multi-line reply repeats removes no command phrase.
         let command_in = |words: &str| match (&scan, builtin_rules()) {
-            (Some(scan), _) if scan.is_of(words) => scan.command(),
+            (Some(scan), _) if std::ptr::eq(words, text) || scan.is_of(words) => scan.command(),
             (_, Ok(set)) => set.scan(words).command(),
             (_, Err(_)) => SmtpCommand::find(words),
         };
@@ -106,13 +112,15 @@ impl Classifier {
         let ctx = MatchContext { class, command, recipient_domain, remote_host: report.remote_host.as_deref() };
         let decision = self.decide(report, &cleaned, scan.as_ref(), reported, &ctx);
         let kind = report.hint.as_ref().and_then(|h| h.kind).unwrap_or_else(|| self.kind_of(decision.reason, class));
-        let explained_by =
-            if cleaned.trim().is_empty() { report.context.as_deref().unwrap_or_default() } else { &cleaned };
-        let transient = class == Some(4)
-            || (decision.reason == Reason::Expired && sounds_transient(explained_by))
-            || retried_until_timeout(explained_by);
-        let derived_for = if exim_sender_refusal(explained_by, command) { Reason::OnHold } else { decision.reason };
-        let status = reported.or_else(|| derived_status(derived_for, transient));
+        let status = reported.or_else(|| {
+            let explained_by =
+                if cleaned.trim().is_empty() { report.context.as_deref().unwrap_or_default() } else { &cleaned };
+            let transient = class == Some(4)
+                || (decision.reason == Reason::Expired && sounds_transient(explained_by))
+                || retried_until_timeout(explained_by);
+            let derived_for = if exim_sender_refusal(explained_by, command) { Reason::OnHold } else { decision.reason };
+            derived_status(derived_for, transient)
+        });
         Verdict {
             recipient: report.recipient.clone(),
             reply_code,

@@ -8,6 +8,7 @@
 use std::borrow::Cow;
 
 use crate::EnhancedStatus;
+use crate::ascii::lines;
 
 /// A parsed SMTP reply. `text` is the human-readable part with codes and prefixes removed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,7 +29,7 @@ impl<'a> SmtpReply<'a> {
         if memchr::memchr(b'\n', body.as_bytes()).is_none() {
             return Self::single_line(body.trim());
         }
-        let mut lines = body.lines().map(str::trim).filter(|l| !l.is_empty());
+        let mut lines = lines(body).map(str::trim).filter(|l| !l.is_empty());
         let Some(first) = lines.next() else {
             return Self { code: None, status: None, text: Cow::Borrowed("") };
         };
@@ -128,7 +129,7 @@ pub(crate) fn is_exit_status(s: &str) -> bool {
 /// Removes an RFC 3464 diagnostic-type prefix such as `smtp;` or `X-Postfix;`.
 fn strip_diagnostic_type(s: &str) -> &str {
     // A type name is at most 24 bytes long, so only the first 25 can hold its `;`.
-    match s.bytes().take(25).position(|b| b == b';') {
+    match memchr::memchr(b';', &s.as_bytes()[..s.len().min(25)]) {
         Some(end) if end > 0 && s.as_bytes()[..end].iter().all(|&b| b.is_ascii_alphanumeric() || b == b'-') => {
             s[end + 1..].trim_start()
         }

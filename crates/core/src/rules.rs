@@ -502,16 +502,20 @@ fn next_special(
     at: &mut usize,
     state: &mut aho_corasick::automaton::StateID,
 ) -> Option<usize> {
-    let mut current = *state;
-    for (offset, &byte) in hay.get(*at..)?.iter().enumerate() {
+    let (mut current, mut i) = (*state, *at);
+    if i >= hay.len() {
+        return None;
+    }
+    while let Some(&byte) = hay.get(i) {
         current = scanner.next_state(aho_corasick::Anchored::No, current, byte);
+        i += 1;
         if scanner.is_special(current) {
-            *at += offset + 1;
+            *at = i;
             *state = current;
-            return Some(*at);
+            return Some(i);
         }
     }
-    *at = hay.len();
+    *at = i;
     None
 }
 
@@ -557,7 +561,7 @@ fn build_dense(_pattern: &str, _start: StartKind) -> Option<dense::DFA<Vec<u32>>
 fn prefix_literals(pattern: &str) -> Option<Vec<Vec<u8>>> {
     let hir = regex_syntax::ParserBuilder::new().unicode(false).utf8(false).build().parse(pattern).ok()?;
     let mut extractor = Extractor::new();
-    extractor.kind(ExtractKind::Prefix).limit_class(8).limit_repeat(3).limit_literal_len(8).limit_total(512);
+    extractor.kind(ExtractKind::Prefix).limit_class(8).limit_repeat(3).limit_literal_len(12).limit_total(512);
     let seq = extractor.extract(&hir);
     let literals = seq.literals()?;
     if literals.is_empty() || literals.iter().any(|l| l.as_bytes().len() < MIN_LITERAL) {

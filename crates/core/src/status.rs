@@ -20,14 +20,14 @@ impl EnhancedStatus {
     /// Parses exactly `C.S.D` (no surrounding text). Returns `None` unless the class is 2, 4 or 5
     /// and subject and detail have one to three digits.
     pub fn parse(text: &str) -> Option<Self> {
-        let mut parts = text.split('.');
-        let class = parse_number(parts.next()?, 1)?;
-        let subject = parse_number(parts.next()?, 3)?;
-        let detail = parse_number(parts.next()?, 3)?;
-        if parts.next().is_some() || !matches!(class, 2 | 4 | 5) {
-            return None;
-        }
-        Some(Self { class: class as u8, subject, detail })
+        let b = text.as_bytes();
+        let class = match b {
+            [c @ (b'2' | b'4' | b'5'), b'.', ..] => c - b'0',
+            _ => return None,
+        };
+        let (subject, rest) = leading_number(&b[2..])?;
+        let (detail, rest) = leading_number(rest.strip_prefix(b".")?)?;
+        rest.is_empty().then_some(Self { class, subject, detail })
     }
 
     /// Finds the first enhanced status code in free text, e.g. in `550 5.1.1 <a@b>: user unknown`
@@ -181,11 +181,14 @@ fn is_code_byte(b: u8) -> bool {
     b.is_ascii_digit() || b == b'.'
 }
 
-fn parse_number(digits: &str, max_len: usize) -> Option<u16> {
-    if digits.is_empty() || digits.len() > max_len || !digits.bytes().all(|b| b.is_ascii_digit()) {
+/// The one to three digits at the start of `b`, and what follows them.
+fn leading_number(b: &[u8]) -> Option<(u16, &[u8])> {
+    let len = b.iter().take(4).position(|d| !d.is_ascii_digit()).unwrap_or(b.len().min(4));
+    if len == 0 || len > 3 {
         return None;
     }
-    digits.parse().ok()
+    let value = b[..len].iter().fold(0u16, |n, d| n * 10 + u16::from(d - b'0'));
+    Some((value, &b[len..]))
 }
 
 fn subject_title(subject: u16) -> &'static str {
@@ -299,7 +302,10 @@ mod tests {
     #[test]
     fn parses_valid_codes_and_rejects_the_rest() {
         assert_eq!(EnhancedStatus::parse("5.7.650"), Some(EnhancedStatus { class: 5, subject: 7, detail: 650 }));
-        for bad in ["3.1.1", "5.1", "5.1.1.1", "5.1000.1", "", "5..1", "a.b.c"] {
+        for bad in [
+            "3.1.1", "5.1", "5.1.1.1", "5.1000.1", "", "5..1", "a.b.c", "05.1.1", "5.1.1.", " 5.1.1", "5.1x.1",
+            "5.1.1x",
+        ] {
             assert_eq!(EnhancedStatus::parse(bad), None, "{bad}");
         }
     }

@@ -26,7 +26,7 @@ pub fn clean(raw: &str) -> Option<String> {
 
 /// An address with a quoted local part (`"john..doe"@example.com`), kept as written.
 fn quoted_local_part(raw: &str) -> Option<String> {
-    let start = raw.find('"')?;
+    let start = memchr::memchr(b'"', raw.as_bytes())?;
     let close = raw[start + 1..].find("\"@")? + start + 1;
     let domain_end = raw[close + 2..]
         .find(|c: char| c.is_whitespace() || matches!(c, '>' | ')' | ']' | ',' | ';'))
@@ -38,7 +38,7 @@ fn quoted_local_part(raw: &str) -> Option<String> {
 
 /// The first address in a line, with where it ends.
 pub fn first_in(line: &str) -> Option<(String, usize)> {
-    let at = line.find('@')?;
+    let at = memchr::memchr(b'@', line.as_bytes())?;
     let start = line[..at]
         .rfind(|c: char| c.is_whitespace() || matches!(c, '<' | '(' | '[' | '"' | ':' | ',' | ';'))
         .map_or(0, |i| i + 1);

@@ -3,6 +3,7 @@
 //! command that failed, or carries the only diagnostic).
 
 use super::{Bounce, fields, text};
+use crate::ascii::lines_inclusive;
 use crate::report::{DsnAction, Report};
 use crate::{EnhancedStatus, SmtpCommand};
 
@@ -76,7 +77,7 @@ fn comment(value: &str) -> Option<&str> {
 fn paragraphs(body: &str) -> Vec<&str> {
     let mut found = Vec::new();
     let (mut start, mut offset) = (0, 0);
-    for line in body.split_inclusive('\n') {
+    for line in lines_inclusive(body) {
         if line.trim().is_empty() {
             found.push(&body[start..offset]);
             start = offset + line.len();

@@ -1,11 +1,13 @@
 //! Header-style field blocks (`Name: value`, folded continuation lines), as used by RFC 3464
 //! delivery-status bodies and RFC 5965 feedback reports.
 
+use crate::ascii::lines;
+
 /// The fields of a block in order, unfolded. Names keep their case; values are trimmed. Lines that
 /// are neither fields nor continuations are skipped, so junk between fields does no harm.
 pub fn parse(text: &str) -> Vec<(&str, String)> {
     let mut fields: Vec<(&str, String)> = Vec::new();
-    for line in text.lines() {
+    for line in lines(text) {
         if line.starts_with([' ', '\t']) {
             if let Some((_, value)) = fields.last_mut() {
                 let more = line.trim();
@@ -16,14 +18,41 @@ pub fn parse(text: &str) -> Vec<(&str, String)> {
             }
             continue;
         }
-        if let Some((name, value)) = line.split_once(':') {
-            let name = name.trim();
-            if !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
-                fields.push((name, value.trim().to_owned()));
-            }
+        if let Some((name, value)) = field(line) {
+            fields.push((name, value.trim().to_owned()));
         }
     }
     fields
+}
+
+/// The value of the first field called `name` (in any case), unfolded as `parse` does, without
+/// building the others: one header of an attached original's many.
+pub fn value(text: &str, name: &str) -> Option<String> {
+    let mut found: Option<String> = None;
+    for line in lines(text) {
+        if line.starts_with([' ', '\t']) {
+            let more = line.trim();
+            if let Some(value) = found.as_mut().filter(|_| !more.is_empty()) {
+                value.push(' ');
+                value.push_str(more);
+            }
+            continue;
+        }
+        match field(line) {
+            Some(_) if found.is_some() => break,
+            Some((n, value)) if n.eq_ignore_ascii_case(name) => found = Some(value.trim().to_owned()),
+            _ => {}
+        }
+    }
+    found
+}
+
+/// A line's field name (trimmed) and raw value, when it is a `Name: value` line.
+fn field(line: &str) -> Option<(&str, &str)> {
+    let at = memchr::memchr(b':', line.as_bytes())?;
+    let name = line[..at].trim();
+    let valid = !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    valid.then(|| (name, &line[at + 1..]))
 }
 
 /// The address in a typed field value such as `rfc822; <jane@example.com>`.
@@ -60,6 +89,15 @@ mod tests {
         assert_eq!(fields[0], ("Final-Recipient", "rfc822; a@example.com".to_owned()));
         assert_eq!(fields[1], ("Diagnostic-Code", "smtp; 550 no such user".to_owned()));
         assert_eq!(fields.len(), 2);
+    }
+
+    #[test]
+    fn one_value_is_read_as_parse_reads_it() {
+        let block = "Received: x\nTo: Jane\n <jane@example.com>\njunk\n  more\nto: second@example.com\n";
+        let parsed = parse(block).into_iter().find(|(n, _)| n.eq_ignore_ascii_case("to")).map(|(_, v)| v);
+        assert_eq!(value(block, "TO"), parsed);
+        assert_eq!(value(block, "To").as_deref(), Some("Jane <jane@example.com> more"));
+        assert_eq!(value(block, "Cc"), None);
     }
 
     #[test]

@@ -15,6 +15,7 @@ use std::sync::OnceLock;
 
 use mail_parser::{HeaderName, Message, MessageParser, MimeHeaders, PartType};
 
+use crate::ascii::{lines, lines_inclusive};
 use crate::report::Report;
 use crate::{Classifier, Reason, Verdict};
 
@@ -155,7 +156,7 @@ impl Bounce {
     /// when a bounce does not say which address failed.
     pub fn original_recipient(&self) -> Option<String> {
         let headers = self.original_headers.as_deref()?;
-        let to = fields::parse(headers).into_iter().find(|(n, _)| n.eq_ignore_ascii_case("To"))?.1;
+        let to = fields::value(headers, "To")?;
         address::first_in(&to).map(|(a, _)| a)
     }
 
@@ -230,13 +231,16 @@ fn raw_body(raw: &[u8]) -> String {
 /// A bounce forwarded as a quotation (`> ` before most lines) with the quotation marks removed;
 /// `None` when the text is not quoted.
 fn unquote(text: &str) -> Option<String> {
-    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-    let quoted = lines.iter().filter(|l| l.starts_with('>')).count();
-    if lines.len() < 4 || quoted * 10 < lines.len() * 6 {
+    let (mut written, mut quoted) = (0, 0);
+    for line in lines(text).filter(|l| !l.trim().is_empty()) {
+        written += 1;
+        quoted += usize::from(line.starts_with('>'));
+    }
+    if written < 4 || quoted * 10 < written * 6 {
         return None;
     }
     let mut out = String::with_capacity(text.len());
-    for line in text.lines() {
+    for line in lines(text) {
         let line = line.strip_prefix("> ").or_else(|| line.strip_prefix('>')).unwrap_or(line);
         out.push_str(line);
         out.push('\n');
@@ -282,7 +286,7 @@ fn embedded_section(text: &str, section: Section) -> Option<String> {
 /// the next boundary-like line.
 fn embedded_fields(text: &str, starts: &[&str]) -> Option<String> {
     let mut offset = 0;
-    for line in text.split_inclusive('\n') {
+    for line in lines_inclusive(text) {
         // The first byte rules out almost every line before the whole prefix is compared.
         let begins = |s: &&str| {
             let Some(prefix) = line.as_bytes().get(..s.len()) else { return false };
@@ -300,7 +304,7 @@ fn embedded_fields(text: &str, starts: &[&str]) -> Option<String> {
 /// The text up to the first line that starts with `--` (a MIME boundary).
 fn until_boundary(text: &str) -> &str {
     let mut end = 0;
-    for line in text.split_inclusive('\n') {
+    for line in lines_inclusive(text) {
         if line.starts_with("--") {
             break;
         }

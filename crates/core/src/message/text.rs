@@ -6,6 +6,7 @@
 
 use super::{Bounce, address};
 use crate::Reason;
+use crate::ascii::{lines, lines_inclusive};
 use crate::report::{Hint, Report};
 
 /// Longest diagnostic kept for one recipient; real ones are a few hundred bytes.
@@ -52,7 +53,7 @@ pub fn appended_original(human: &str) -> Option<&str> {
 /// Where the marker line of an appended original message starts, and where the line after it does.
 fn original_start(human: &str) -> Option<(usize, usize)> {
     let mut offset = 0;
-    for line in human.split_inclusive('\n') {
+    for line in lines_inclusive(human) {
         let trimmed = line.trim_start();
         if starts_with_any(trimmed, ORIGINAL_MARKERS) {
             return Some((offset, offset + line.len()));
@@ -97,7 +98,7 @@ pub fn recipient_blocks(notification: &str, own: &[String]) -> Vec<Block> {
     let mut current: Option<usize> = None;
     let mut session = Session::default();
     let mut previous = "";
-    for line in notification.lines() {
+    for line in lines(notification) {
         let found = address_line(line).filter(|(a, _)| !own.iter().any(|o| o.eq_ignore_ascii_case(a)));
         if let Some((address, rest)) = found {
             let quoted = starts_with_ignore_case(line.trim_start(), "To:");
@@ -350,7 +351,7 @@ pub fn decode<'b>(bounce: &'b Bounce) -> Vec<Report<'b>> {
 /// one of the bounce's own (see `own_addresses`) or a mail system's service address.
 fn address_in_prose(bounce: &Bounce, notification: &str) -> Option<String> {
     let own = own_addresses(bounce);
-    notification.lines().flat_map(|line| line.split_whitespace()).find_map(|word| {
+    lines(notification).flat_map(|line| line.split_whitespace()).find_map(|word| {
         let address = address::clean(word)?;
         let lower = address.to_ascii_lowercase();
         let service = ["postmaster@", "mailer-daemon@", "abuse@"].iter().any(|p| lower.starts_with(p));
@@ -397,7 +398,7 @@ pub fn failed_recipients_header(bounce: &Bounce) -> Vec<String> {
 /// The text joined into one line, bounded.
 pub fn compact(text: &str) -> String {
     let mut out = String::new();
-    for line in text.lines() {
+    for line in lines(text) {
         append(&mut out, line);
     }
     out
