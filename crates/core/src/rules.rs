@@ -506,17 +506,41 @@ fn next_special(
     if i >= hay.len() {
         return None;
     }
+    // Eight bytes a round: one end-of-text check per eight steps rather than one per step.
+    while let Some(round) = hay.get(i..i + 8).and_then(|c| <&[u8; 8]>::try_from(c).ok()) {
+        for (k, &byte) in round.iter().enumerate() {
+            if step(scanner, &mut current, byte) {
+                return Some(stop(at, state, i + k + 1, current));
+            }
+        }
+        i += 8;
+    }
     while let Some(&byte) = hay.get(i) {
-        current = scanner.next_state(aho_corasick::Anchored::No, current, byte);
         i += 1;
-        if scanner.is_special(current) {
-            *at = i;
-            *state = current;
-            return Some(i);
+        if step(scanner, &mut current, byte) {
+            return Some(stop(at, state, i, current));
         }
     }
     *at = i;
     None
+}
+
+/// One step of the scanner: whether the state it enters is special.
+fn step(scanner: &LiteralDfa, current: &mut aho_corasick::automaton::StateID, byte: u8) -> bool {
+    *current = scanner.next_state(aho_corasick::Anchored::No, *current, byte);
+    scanner.is_special(*current)
+}
+
+/// Where the scan stopped, and in which state; returns the end offset.
+fn stop(
+    at: &mut usize,
+    state: &mut aho_corasick::automaton::StateID,
+    end: usize,
+    current: aho_corasick::automaton::StateID,
+) -> usize {
+    *at = end;
+    *state = current;
+    end
 }
 
 /// The index of `literal` among the scanner's patterns, added (with no owners yet) if new.
