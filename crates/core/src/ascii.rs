@@ -6,18 +6,48 @@
 /// Whether `text` contains `needle` (lower-case ASCII), ignoring ASCII case. Candidates are the
 /// places where the needle's least common byte occurs in either case, which a vectorised
 /// `memchr2` finds (`x` in "retry timeout exceeded" rules out far more text than its `r` would);
-/// each is then compared whole.
+/// each is then compared whole. For a needle known at compile time, `Needle` picks that byte once.
 pub(crate) fn contains_ignore_case(text: &str, needle: &str) -> bool {
-    let (hay, needle) = (text.as_bytes(), needle.as_bytes());
-    let Some(anchor) = (0..needle.len()).min_by_key(|&i| COMMONNESS[usize::from(needle[i])]) else { return true };
-    let byte = needle[anchor];
+    let needle = needle.as_bytes();
+    let anchor = (0..needle.len()).min_by_key(|&i| COMMONNESS[usize::from(needle[i])]).unwrap_or(0);
+    contains_at(text.as_bytes(), needle, anchor)
+}
+
+/// A lower-case ASCII needle with its least common byte chosen at compile time.
+pub(crate) struct Needle {
+    bytes: &'static [u8],
+    anchor: usize,
+}
+
+impl Needle {
+    pub(crate) const fn new(needle: &'static str) -> Self {
+        let bytes = needle.as_bytes();
+        let (mut anchor, mut i) = (0, 1);
+        while i < bytes.len() {
+            if COMMONNESS[bytes[i] as usize] < COMMONNESS[bytes[anchor] as usize] {
+                anchor = i;
+            }
+            i += 1;
+        }
+        Self { bytes, anchor }
+    }
+
+    /// Whether `text` contains the needle, ignoring ASCII case.
+    pub(crate) fn is_in(&self, text: &str) -> bool {
+        contains_at(text.as_bytes(), self.bytes, self.anchor)
+    }
+}
+
+/// The search behind both: candidates where `needle[anchor]` occurs, compared whole.
+fn contains_at(hay: &[u8], needle: &[u8], anchor: usize) -> bool {
+    let Some(&byte) = needle.get(anchor) else { return true };
     memchr::memchr2_iter(byte, byte.to_ascii_uppercase(), &hay[anchor.min(hay.len())..])
         .any(|at| hay.get(at..at + needle.len()).is_some_and(|window| window.eq_ignore_ascii_case(needle)))
 }
 
 /// How common each byte is in English bounce texts, roughly: spaces most, then letters by their
 /// frequency in English, then digits and punctuation. Only the order matters.
-static COMMONNESS: [u8; 256] = commonness();
+const COMMONNESS: [u8; 256] = commonness();
 
 const fn commonness() -> [u8; 256] {
     let mut table = [40u8; 256];
@@ -83,5 +113,9 @@ mod tests {
             contains_ignore_case("xa", "xa") && contains_ignore_case("ax", "ax") && !contains_ignore_case("x", "ax")
         );
         assert!(contains_ignore_case("deferred", "deferred") && !contains_ignore_case("deferre", "deferred"));
+        const RETRY: Needle = Needle::new("retry timeout exceeded");
+        assert_eq!(RETRY.bytes[RETRY.anchor], b'x');
+        assert!(RETRY.is_in("Retry timeout EXCEEDED") && !RETRY.is_in("retry timeout"));
+        assert!(Needle::new("").is_in("anything"));
     }
 }

@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
-use crate::ascii::contains_ignore_case;
+use crate::ascii::Needle;
 use crate::reply::{is_exit_status, strip_repeated_codes};
 use crate::report::{DsnAction, Report};
 use crate::rules::{MatchContext, Rule, RuleError, RuleSet, Scan, parse_rule_file};
@@ -295,21 +295,30 @@ fn confirm_user_unknown(
 /// fault, the recipient's own derived status is the undecided one (`X.0.901`), as Sisimai reports
 /// Exim's sender refusals; other MTAs' transcripts of a refused MAIL FROM keep the reason's code.
 fn exim_sender_refusal(text: &str, command: Option<SmtpCommand>) -> bool {
-    command == Some(SmtpCommand::MailFrom) && contains_ignore_case(text, "smtp error from remote")
+    const EXIM: Needle = Needle::new("smtp error from remote");
+    command == Some(SmtpCommand::MailFrom) && EXIM.is_in(text)
 }
 
 /// Whether an expiry notice speaks of a temporary failure that ran out of time (deferrals, delays,
 /// retries, a 4xx reply) rather than of a permanent one.
 fn sounds_transient(text: &str) -> bool {
-    ["delayed", "deferred", "retry timeout", "have been failing", "temporary", "error_code :4", "responsecode 4"]
-        .iter()
-        .any(|w| contains_ignore_case(text, w))
+    const WORDS: [Needle; 7] = [
+        Needle::new("delayed"),
+        Needle::new("deferred"),
+        Needle::new("retry timeout"),
+        Needle::new("have been failing"),
+        Needle::new("temporary"),
+        Needle::new("error_code :4"),
+        Needle::new("responsecode 4"),
+    ];
+    WORDS.iter().any(|w| w.is_in(text))
 }
 
 /// Exim's `retry timeout exceeded`: the failure was a temporary one (a full mailbox, a host that did
 /// not answer) that lasted longer than the retry period, so a derived status keeps class 4.
 fn retried_until_timeout(text: &str) -> bool {
-    contains_ignore_case(text, "retry timeout exceeded")
+    const RETRY: Needle = Needle::new("retry timeout exceeded");
+    RETRY.is_in(text)
 }
 
 /// Amazon SES wraps the remote server's reply in its own words: in older texts as
