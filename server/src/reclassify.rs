@@ -31,7 +31,7 @@ pub fn verdict_again(classifier: &Classifier, event: &Event) -> Option<Verdict> 
 }
 
 fn brief(v: &Verdict) -> VerdictBrief {
-    VerdictBrief { kind: v.kind, reason: v.reason, rule: v.rule.clone() }
+    VerdictBrief { kind: v.kind, reason: v.reason, rule: v.rule.to_string() }
 }
 
 /// Compares the verdicts of `current` and `proposed` on the events (both read again now).

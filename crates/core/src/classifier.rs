@@ -6,6 +6,7 @@
 //! meaning; the SMTP command the failure answered. A transient reply (4xx, 4.x.x) is never `hard`,
 //! and nothing uncertain is: an undefined permanent failure stays `unknown`.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
@@ -94,7 +95,7 @@ impl Classifier {
         };
         let class =
             reported.map(|s| s.class).or(reply_code.map(|c| (c / 100) as u8)).or(report.action.map(action_class));
-        let cleaned = reply_code.map_or(std::borrow::Cow::Borrowed(text), |code| strip_repeated_codes(text, code));
+        let cleaned = reply_code.map_or(Cow::Borrowed(text), |code| strip_repeated_codes(text, code));
         let scan = builtin_rules().ok().map(|set| set.scan(&cleaned));
         // The scanner finds the command phrases too, in one pass a fraction of the cost of
         // `SmtpCommand::find`'s searcher. The scan of `cleaned` serves for `text` as well: removing
@@ -148,7 +149,7 @@ impl Classifier {
         if let Some(hint) = &report.hint {
             return Decision {
                 reason: hint.reason,
-                rule: hint.rule.to_owned(),
+                rule: Cow::Borrowed(hint.rule),
                 evidence: hint.evidence.clone(),
                 confidence: Confidence::High,
             };
@@ -163,7 +164,7 @@ impl Classifier {
         }
         if let Some((status, (reason, confidence))) = status.and_then(|s| reason_for_status(s).map(|r| (s, r))) {
             let rule = format!("status.x.{}.{}", status.subject, status.detail);
-            return Decision { reason, rule, evidence: status.to_string(), confidence };
+            return Decision { reason, rule: rule.into(), evidence: status.to_string(), confidence };
         }
         let (reason, rule) = match (ctx.command, ctx.class) {
             (_, Some(2)) => (Reason::Delivered, "class.2xx"),
@@ -175,7 +176,7 @@ impl Classifier {
             _ => (Reason::Undefined, report.decoder),
         };
         let evidence = ctx.command.map(|c| c.as_str().to_owned()).unwrap_or_default();
-        Decision { reason, rule: rule.to_owned(), evidence, confidence: Confidence::Low }
+        Decision { reason, rule: Cow::Borrowed(rule), evidence, confidence: Confidence::Low }
     }
 
     /// The first staff or built-in rule that decides `text`; `scan` is the built-in rules' scan of
@@ -188,22 +189,26 @@ impl Classifier {
         ctx: &MatchContext<'_>,
         via_filter: bool,
     ) -> Option<Decision> {
-        let staff = || self.custom.as_ref().and_then(|set| set.find(text, ctx));
+        // A built-in rule's id lives as long as the program and is lent to the verdict; a staff
+        // rule's is copied.
+        let staff =
+            || self.custom.as_ref().and_then(|set| set.find(text, ctx)).map(|hit| (Cow::Owned(hit.id.to_owned()), hit));
         let builtin = || {
             let set = builtin_rules().ok()?;
-            match scan.filter(|scan| scan.is_of(text)) {
+            let hit = match scan.filter(|scan| scan.is_of(text)) {
                 Some(scan) => set.find_scanned(scan, ctx),
                 None => set.find(text, ctx),
-            }
+            }?;
+            Some((Cow::Borrowed(hit.id), hit))
         };
-        let hit = staff().or_else(builtin)?;
+        let (rule, hit) = staff().or_else(builtin)?;
         let evidence = text.get(hit.span.clone()).unwrap_or_default().to_owned();
         let (reason, confidence) = if hit.command_scoped {
             (hit.reason, Confidence::High)
         } else {
             confirm_user_unknown(hit.reason, status, ctx.command, via_filter)
         };
-        Some(Decision { reason, rule: hit.id.to_owned(), evidence, confidence })
+        Some(Decision { reason, rule, evidence, confidence })
     }
 
     /// A notice that names precisely what the relayed reply only hints at. Under au's `The user(s)
@@ -248,7 +253,7 @@ impl Classifier {
 
 struct Decision {
     reason: Reason,
-    rule: String,
+    rule: Cow<'static, str>,
     evidence: String,
     confidence: Confidence,
 }
@@ -545,7 +550,7 @@ mod tests {
         .unwrap();
         let classifier = Classifier::new(&config).unwrap();
         let v = classifier.classify_reply("451 4.7.1 User unknown, greylisted, try again");
-        assert_eq!((v.reason, v.rule.as_str()), (Reason::RateLimited, "acme.greylist"));
+        assert_eq!((v.reason, v.rule.as_ref()), (Reason::RateLimited, "acme.greylist"));
         assert_eq!(classifier.classify_reply("552 5.2.2 mailbox full").kind, Kind::Hard);
         assert_eq!(Classifier::builtin().classify_reply("552 5.2.2 mailbox full").kind, Kind::Soft);
     }

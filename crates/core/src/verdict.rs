@@ -1,5 +1,7 @@
 //! The verdict: what happened to one recipient, what to do about it, and why.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
 use crate::{Action, Confidence, EnhancedStatus, Kind, Reason};
@@ -22,7 +24,9 @@ pub struct Verdict {
     /// For `retry`: a suggested wait before the next attempt.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after_secs: Option<u32>,
-    pub rule: String,
+    /// Built-in rule ids and decoder names are lent for the program's lifetime rather than copied
+    /// into every verdict.
+    pub rule: Cow<'static, str>,
     pub evidence: String,
     pub confidence: Confidence,
     /// For complaints: the ARF `Feedback-Type` (abuse, fraud, opt-out, ...).

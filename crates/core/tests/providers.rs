@@ -90,7 +90,7 @@ fn a_provider_block_is_never_hard_even_when_the_text_reads_like_an_address_error
     let raw = br#"[{"email": "a@example.com", "event": "bounce", "sg_event_id": "x", "type": "blocked",
         "reason": "550 5.1.1 user unknown", "status": "5.1.1"}]"#;
     let v = &classify_message(raw)[0];
-    assert_eq!((v.kind, v.rule.as_str()), (Kind::Block, "sendgrid.bounce_classification"));
+    assert_eq!((v.kind, v.rule.as_ref()), (Kind::Block, "sendgrid.bounce_classification"));
     let postmark = br#"{"RecordType": "Bounce", "Type": "SpamNotification", "Email": "a@example.com",
         "Details": "550 no such user"}"#;
     assert_eq!(classify_message(postmark)[0].kind, Kind::Block);
@@ -103,7 +103,7 @@ fn a_provider_block_is_never_hard_even_when_the_text_reads_like_an_address_error
 fn the_label_decides_only_what_the_text_leaves_unexplained() {
     let no_text = br#"{"RecordType": "Bounce", "Type": "HardBounce", "Email": "a@example.com", "Details": ""}"#;
     let v = &classify_message(no_text)[0];
-    assert_eq!((v.reason, v.rule.as_str()), (Reason::UserUnknown, "postmark.bounce_type"));
+    assert_eq!((v.reason, v.rule.as_ref()), (Reason::UserUnknown, "postmark.bounce_type"));
     let full = br#"{"RecordType": "Bounce", "Type": "HardBounce", "Email": "a@example.com",
         "Details": "smtp;552 5.2.2 mailbox full"}"#;
     assert_eq!(classify_message(full)[0].kind, Kind::Soft, "the remote server said the mailbox is full");

@@ -281,7 +281,7 @@ pub async fn reevaluate(
             (Some(_), None) => {
                 let Some(id) = event.suppression_id else { continue };
                 let Some(old) = tx.suppression_by_id(id).await? else { continue };
-                if !old.active || old.rule.as_deref() != Some(event.verdict.rule.as_str()) {
+                if !old.active || old.rule.as_deref() != Some(event.verdict.rule.as_ref()) {
                     continue;
                 }
                 out.would_lift += 1;

@@ -120,7 +120,7 @@ macro_rules! sql_store {
                             .push_bind(e.recipient.as_ref().map(|t| t.key()))
                             .push_bind(e.verdict.kind.as_str())
                             .push_bind(e.verdict.reason.as_str())
-                            .push_bind(e.verdict.rule.as_str())
+                            .push_bind(e.verdict.rule.as_ref())
                             .push_bind(e.campaign.as_deref())
                             .push_bind(e.stream.as_deref())
                             .push_bind(e.sending_ip.as_deref())

@@ -250,7 +250,7 @@ fn prepare(
     let mut verdict = pre_classified(kind, item.reason);
     verdict.recipient = recipient.as_ref().map(|t| t.display().to_owned());
     if item.spam_trap {
-        verdict.rule = "event:spam_trap".to_owned();
+        verdict.rule = "event:spam_trap".into();
     }
     Ok(vec![NewEvent { verdict, ..base }])
 }
@@ -273,7 +273,7 @@ fn pre_classified(kind: Kind, reason: Option<Reason>) -> Verdict {
         kind,
         action: reason.action(kind),
         retry_after_secs: reason.retry_after_secs(kind),
-        rule: format!("event:{kind}"),
+        rule: format!("event:{kind}").into(),
         evidence: String::new(),
         confidence: Confidence::High,
         feedback_type: (kind == Kind::Unsubscribe).then(|| "opt-out".to_owned()),
