@@ -48,7 +48,7 @@ const MIN_LITERAL: usize = 3;
 const STACK_RULES: usize = 512;
 /// Literal occurrences kept on the stack; a text with more (a long bounce notice) keeps them all
 /// on the heap instead.
-const INLINE_OCCURRENCES: usize = 64;
+const INLINE_OCCURRENCES: usize = 16;
 /// Occurrence counts up to this are put in order by insertion.
 const SMALL_SORT: usize = 24;
 

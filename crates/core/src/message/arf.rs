@@ -49,7 +49,7 @@ pub fn decode<'b>(bounce: &'b Bounce) -> Option<Vec<Report<'b>>> {
 /// without an RFC 5965 report; the reporter's address is in its `X-HmXmrOriginalRecipient` header.
 fn microsoft_jmrp<'b>(bounce: &'b Bounce) -> Option<Vec<Report<'b>>> {
     let headers = bounce.original_headers.as_deref()?;
-    let recipient = fields::value(headers, "X-HmXmrOriginalRecipient").and_then(|v| address::clean(&v))?;
+    let recipient = fields::value(headers, "x-hmxmroriginalrecipient").and_then(|v| address::clean(&v))?;
     Some(vec![Report {
         recipient: Some(recipient),
         hint: Some(Hint {

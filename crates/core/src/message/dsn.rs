@@ -11,7 +11,9 @@ use crate::{EnhancedStatus, SmtpCommand};
 pub fn decode<'b>(bounce: &'b Bounce) -> Option<Vec<Report<'b>>> {
     let body = bounce.delivery_status.as_deref()?;
     let notification = text::notification_text(&bounce.human);
-    let blocks = text::recipient_blocks(notification, &[]);
+    // The notification's own account of each recipient, read only when a field leaves a gap.
+    let read_blocks = std::cell::OnceCell::new();
+    let blocks = || read_blocks.get_or_init(|| text::recipient_blocks(notification, &[])).as_slice();
     let mut reports = Vec::new();
     let paragraphs: Vec<Vec<(&str, String)>> = paragraphs(body).into_iter().map(fields::parse).collect();
     for group in paragraphs.iter().flat_map(|fields| recipient_groups(fields)) {
@@ -20,7 +22,7 @@ pub fn decode<'b>(bounce: &'b Bounce) -> Option<Vec<Report<'b>>> {
             None if group.get("Status").is_some() => {
                 let named = text::failed_recipients_header(bounce).into_iter().next();
                 match named
-                    .or_else(|| blocks.first().map(|b| b.address.clone()))
+                    .or_else(|| blocks().first().map(|b| b.address.clone()))
                     .or_else(|| bounce.original_recipient())
                 {
                     Some(r) => r,
@@ -29,18 +31,17 @@ pub fn decode<'b>(bounce: &'b Bounce) -> Option<Vec<Report<'b>>> {
             }
             None => continue,
         };
-        let block = blocks.iter().find(|b| b.address.eq_ignore_ascii_case(&recipient)).map(|b| b.text.as_str());
+        let block = || blocks().iter().find(|b| b.address.eq_ignore_ascii_case(&recipient)).map(|b| b.text.as_str());
         let diagnostic = group.get("Diagnostic-Code").map(fields::diagnostic_value).filter(|d| !d.is_empty());
-        let command = diagnostic.and_then(SmtpCommand::find).or_else(|| block.and_then(SmtpCommand::find));
+        let command = diagnostic.and_then(SmtpCommand::find).or_else(|| block().and_then(SmtpCommand::find));
         let status_comment =
             group.get("Status").and_then(comment).filter(|c| c.bytes().any(|b| b.is_ascii_alphabetic()));
         // A comment the diagnostic does not replace is the reporting MTA's own word on the status
         // (`5.2.1 (mailbox disabled, not accepting messages)`): it joins the notification.
-        let (diagnostic, remark) = match (diagnostic, block, status_comment) {
-            (Some(d), _, c) => (d.to_owned(), c),
-            (None, _, Some(c)) => (c.to_owned(), None),
-            (None, Some(b), None) if !b.is_empty() => (b.to_owned(), None),
-            (None, _, None) => (String::new(), None),
+        let (diagnostic, remark) = match (diagnostic, status_comment) {
+            (Some(d), c) => (d.to_owned(), c),
+            (None, Some(c)) => (c.to_owned(), None),
+            (None, None) => (block().filter(|b| !b.is_empty()).unwrap_or_default().to_owned(), None),
         };
         let context = match remark {
             Some(r) => Some(format!("{r} {}", text::compact(notification)).into()),

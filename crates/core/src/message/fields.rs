@@ -1,7 +1,7 @@
 //! Header-style field blocks (`Name: value`, folded continuation lines), as used by RFC 3464
 //! delivery-status bodies and RFC 5965 feedback reports.
 
-use crate::ascii::lines;
+use crate::ascii::{contains_ignore_case, lines};
 
 /// The fields of a block in order, unfolded. Names keep their case; values are trimmed. Lines that
 /// are neither fields nor continuations are skipped, so junk between fields does no harm.
@@ -25,9 +25,13 @@ pub fn parse(text: &str) -> Vec<(&str, String)> {
     fields
 }
 
-/// The value of the first field called `name` (in any case), unfolded as `parse` does, without
-/// building the others: one header of an attached original's many.
+/// The value of the first field called `name` (given in lower case, matched in any case),
+/// unfolded as `parse` does, without building the others: one header of an attached original's
+/// many. A text that does not contain the name at all is ruled out by one vectorised search.
 pub fn value(text: &str, name: &str) -> Option<String> {
+    if !contains_ignore_case(text, name) {
+        return None;
+    }
     let mut found: Option<String> = None;
     for line in lines(text) {
         if line.starts_with([' ', '\t']) {
@@ -95,9 +99,9 @@ mod tests {
     fn one_value_is_read_as_parse_reads_it() {
         let block = "Received: x\nTo: Jane\n <jane@example.com>\njunk\n  more\nto: second@example.com\n";
         let parsed = parse(block).into_iter().find(|(n, _)| n.eq_ignore_ascii_case("to")).map(|(_, v)| v);
-        assert_eq!(value(block, "TO"), parsed);
-        assert_eq!(value(block, "To").as_deref(), Some("Jane <jane@example.com> more"));
-        assert_eq!(value(block, "Cc"), None);
+        assert_eq!(value(block, "to"), parsed);
+        assert_eq!(value(block, "to").as_deref(), Some("Jane <jane@example.com> more"));
+        assert_eq!(value(block, "cc"), None);
     }
 
     #[test]

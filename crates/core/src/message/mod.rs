@@ -15,7 +15,7 @@ use std::sync::OnceLock;
 
 use mail_parser::{HeaderName, Message, MessageParser, MimeHeaders, PartType};
 
-use crate::ascii::{lines, lines_inclusive};
+use crate::ascii::{contains_ignore_case, lines, lines_inclusive};
 use crate::report::Report;
 use crate::{Classifier, Reason, Verdict};
 
@@ -141,14 +141,14 @@ impl Bounce {
     fn recover_embedded_reports(&mut self) {
         if self.delivery_status.is_none() {
             self.delivery_status = embedded_section(&self.human, Section::DeliveryStatus)
-                .or_else(|| embedded_fields(&self.human, &["Final-Recipient:", "Original-Recipient:"]));
+                .or_else(|| embedded_fields(&self.human, &["final-recipient:", "original-recipient:"]));
         }
         if self.original_headers.is_none() {
             self.original_headers = text::appended_original(&self.human).map(str::to_owned);
         }
         if self.feedback_report.is_none() {
             self.feedback_report = embedded_section(&self.human, Section::FeedbackReport)
-                .or_else(|| embedded_fields(&self.human, &["Feedback-Type:"]));
+                .or_else(|| embedded_fields(&self.human, &["feedback-type:"]));
         }
     }
 
@@ -156,7 +156,7 @@ impl Bounce {
     /// when a bounce does not say which address failed.
     pub fn original_recipient(&self) -> Option<String> {
         let headers = self.original_headers.as_deref()?;
-        let to = fields::value(headers, "To")?;
+        let to = fields::value(headers, "to")?;
         address::first_in(&to).map(|(a, _)| a)
     }
 
@@ -165,8 +165,7 @@ impl Bounce {
     fn issued_by_filter(&self) -> bool {
         self.headers.iter().any(|(name, value)| {
             FILTER_MARKS.iter().any(|(mark, needle)| {
-                name.eq_ignore_ascii_case(mark)
-                    && (needle.is_empty() || crate::ascii::contains_ignore_case(value, needle))
+                name.eq_ignore_ascii_case(mark) && (needle.is_empty() || contains_ignore_case(value, needle))
             })
         })
     }
@@ -282,9 +281,12 @@ fn embedded_section(text: &str, section: Section) -> Option<String> {
     Some(until_boundary(after[body_start..].trim_start_matches(['\r', '\n'])).to_owned())
 }
 
-/// Report fields pasted into plain text: from the first line starting with one of `starts` to
-/// the next boundary-like line.
+/// Report fields pasted into plain text: from the first line starting with one of `starts` (in
+/// lower case, matched in any case) to the next boundary-like line.
 fn embedded_fields(text: &str, starts: &[&str]) -> Option<String> {
+    if !starts.iter().any(|s| contains_ignore_case(text, s)) {
+        return None;
+    }
     let mut offset = 0;
     for line in lines_inclusive(text) {
         // The first byte rules out almost every line before the whole prefix is compared.
