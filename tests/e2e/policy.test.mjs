@@ -79,6 +79,8 @@ test('alert thresholds: an industry preset, errors next to their fields, saved a
   assert.equal(await page.locator('#alert-0-scope').inputValue(), 'all');
   assert.equal(Number(await page.locator('#alert-0-warning').inputValue()), 2);
   assert.equal(await page.locator('#alert-0-action').inputValue(), 'pause');
+  assert.deepEqual(await page.locator('#alert-0-action option').allTextContents(), ['notify', 'pause']);
+  assert.equal(await page.locator('#alert-0-metric option').count(), 6);
 
   await page.getByLabel('Industry preset').selectOption('financial');
   assert.equal(Number(await page.locator('#alert-0-warning').inputValue()), 0.5);
@@ -97,13 +99,18 @@ test('alert thresholds: an industry preset, errors next to their fields, saved a
 
   await page.getByRole('button', { name: 'Add a threshold' }).click();
   await page.locator('#alert-5-scope').fill('everywhere');
+  await page.locator('#alert-5-scope').blur();
+  // A preset applies to the settings as the server reads them: not while a scope is unreadable.
+  await page.getByLabel('Industry preset').selectOption('media');
+  assert.match(await page.getByTestId('error-preset').textContent(), /`everywhere` is not a scope/);
+  assert.equal(Number(await page.locator('#alert-0-warning').inputValue()), 0.5);
   await page.getByRole('button', { name: 'Save policy' }).click();
   assert.match(await page.getByTestId('error-thresholds[5].scope').textContent(), /is not a scope/);
   await page.locator('#alert-5-scope').fill('all');
   await page.getByRole('button', { name: 'Save policy' }).click();
   await page.getByTestId('error-thresholds[5].scope').filter({ hasText: 'thresholds[0] already covers' }).waitFor();
+  await page.locator('#alert-5-action').selectOption('pause');
   await page.locator('#alert-5-scope').fill('campaign:spring');
-  await page.locator('#alert-5-action').fill('pause');
   await page.getByRole('button', { name: 'Save policy' }).click();
   await page.getByTestId('policy-saved').waitFor();
 

@@ -136,6 +136,17 @@ pub enum AlertAction {
     Pause,
 }
 
+impl AlertAction {
+    pub const ALL: [AlertAction; 2] = [AlertAction::Notify, AlertAction::Pause];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertAction::Notify => "notify",
+            AlertAction::Pause => "pause",
+        }
+    }
+}
+
 /// One threshold, in percent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -485,5 +496,15 @@ mod tests {
         }
         assert!(AlertScope::parse("region:eu").is_none());
         assert!(serde_json::from_str::<AlertScope>("\"isp:\"").is_err());
+    }
+
+    #[test]
+    fn names_are_the_wire_names() {
+        for action in AlertAction::ALL {
+            assert_eq!(serde_json::to_value(action).ok(), Some(action.as_str().into()));
+        }
+        for metric in Metric::ALL {
+            assert_eq!(serde_json::to_value(metric).ok(), Some(metric.as_str().into()));
+        }
     }
 }

@@ -5,13 +5,15 @@
 //! server validates every save and its error is shown next to the field it names.
 //!
 //! The settings are edited as JSON, each control bound to a field by the server's name for it
-//! (`thresholds[2].warning`): one small control for every field, where typed bindings would add
-//! their deserialiser and a control per field type to the download; and what is typed goes to the
-//! server as typed, so its validation (a scope it cannot read, say) names the field.
+//! (`thresholds[2].warning`): one small control for every field, where typed bindings would need a
+//! control per field type; and what is typed goes to the server as typed, so its validation (a
+//! scope it cannot read, say) names the field. A preset is applied by `MonitoringSettings`' own
+//! `apply_preset`, on the draft read as typed settings and written back, so the page keeps no
+//! copy of the rule.
 
 use leptos::prelude::*;
-use rebound_api::v1::{Metric, PRESETS, Preset};
-use serde_json::{Value, json};
+use rebound_api::v1::{AlertAction, AlertScope, Metric, MonitoringSettings, PRESETS, Preset, Threshold};
+use serde_json::Value;
 
 use crate::api::ApiFailure;
 use crate::pages::common::FieldError;
@@ -32,19 +34,13 @@ fn at_mut<'a>(settings: &'a mut Value, row: Option<usize>, key: &str) -> Option<
     }
 }
 
-/// The overall bounce rate's levels from an industry preset (the threshold added if absent), as
-/// `MonitoringSettings::apply_preset` does on the server's side of the type.
-fn apply_preset(settings: &mut Value, preset: &Preset) {
-    let Some(thresholds) = settings["thresholds"].as_array_mut() else { return };
-    match thresholds.iter_mut().find(|t| t["metric"] == "bounce_rate" && t["scope"] == "all") {
-        Some(overall) => {
-            overall["warning"] = preset.warning.into();
-            overall["critical"] = preset.critical.into();
-        }
-        None => thresholds.push(json!({
-            "metric": "bounce_rate", "scope": "all", "warning": preset.warning, "critical": preset.critical, "action": "pause",
-        })),
-    }
+/// The draft with the overall bounce rate's levels from an industry preset. A draft that does not
+/// read as settings (a scope half typed, say) is refused with the reason, as the preset could not
+/// be applied to it.
+fn with_preset(draft: &Value, preset: &Preset) -> Result<Value, String> {
+    let mut settings = serde_json::from_value::<MonitoringSettings>(draft.clone()).map_err(|e| e.to_string())?;
+    settings.apply_preset(preset);
+    serde_json::to_value(settings).map_err(|e| e.to_string())
 }
 
 /// The thresholds, the window, the minimum volume, the hysteresis and the presets, editing
@@ -53,16 +49,28 @@ fn apply_preset(settings: &mut Value, preset: &Preset) {
 pub fn AlertThresholds(draft: RwSignal<Option<Value>>, failure: RwSignal<Option<ApiFailure>>) -> impl IntoView {
     let count = move || draft.with(|d| d.as_ref().and_then(|d| d["thresholds"].as_array()).map_or(0, Vec::len));
     let edit = move |change: &dyn Fn(&mut Value)| draft.update(|d| d.iter_mut().for_each(change));
+    let refused = RwSignal::new(None::<String>);
     let preset = move |ev: leptos::ev::Event| {
         let id = event_target_value(&ev);
-        if let Some(preset) = PRESETS.iter().find(|p| p.id == id) {
-            edit(&|d| apply_preset(d, preset));
+        let Some(preset) = PRESETS.iter().find(|p| p.id == id) else { return };
+        let applied = draft.with_untracked(|d| d.as_ref().map(|d| with_preset(d, preset)));
+        match applied {
+            Some(Ok(settings)) => draft.set(Some(settings)),
+            Some(Err(why)) => refused.set(Some(format!("Correct the thresholds before choosing a preset: {why}"))),
+            None => {}
         }
     };
     let add = move |_| {
+        let added = Threshold {
+            metric: Metric::BounceRate,
+            scope: AlertScope::EachCampaign,
+            warning: 5.0,
+            critical: 10.0,
+            action: AlertAction::Notify,
+        };
         edit(&|d| {
-            if let Some(thresholds) = d["thresholds"].as_array_mut() {
-                thresholds.push(json!({"metric": "bounce_rate", "scope": "campaign:*", "warning": 5, "critical": 10, "action": "notify"}));
+            if let (Some(thresholds), Ok(added)) = (d["thresholds"].as_array_mut(), serde_json::to_value(&added)) {
+                thresholds.push(added);
             }
         })
     };
@@ -73,8 +81,11 @@ pub fn AlertThresholds(draft: RwSignal<Option<Value>>, failure: RwSignal<Option<
             }
         })
     };
+    let metrics = || Metric::ALL.iter().map(|m| m.as_str()).collect::<Vec<_>>();
+    let actions = || AlertAction::ALL.iter().map(|a| a.as_str()).collect::<Vec<_>>();
+    // Any change in the card makes a refused preset's reason stale (choosing one fires `input` first).
     view! {
-        <div class="card">
+        <div class="card" on:input=move |_| refused.set(None)>
             <h2>"Alert thresholds"</h2>
             <p class="hint">"Rates over the rolling window, in percent of attempts (list growth: of the list, per day). \
                 A warning notifies; a critical level notifies or pauses sending to its scope."</p>
@@ -85,22 +96,19 @@ pub fn AlertThresholds(draft: RwSignal<Option<Value>>, failure: RwSignal<Option<
                     <option value=p.id>{format!("{}: {}% / {}%", p.name, Value::from(p.warning), Value::from(p.critical))}</option>
                 }).collect_view()}
             </select>
+            {move || refused.get().map(|why| view! { <p class="error field-error" role="alert" data-testid="error-preset">{why}</p> })}
             <div class="row">
                 <Cell draft=draft failure=failure key="window_hours" label="Window (hours)"/>
                 <Cell draft=draft failure=failure key="min_volume" label="Fewest attempts that can alert"/>
                 <Cell draft=draft failure=failure key="hysteresis" label="Hysteresis (fraction of a level)"/>
             </div>
-            <datalist id="alert-metrics">
-                {Metric::ALL.iter().map(|m| view! { <option value=m.as_str()></option> }).collect_view()}
-            </datalist>
-            <datalist id="alert-actions"><option value="notify"></option><option value="pause"></option></datalist>
             <For each=move || 0..count() key=|i| *i let(i)>
                 <div class="row threshold" data-testid="threshold-row">
-                    <Cell draft=draft failure=failure row=i key="metric" label="Metric" text="alert-metrics"/>
-                    <Cell draft=draft failure=failure row=i key="scope" label="Scope" text=""/>
+                    <Cell draft=draft failure=failure row=i key="metric" label="Metric" choices=metrics()/>
+                    <Cell draft=draft failure=failure row=i key="scope" label="Scope" text=true/>
                     <Cell draft=draft failure=failure row=i key="warning" label="Warning at (%)"/>
                     <Cell draft=draft failure=failure row=i key="critical" label="Critical at (%)"/>
-                    <Cell draft=draft failure=failure row=i key="action" label="At critical: notify or pause" text="alert-actions"/>
+                    <Cell draft=draft failure=failure row=i key="action" label="At critical" choices=actions()/>
                     <div><button type="button" class="secondary" on:click=move |_| remove(i)>"Remove"</button></div>
                 </div>
             </For>
@@ -110,9 +118,9 @@ pub fn AlertThresholds(draft: RwSignal<Option<Value>>, failure: RwSignal<Option<
 }
 
 /// One field's control, bound to the draft at `key` (of threshold `row`, when given), with the
-/// server's error about it underneath. A text field (`text`: the id of its list of suggestions,
-/// or empty) sends what is typed; a number's field sends a number when what is typed reads as
-/// one, else the text, for the server to refuse by name.
+/// server's error about it underneath: a choice among `choices`, or a field to type in. A `text`
+/// field sends what is typed; a number's field sends a number when what is typed reads as one,
+/// else the text, for the server to refuse by name.
 #[component]
 fn Cell(
     draft: RwSignal<Option<Value>>,
@@ -120,12 +128,14 @@ fn Cell(
     #[prop(optional)] row: Option<usize>,
     key: &'static str,
     label: &'static str,
-    #[prop(optional)] text: Option<&'static str>,
+    #[prop(optional)] text: bool,
+    #[prop(optional)] choices: Vec<&'static str>,
 ) -> impl IntoView {
     let (field, id) = match row {
         Some(i) => (format!("thresholds[{i}].{key}"), format!("alert-{i}-{key}")),
         None => (key.to_owned(), format!("alert-{key}")),
     };
+    let text = text || !choices.is_empty();
     let shown = move || {
         draft.with(|d| {
             d.as_ref().and_then(|d| at(d, row, key)).map_or_else(String::new, |v| match v {
@@ -137,7 +147,7 @@ fn Cell(
     let change = move |ev: leptos::ev::Event| {
         let typed = event_target_value(&ev);
         let typed = match serde_json::from_str::<Value>(typed.trim()) {
-            Ok(number @ Value::Number(_)) if text.is_none() => number,
+            Ok(number @ Value::Number(_)) if !text => number,
             _ => Value::String(typed),
         };
         draft.update(|d| {
@@ -146,10 +156,16 @@ fn Cell(
             }
         });
     };
+    let control = if choices.is_empty() {
+        view! { <input id=id.clone() autocomplete="off" prop:value=shown on:change=change/> }.into_any()
+    } else {
+        let options = choices.into_iter().map(|c| view! { <option value=c>{c}</option> }).collect_view();
+        view! { <select id=id.clone() prop:value=shown on:change=change>{options}</select> }.into_any()
+    };
     view! {
         <div>
-            <label for=id.clone()>{label}</label>
-            <input id=id autocomplete="off" list=text.filter(|l| !l.is_empty()) prop:value=shown on:change=change/>
+            <label for=id>{label}</label>
+            {control}
             <FieldError failure=failure field=field/>
         </div>
     }
