@@ -1,5 +1,6 @@
 //! Throughput of the classifier over the labelled corpus, every built-in rule loaded:
-//! SMTP reply lines per second and whole bounce emails per second, on one core.
+//! SMTP reply lines per second and whole bounce emails per second, on one core, and the memory the
+//! compiled rules hold afterwards.
 //!
 //! `cargo bench -p rebound-core` (the corpus is read from `../shared/corpus`, or
 //! `REBOUND_CORPUS_DIR`; `REBOUND_BENCH=lines` or `=emails` runs one half). A bench binary rather than a test: it measures, it never asserts.
@@ -71,5 +72,8 @@ fn main() {
             emails.len(),
             bytes / emails.len()
         );
+    }
+    if let Ok(rules) = rebound_core::builtin_rules() {
+        println!("compiled rules: {:.1} MB", rules.memory_usage() as f64 / 1e6);
     }
 }
