@@ -95,6 +95,26 @@ impl TestDatabase {
     }
 }
 
+/// Runs `test` on a fresh database of `backend`, then removes it (a failed test leaves it for
+/// inspection). PostgreSQL tests pass without running when `REBOUND_SKIP_POSTGRES=1`.
+pub async fn on_database(backend: Backend, test: impl AsyncFnOnce(&TestDatabase)) {
+    let Some(db) = TestDatabase::create(backend).await else {
+        eprintln!("PostgreSQL left out: REBOUND_SKIP_POSTGRES=1");
+        return;
+    };
+    test(&db).await;
+    db.drop_database().await;
+}
+
+/// `on_database` with the server started on that database (and stopped before it is removed).
+pub async fn on_server(backend: Backend, test: impl AsyncFnOnce(&TestServer)) {
+    on_database(backend, async |db| {
+        let server = TestServer::start(db, None).await;
+        test(&server).await;
+    })
+    .await;
+}
+
 /// The real application on a real socket.
 pub struct TestServer {
     pub addr: SocketAddr,
