@@ -4,7 +4,10 @@
 // assets that index.html names are kept and served from here; nothing under /api/ is ever kept.
 const CACHE = 'rebound-console';
 const INDEX = '/index.html';
-const HASHED = /\/[\w.-]+-[0-9a-f]{16}(?:_bg)?\.(?:wasm|js|css)$/;
+// Trunk names an asset `name-<hash>.ext`, the hash a 64-bit number in hex without leading zeros:
+// usually 16 digits, fewer one build in sixteen.
+const HASHED_NAME = String.raw`/[\w.-]+-[0-9a-f]{8,16}(?:_bg)?\.(?:wasm|js|css)`;
+const HASHED = new RegExp(`${HASHED_NAME}$`);
 
 self.addEventListener('install', (event) => {
   event.waitUntil(refresh().catch(() => undefined).then(() => self.skipWaiting()));
@@ -61,7 +64,7 @@ async function refresh() {
  */
 async function keep(response) {
   const html = await response.clone().text();
-  const names = new Set([...html.matchAll(/["'](\/[\w.-]+-[0-9a-f]{16}(?:_bg)?\.(?:wasm|js|css))["']/g)].map((m) => m[1]));
+  const names = new Set([...html.matchAll(new RegExp(`["'](${HASHED_NAME})["']`, 'g'))].map((m) => m[1]));
   const cache = await caches.open(CACHE);
   for (const name of names) {
     if (!(await cache.match(name))) await cache.add(name);

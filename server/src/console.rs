@@ -45,12 +45,15 @@ async fn cache_control(request: Request, next: Next) -> Response {
     response
 }
 
-/// Trunk names assets `name-<16 hex digits>.ext` (and `name-<hash>_bg.wasm`); such a name changes whenever the content does.
+/// Trunk names assets `name-<hash>.ext` (and `name-<hash>_bg.wasm`), the hash a 64-bit number in hex
+/// without leading zeros (16 digits, fewer one build in sixteen); such a name changes whenever the
+/// content does.
 fn is_hashed_asset(path: &str) -> bool {
     let file = path.rsplit('/').next().unwrap_or(path);
     let stem = file.split('.').next().unwrap_or(file);
     let stem = stem.strip_suffix("_bg").unwrap_or(stem);
-    stem.rsplit_once('-').is_some_and(|(_, hash)| hash.len() >= 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()))
+    stem.rsplit_once('-')
+        .is_some_and(|(_, hash)| (8..=16).contains(&hash.len()) && hash.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 #[cfg(test)]
@@ -61,6 +64,8 @@ mod tests {
     fn only_hashed_names_are_immutable() {
         assert!(is_hashed_asset("/rebound-console-4f1c2a9b8e7d6c5b_bg.wasm"));
         assert!(is_hashed_asset("/rebound-console-4f1c2a9b8e7d6c5b.js"));
+        assert!(is_hashed_asset("/rebound-console-d188398bcb45490_bg.wasm"), "a hash with a leading zero dropped");
+        assert!(!is_hashed_asset("/style-abc.css"));
         assert!(!is_hashed_asset("/index.html"));
         assert!(!is_hashed_asset("/suppressions/jane-doe"));
     }
