@@ -4,9 +4,9 @@
 //! arrive as `Rule`s (JSON in the server and the console) and are checked before them. Each
 //! set compiles into one Aho-Corasick DFA over the literal prefixes of its patterns and the SMTP
 //! command phrases (one pass over the text finds which rules could match, where, and which command
-//! the text names), plus one precompiled dense DFA per rule, run anchored at those places: a table
-//! walk with no cache, no lock and no allocation, the same natively and in wasm32. Patterns that
-//! start with a literal keep this fast. The first rule in file order whose pattern matches and
+//! the text names), plus one dense DFA per rule, run anchored at those places: a table walk with no
+//! cache, no lock and no allocation (in wasm32, to keep the download small, the rule's regex does
+//! that check with its lazy DFA instead). Patterns that start with a literal keep this fast. The first rule in file order whose pattern matches and
 //! whose scope fits the reply wins.
 //!
 //! Rule file syntax, one rule per line (`#` starts a comment line):
@@ -574,7 +574,7 @@ fn build_dense(pattern: &str, start: StartKind) -> Option<dense::DFA<Vec<u32>>> 
 
 /// No dense DFAs in the browser: it classifies one text at a time, and regex-automata's DFA
 /// builder (which the meta regexes then also embed) would cost more download than its speed saves
-/// there. The regexes find the same matches.
+/// there. The regexes, with their lazy DFAs, find the same matches.
 #[cfg(target_arch = "wasm32")]
 fn build_dense(_pattern: &str, _start: StartKind) -> Option<dense::DFA<Vec<u32>>> {
     None
