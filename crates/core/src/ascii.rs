@@ -1,16 +1,14 @@
-//! Byte-level text helpers for the hot paths: ASCII case-insensitive search without the
-//! lower-cased copy of the text that `to_ascii_lowercase().contains(..)` makes on every call, and
-//! line splitting with a vectorised search instead of `str`'s per-line character searcher, which
-//! costs more than the short lines of a bounce notice take to scan.
+//! Byte-level text helpers for the hot paths: ASCII case-insensitive search and prefix tests,
+//! without the lower-cased copy of the text that `to_ascii_lowercase().contains(..)` makes on every
+//! call, and line splitting with a vectorised search instead of `str`'s per-line character
+//! searcher, which costs more than the short lines of a bounce notice take to scan.
 
 /// Whether `text` contains `needle` (lower-case ASCII), ignoring ASCII case. Candidates are the
 /// places where the needle's least common byte occurs in either case, which a vectorised
 /// `memchr2` finds (`x` in "retry timeout exceeded" rules out far more text than its `r` would);
 /// each is then compared whole. For a needle known at compile time, `Needle` picks that byte once.
 pub(crate) fn contains_ignore_case(text: &str, needle: &str) -> bool {
-    let needle = needle.as_bytes();
-    let anchor = (0..needle.len()).min_by_key(|&i| COMMONNESS[usize::from(needle[i])]).unwrap_or(0);
-    contains_at(text.as_bytes(), needle, anchor)
+    contains_at(text.as_bytes(), needle.as_bytes(), rarest(needle.as_bytes()))
 }
 
 /// A lower-case ASCII needle with its least common byte chosen at compile time.
@@ -21,21 +19,25 @@ pub(crate) struct Needle {
 
 impl Needle {
     pub(crate) const fn new(needle: &'static str) -> Self {
-        let bytes = needle.as_bytes();
-        let (mut anchor, mut i) = (0, 1);
-        while i < bytes.len() {
-            if COMMONNESS[bytes[i] as usize] < COMMONNESS[bytes[anchor] as usize] {
-                anchor = i;
-            }
-            i += 1;
-        }
-        Self { bytes, anchor }
+        Self { bytes: needle.as_bytes(), anchor: rarest(needle.as_bytes()) }
     }
 
     /// Whether `text` contains the needle, ignoring ASCII case.
     pub(crate) fn is_in(&self, text: &str) -> bool {
         contains_at(text.as_bytes(), self.bytes, self.anchor)
     }
+}
+
+/// Where the needle's least common byte is (the first of equals; 0 for an empty needle).
+const fn rarest(needle: &[u8]) -> usize {
+    let (mut anchor, mut i) = (0, 1);
+    while i < needle.len() {
+        if COMMONNESS[needle[i] as usize] < COMMONNESS[needle[anchor] as usize] {
+            anchor = i;
+        }
+        i += 1;
+    }
+    anchor
 }
 
 /// The search behind both: candidates where `needle[anchor]` occurs, compared whole.
@@ -66,6 +68,18 @@ const fn commonness() -> [u8; 256] {
     table[b' ' as usize] = 255;
     table[b'.' as usize] = 120;
     table
+}
+
+/// Whether `text` starts with `prefix` (lower-case ASCII), ignoring ASCII case.
+pub(crate) fn starts_with_ignore_case(text: &str, prefix: &str) -> bool {
+    text.len() >= prefix.len() && text.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
+}
+
+/// Whether `text` starts with one of `prefixes` (lower-case ASCII), ignoring ASCII case. The first
+/// byte rules out nearly every line and prefix before a whole prefix is compared.
+pub(crate) fn starts_with_any(text: &str, prefixes: &[&str]) -> bool {
+    let Some(first) = text.as_bytes().first().map(u8::to_ascii_lowercase) else { return false };
+    prefixes.iter().any(|p| p.as_bytes().first() == Some(&first) && starts_with_ignore_case(text, p))
 }
 
 /// `text.split_inclusive('\n')`: each line with its line end.

@@ -6,8 +6,8 @@
 //! command phrases (one pass over the text finds which rules could match, where, and which command
 //! the text names), plus one dense DFA per rule, run anchored at those places: a table walk with no
 //! cache, no lock and no allocation (in wasm32, to keep the download small, the rule's regex does
-//! that check with its lazy DFA instead). Patterns that start with a literal keep this fast. The first rule in file order whose pattern matches and
-//! whose scope fits the reply wins.
+//! that check with its lazy DFA instead). Patterns that start with a literal keep this fast. The
+//! first rule in file order whose pattern matches and whose scope fits the reply wins.
 //!
 //! Rule file syntax, one rule per line (`#` starts a comment line):
 //!
@@ -29,6 +29,7 @@ use aho_corasick::{MatchKind, dfa::DFA as LiteralDfa};
 use regex_automata::dfa::{Automaton as _, StartKind, dense};
 use regex_automata::util::syntax;
 use regex_automata::{Anchored, Input, meta};
+use regex_syntax::hir::Hir;
 use regex_syntax::hir::literal::{ExtractKind, Extractor};
 use serde::{Deserialize, Serialize};
 
@@ -364,7 +365,10 @@ impl RuleSet {
                     let message = "the pattern matches empty text, so it would match everything".to_owned();
                     return Err(RuleError::Pattern { id: rule.id.clone(), message });
                 }
-                let start = match prefix_literals(&rule.pattern) {
+                // The regex compiled, so its syntax parses; the parse feeds the prefilter and the bound.
+                let hir =
+                    regex_syntax::ParserBuilder::new().unicode(false).utf8(false).build().parse(&rule.pattern).ok();
+                let start = match hir.as_ref().and_then(prefix_literals) {
                     Some(found) => {
                         for literal in found {
                             let at = literal_index(&mut literals, &mut set.owners, literal);
@@ -380,7 +384,7 @@ impl RuleSet {
                     }
                 };
                 let dense = OnceLock::new();
-                let max_len = max_match_len(&rule.pattern);
+                let max_len = hir.as_ref().and_then(|hir| hir.properties().maximum_len());
                 set.patterns.push(Some(Matcher { regex, source: rule.pattern.clone(), start, max_len, dense }));
             }
             set.scopes.push(scope);
@@ -582,11 +586,10 @@ fn build_dense(_pattern: &str, _start: StartKind) -> Option<dense::DFA<Vec<u32>>
 
 /// The literals that every match of `pattern` starts with (lower-cased, for a case-insensitive
 /// search), or `None` when there is no short, finite set of them of useful length.
-fn prefix_literals(pattern: &str) -> Option<Vec<Vec<u8>>> {
-    let hir = regex_syntax::ParserBuilder::new().unicode(false).utf8(false).build().parse(pattern).ok()?;
+fn prefix_literals(hir: &Hir) -> Option<Vec<Vec<u8>>> {
     let mut extractor = Extractor::new();
     extractor.kind(ExtractKind::Prefix).limit_class(8).limit_repeat(3).limit_literal_len(12).limit_total(512);
-    let seq = extractor.extract(&hir);
+    let seq = extractor.extract(hir);
     let literals = seq.literals()?;
     if literals.is_empty() || literals.iter().any(|l| l.as_bytes().len() < MIN_LITERAL) {
         return None;
@@ -595,12 +598,6 @@ fn prefix_literals(pattern: &str) -> Option<Vec<Vec<u8>>> {
     lowered.sort();
     lowered.dedup();
     Some(lowered)
-}
-
-/// The length of the longest text `pattern` can match, or `None` when it is unbounded.
-fn max_match_len(pattern: &str) -> Option<usize> {
-    let hir = regex_syntax::ParserBuilder::new().unicode(false).utf8(false).build().parse(pattern).ok()?;
-    hir.properties().maximum_len()
 }
 
 /// Compiles one rule's pattern: case-insensitive (ASCII), over bytes, leftmost-first.

@@ -15,7 +15,7 @@ use std::sync::OnceLock;
 
 use mail_parser::{HeaderName, Message, MessageParser, MimeHeaders, PartType};
 
-use crate::ascii::{contains_ignore_case, lines, lines_inclusive};
+use crate::ascii::{contains_ignore_case, lines, lines_inclusive, starts_with_any};
 use crate::report::Report;
 use crate::{Classifier, Reason, Verdict};
 
@@ -289,13 +289,7 @@ fn embedded_fields(text: &str, starts: &[&str]) -> Option<String> {
     }
     let mut offset = 0;
     for line in lines_inclusive(text) {
-        // The first byte rules out almost every line before the whole prefix is compared.
-        let begins = |s: &&str| {
-            let Some(prefix) = line.as_bytes().get(..s.len()) else { return false };
-            prefix.first().map(u8::to_ascii_lowercase) == s.as_bytes().first().map(u8::to_ascii_lowercase)
-                && prefix.eq_ignore_ascii_case(s.as_bytes())
-        };
-        if starts.iter().any(begins) {
+        if starts_with_any(line, starts) {
             return Some(until_boundary(&text[offset..]).to_owned());
         }
         offset += line.len();

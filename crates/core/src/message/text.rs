@@ -6,7 +6,7 @@
 
 use super::{Bounce, address};
 use crate::Reason;
-use crate::ascii::{lines, lines_inclusive};
+use crate::ascii::{lines, lines_inclusive, starts_with_any, starts_with_ignore_case};
 use crate::report::{Hint, Report};
 
 /// Longest diagnostic kept for one recipient; real ones are a few hundred bytes.
@@ -64,17 +64,6 @@ fn original_start(human: &str) -> Option<(usize, usize)> {
         offset += line.len();
     }
     None
-}
-
-/// Whether `text` starts with one of `prefixes` (lower-case), ignoring ASCII case. The first byte
-/// rules out nearly every line and prefix before a whole prefix is compared.
-fn starts_with_any(text: &str, prefixes: &[&str]) -> bool {
-    let Some(first) = text.as_bytes().first().map(u8::to_ascii_lowercase) else { return false };
-    prefixes.iter().any(|p| p.as_bytes().first() == Some(&first) && starts_with_ignore_case(text, p))
-}
-
-fn starts_with_ignore_case(text: &str, prefix: &str) -> bool {
-    text.len() >= prefix.len() && text.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
 }
 
 /// A failed address and the text about it.
