@@ -11,6 +11,7 @@ mod classifier;
 mod command;
 mod events;
 mod kinds;
+mod literals;
 mod message;
 mod reply;
 mod report;

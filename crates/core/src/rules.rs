@@ -2,9 +2,9 @@
 //!
 //! Built-in rules live in `rules/*.rules` inside this crate, embedded at compile time; staff rules
 //! arrive as `Rule`s (JSON in the server and the console) and are checked before them. Each
-//! set compiles into one Aho-Corasick DFA over the literal prefixes of its patterns and the SMTP
-//! command phrases (one pass over the text finds which rules could match, where, and which command
-//! the text names), plus one dense DFA per rule, run anchored at those places: a table walk with no
+//! set compiles into one literal scanner (`literals`: an Aho-Corasick DFA) over the literal
+//! prefixes of its patterns and the SMTP command phrases (one pass over the text finds which rules
+//! could match, where, and which command the text names), plus one dense DFA per rule, run anchored at those places: a table walk with no
 //! cache, no lock and no allocation (in wasm32, to keep the download small, the rule's regex does
 //! that check with its lazy DFA instead). Patterns that start with a literal keep this fast. The
 //! first rule in file order whose pattern matches and whose scope fits the reply wins.
@@ -24,8 +24,6 @@
 use std::ops::Range;
 use std::sync::OnceLock;
 
-use aho_corasick::automaton::Automaton as _;
-use aho_corasick::{MatchKind, dfa::DFA as LiteralDfa};
 use regex_automata::dfa::{Automaton as _, StartKind, dense};
 use regex_automata::util::syntax;
 use regex_automata::{Anchored, Input, meta};
@@ -33,7 +31,9 @@ use regex_syntax::hir::Hir;
 use regex_syntax::hir::literal::{ExtractKind, Extractor};
 use serde::{Deserialize, Serialize};
 
+use crate::ascii::starts_with_ignore_case;
 use crate::command::PHRASES;
+use crate::literals::LiteralSet;
 use crate::{Reason, SmtpCommand};
 
 /// Room for each rule's lazy DFA, so that long bounce texts stay on the fast path.
@@ -45,6 +45,12 @@ const DENSE_DFA_LIMIT: usize = 1 << 20;
 /// Shortest literal worth prefiltering on; a rule whose match can start with something shorter is
 /// tried on every text.
 const MIN_LITERAL: usize = 3;
+/// Longest literal the scanner looks for: rules' prefix literals are cut to this length (longer
+/// ones named fewer rules to check, for more memory), command phrases are looked for by their
+/// first bytes and compared in full where those occur.
+const MAX_LITERAL: usize = 12;
+/// The scanner's tag bit for a literal that starts command phrases (the rest is the literal's index).
+const PHRASE: u32 = 1 << 31;
 /// Rules counted in a fixed-size bit set on the stack; larger sets use the heap.
 const STACK_RULES: usize = 512;
 /// Literal occurrences kept on the stack; a text with more (a long bounce notice) keeps them all
@@ -167,11 +173,10 @@ pub struct RuleSet {
     reasons: Vec<Reason>,
     scopes: Vec<CompiledScope>,
     /// Finds the prefix literals of rules and the command phrases in one pass.
-    scanner: Option<LiteralDfa>,
-    /// `owners[p]`: the rules whose matches can start with scanner pattern `p`.
-    owners: Vec<Vec<usize>>,
-    /// `phrases[p]`: the index in `PHRASES` (the command phrases) of scanner pattern `p`, if it is one.
-    phrases: Vec<Option<usize>>,
+    scanner: Option<LiteralSet>,
+    /// `phrases[p]`: the indices in `PHRASES` (the command phrases) of the phrases that start with
+    /// scanner pattern `p` (their first `MAX_LITERAL` bytes), in priority order.
+    phrases: Vec<Vec<usize>>,
     /// Rules without usable prefix literals: tried on every text.
     unfiltered: Vec<usize>,
 }
@@ -338,11 +343,12 @@ impl RuleSet {
             reasons: Vec::with_capacity(rules.len()),
             scopes: Vec::with_capacity(rules.len()),
             scanner: None,
-            owners: Vec::new(),
             phrases: Vec::new(),
             unfiltered: Vec::new(),
         };
         let mut literals: Vec<Vec<u8>> = Vec::new();
+        // `owners[p]`: the rules whose matches can start with scanner literal `p`.
+        let mut owners: Vec<Vec<usize>> = Vec::new();
         for (index, rule) in rules.iter().enumerate() {
             if rule.id.trim().is_empty() {
                 return Err(RuleError::Scope { id: rule.id.clone(), message: "the id is empty".to_owned() });
@@ -371,9 +377,9 @@ impl RuleSet {
                 let start = match hir.as_ref().and_then(prefix_literals) {
                     Some(found) => {
                         for literal in found {
-                            let at = literal_index(&mut literals, &mut set.owners, literal);
-                            if set.owners[at].last() != Some(&index) {
-                                set.owners[at].push(index);
+                            let at = literal_index(&mut literals, &mut owners, literal);
+                            if owners[at].last() != Some(&index) {
+                                owners[at].push(index);
                             }
                         }
                         StartKind::Anchored
@@ -391,19 +397,24 @@ impl RuleSet {
             set.ids.push(rule.id.clone());
             set.reasons.push(rule.reason);
         }
-        set.phrases = vec![None; literals.len()];
+        set.phrases = vec![Vec::new(); literals.len()];
         for (phrase, (text, _)) in PHRASES.iter().enumerate() {
-            let at = literal_index(&mut literals, &mut set.owners, text.as_bytes().to_ascii_lowercase());
-            set.phrases.resize(literals.len(), None);
-            set.phrases[at].get_or_insert(phrase);
+            let head = &text.as_bytes()[..text.len().min(MAX_LITERAL)];
+            let at = literal_index(&mut literals, &mut owners, head.to_ascii_lowercase());
+            set.phrases.resize(literals.len(), Vec::new());
+            set.phrases[at].push(phrase);
         }
-        let scanner = LiteralDfa::builder()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
-            .start_kind(aho_corasick::StartKind::Unanchored)
-            .prefilter(false)
-            .build(&literals)
-            .map_err(|e| RuleError::TooLarge { message: e.to_string() })?;
+        // A literal's tags: the rules it starts, and `PHRASE` with its index if it starts phrases.
+        let tags: Vec<Vec<u32>> = owners
+            .iter()
+            .zip(&set.phrases)
+            .enumerate()
+            .map(|(literal, (owners, phrases))| {
+                let phrase = (!phrases.is_empty()).then_some(PHRASE | literal as u32);
+                owners.iter().map(|&rule| rule as u32).chain(phrase).collect()
+            })
+            .collect();
+        let scanner = LiteralSet::new(&literals, &tags).map_err(|e| RuleError::TooLarge { message: e.to_string() })?;
         set.scanner = Some(scanner);
         Ok(set)
     }
@@ -441,27 +452,20 @@ impl RuleSet {
             scan.mark(rule);
         }
         let Some(scanner) = &self.scanner else { return scan };
-        let Ok(mut state) = scanner.start_state(aho_corasick::Anchored::No) else { return scan };
-        let hay = text.as_bytes();
-        let mut at = 0;
-        while let Some(end) = next_special(scanner, hay, &mut at, &mut state) {
-            if !scanner.is_match(state) {
-                continue;
+        scanner.for_each(text.as_bytes(), |tag, start| {
+            if tag & PHRASE == 0 {
+                scan.record(tag as usize, start);
+                return;
             }
-            for index in 0..scanner.match_len(state) {
-                let pattern = scanner.match_pattern(state, index);
-                let start = end - scanner.pattern_len(pattern);
-                for &rule in &self.owners[pattern.as_usize()] {
-                    scan.record(rule, start);
-                }
-                if let Some(phrase) = self.phrases[pattern.as_usize()] {
-                    scan.command = match scan.command {
-                        Some(best) if best <= (start, phrase) => Some(best),
-                        _ => Some((start, phrase)),
-                    };
-                }
+            let phrases = &self.phrases[(tag & !PHRASE) as usize];
+            let rest = text.get(start..).unwrap_or_default();
+            if let Some(&phrase) = phrases.iter().find(|&&p| starts_with_ignore_case(rest, PHRASES[p].0)) {
+                scan.command = match scan.command {
+                    Some(best) if best <= (start, phrase) => Some(best),
+                    _ => Some((start, phrase)),
+                };
             }
-        }
+        });
         scan.sort();
         scan
     }
@@ -495,56 +499,6 @@ impl RuleSet {
         }
         None
     }
-}
-
-/// Runs the scanner from `at` to the next special state (a match, usually), leaving `at` and
-/// `state` there and returning the end offset; `None` at the end of the text. A loop this small
-/// keeps its state in registers: a few instructions per byte.
-fn next_special(
-    scanner: &LiteralDfa,
-    hay: &[u8],
-    at: &mut usize,
-    state: &mut aho_corasick::automaton::StateID,
-) -> Option<usize> {
-    let (mut current, mut i) = (*state, *at);
-    if i >= hay.len() {
-        return None;
-    }
-    // Eight bytes a round: one end-of-text check per eight steps rather than one per step.
-    while let Some(round) = hay.get(i..i + 8).and_then(|c| <&[u8; 8]>::try_from(c).ok()) {
-        for (k, &byte) in round.iter().enumerate() {
-            if step(scanner, &mut current, byte) {
-                return Some(stop(at, state, i + k + 1, current));
-            }
-        }
-        i += 8;
-    }
-    while let Some(&byte) = hay.get(i) {
-        i += 1;
-        if step(scanner, &mut current, byte) {
-            return Some(stop(at, state, i, current));
-        }
-    }
-    *at = i;
-    None
-}
-
-/// One step of the scanner: whether the state it enters is special.
-fn step(scanner: &LiteralDfa, current: &mut aho_corasick::automaton::StateID, byte: u8) -> bool {
-    *current = scanner.next_state(aho_corasick::Anchored::No, *current, byte);
-    scanner.is_special(*current)
-}
-
-/// Where the scan stopped, and in which state; returns the end offset.
-fn stop(
-    at: &mut usize,
-    state: &mut aho_corasick::automaton::StateID,
-    end: usize,
-    current: aho_corasick::automaton::StateID,
-) -> usize {
-    *at = end;
-    *state = current;
-    end
 }
 
 /// The index of `literal` among the scanner's patterns, added (with no owners yet) if new.
@@ -588,7 +542,7 @@ fn build_dense(_pattern: &str, _start: StartKind) -> Option<dense::DFA<Vec<u32>>
 /// search), or `None` when there is no short, finite set of them of useful length.
 fn prefix_literals(hir: &Hir) -> Option<Vec<Vec<u8>>> {
     let mut extractor = Extractor::new();
-    extractor.kind(ExtractKind::Prefix).limit_class(8).limit_repeat(3).limit_literal_len(12).limit_total(512);
+    extractor.kind(ExtractKind::Prefix).limit_class(8).limit_repeat(3).limit_literal_len(MAX_LITERAL).limit_total(512);
     let seq = extractor.extract(hir);
     let literals = seq.literals()?;
     if literals.is_empty() || literals.iter().any(|l| l.as_bytes().len() < MIN_LITERAL) {
