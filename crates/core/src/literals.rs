@@ -332,6 +332,34 @@ mod tests {
         assert_eq!(LiteralSet::new(&literals, &[]).err(), Some(LiteralError::TooLarge));
     }
 
+    /// Hundreds of literals sharing prefixes and suffixes (ASCII in both cases, and UTF-8), over
+    /// texts of every length up to a few hundred bytes, against the `aho-corasick` crate's
+    /// overlapping search: the same occurrences, no more, no fewer.
+    #[test]
+    fn finds_what_the_aho_corasick_crate_finds() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move |bound: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % bound
+        };
+        let pieces = ["a", "b", "C", "d", " ", ".", "é", "不"];
+        let mut literals: Vec<String> =
+            (0..400).map(|_| (0..1 + next(12)).map(|_| pieces[next(8) as usize]).collect()).collect();
+        literals.sort();
+        literals.dedup();
+        let oracle = aho_corasick::AhoCorasick::builder().ascii_case_insensitive(true).build(&literals).unwrap();
+        for len in 0..300 {
+            let text: String = (0..len).map(|_| pieces[next(8) as usize]).collect();
+            let literal_refs: Vec<&str> = literals.iter().map(String::as_str).collect();
+            let mut expected: Vec<(usize, usize)> =
+                oracle.find_overlapping_iter(&text).map(|m| (m.pattern().as_usize(), m.start())).collect();
+            expected.sort();
+            assert_eq!(occurrences(&literal_refs, &text), expected, "{text:?}");
+        }
+    }
+
     /// Texts long enough to be walked in two and in four parts, with literals straddling every
     /// part boundary, against a plain search at every position.
     #[test]
