@@ -4,10 +4,11 @@
 //! arrive as `Rule`s (JSON in the server and the console) and are checked before them. Each
 //! set compiles into one literal scanner (`literals`: an Aho-Corasick DFA) over the literal
 //! prefixes of its patterns and the SMTP command phrases (one pass over the text finds which rules
-//! could match, where, and which command the text names), plus one dense DFA per rule, run anchored at those places: a table walk with no
-//! cache, no lock and no allocation (in wasm32, to keep the download small, the rule's regex does
-//! that check with its lazy DFA instead). Patterns that start with a literal keep this fast. The
-//! first rule in file order whose pattern matches and whose scope fits the reply wins.
+//! could match, where, and which command the text names), plus one dense DFA per rule, run
+//! anchored at those places: a table walk with no cache, no lock and no allocation (in wasm32, to
+//! keep the download small, the rule's regex does that check with its lazy DFA instead). Patterns
+//! that start with a literal keep this fast. The first rule in file order whose pattern matches and
+//! whose scope fits the reply wins.
 //!
 //! Rule file syntax, one rule per line (`#` starts a comment line):
 //!
@@ -175,7 +176,7 @@ pub struct RuleSet {
     /// Finds the prefix literals of rules and the command phrases in one pass.
     scanner: Option<LiteralSet>,
     /// `phrases[p]`: the indices in `PHRASES` (the command phrases) of the phrases that start with
-    /// scanner pattern `p` (their first `MAX_LITERAL` bytes), in priority order.
+    /// scanner literal `p` (their first `MAX_LITERAL` bytes), in priority order.
     phrases: Vec<Vec<usize>>,
     /// Rules without usable prefix literals: tried on every text.
     unfiltered: Vec<usize>,
@@ -414,6 +415,9 @@ impl RuleSet {
                 owners.iter().map(|&rule| rule as u32).chain(phrase).collect()
             })
             .collect();
+        if rules.len() >= PHRASE as usize {
+            return Err(RuleError::TooLarge { message: format!("{} rules are more than a set can hold", rules.len()) });
+        }
         let scanner = LiteralSet::new(&literals, &tags).map_err(|e| RuleError::TooLarge { message: e.to_string() })?;
         set.scanner = Some(scanner);
         Ok(set)
