@@ -6,12 +6,14 @@
 //! ~1,300 literals of up to 24 bytes over ~150 byte classes there (upper and lower case apart), so
 //! each state's row was 1 KB, and a row's entry for one byte sat at the same offset in every row:
 //! the transitions on, say, `e` of all states competed for 4 of the first-level cache's 64 sets.
-//! Nearly every step of the walk, each waiting on the one before, missed that cache: 17 cycles a
-//! byte, 45% of a reply's time. Here upper and lower case share a class, bytes that occur in no
-//! literal share one, and a row is exactly as wide as the classes, so rows start at every offset;
-//! states are numbered breadth first (the shallow states, where a walk spends most of its steps,
-//! sit together), except that the states where literals end come last, so that one comparison
-//! tells whether a step found something.
+//! In a cache simulation about two steps in five missed that cache, each step waiting on the one
+//! before: about 17 cycles a byte, 45% of a reply's time. Here upper and lower case share a class,
+//! bytes that occur in no literal share one, and a row is exactly as wide as the classes, so rows
+//! start at every offset; states are numbered breadth first (the shallow states, where a walk
+//! spends most of its steps, sit together), except that the states where literals end come last,
+//! so that one comparison tells whether a step found something. The layout alone made the scan
+//! about a quarter faster; walking a longer text in interleaved parts (`for_each`) did about as
+//! much again.
 
 use std::collections::VecDeque;
 
