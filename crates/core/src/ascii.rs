@@ -8,7 +8,13 @@
 /// `memchr2` finds (`x` in "retry timeout exceeded" rules out far more text than its `r` would);
 /// each is then compared whole. For a needle known at compile time, `Needle` picks that byte once.
 pub(crate) fn contains_ignore_case(text: &str, needle: &str) -> bool {
-    contains_at(text.as_bytes(), needle.as_bytes(), rarest(needle.as_bytes()))
+    bytes_contain_ignore_case(text.as_bytes(), needle.as_bytes())
+}
+
+/// `contains_ignore_case` over bytes: for a window of a text, which need not fall on character
+/// boundaries.
+pub(crate) fn bytes_contain_ignore_case(hay: &[u8], needle: &[u8]) -> bool {
+    contains_at(hay, needle, rarest(needle))
 }
 
 /// A lower-case ASCII needle with its least common byte chosen at compile time.

@@ -3,12 +3,14 @@
 //! Built-in rules live in `rules/*.rules` inside this crate, embedded at compile time; staff rules
 //! arrive as `Rule`s (JSON in the server and the console) and are checked before them. Each
 //! set compiles into one literal scanner (`literals`: an Aho-Corasick DFA) over the literal
-//! prefixes of its patterns and the SMTP command phrases (one pass over the text finds which rules
-//! could match, where, and which command the text names), plus one dense DFA per rule, run
-//! anchored at those places: a table walk with no cache, no lock and no allocation (in wasm32, to
-//! keep the download small, the rule's regex does that check with its lazy DFA instead). Patterns
-//! that start with a literal keep this fast. The first rule in file order whose pattern matches and
-//! whose scope fits the reply wins.
+//! prefixes of its patterns' top-level alternatives and the SMTP command phrases (one pass over the
+//! text finds which alternatives of which rules could match, where, and which command the text
+//! names). Each alternative is then checked anchored at those places on its own: a plain literal
+//! by comparing bytes, one with a long gap first by looking for what must follow the gap, the rest
+//! by a small dense DFA, a table walk with no cache, no lock and no allocation (in wasm32, to keep
+//! the download small, the alternative's regex does that check with its lazy DFA instead).
+//! Patterns whose alternatives start with literals keep this fast. The first rule in file order
+//! whose pattern matches and whose scope fits the reply wins.
 //!
 //! Rule file syntax, one rule per line (`#` starts a comment line):
 //!
@@ -28,11 +30,11 @@ use std::sync::OnceLock;
 use regex_automata::dfa::{Automaton as _, StartKind, dense};
 use regex_automata::util::syntax;
 use regex_automata::{Anchored, Input, meta};
-use regex_syntax::hir::Hir;
 use regex_syntax::hir::literal::{ExtractKind, Extractor};
+use regex_syntax::hir::{Hir, HirKind};
 use serde::{Deserialize, Serialize};
 
-use crate::ascii::starts_with_ignore_case;
+use crate::ascii::{bytes_contain_ignore_case, starts_with_ignore_case};
 use crate::command::PHRASES;
 use crate::literals::LiteralSet;
 use crate::{Reason, SmtpCommand};
@@ -173,6 +175,12 @@ pub struct RuleSet {
     ids: Vec<String>,
     reasons: Vec<Reason>,
     scopes: Vec<CompiledScope>,
+    /// The top-level alternatives of the rules checked where their literals occur, in rule order
+    /// and, within a rule, in the pattern's order (the order of preference).
+    alternatives: Vec<Alternative>,
+    /// The scanner's tags for rule literals: `entries[t]` is a rule and the alternatives of it
+    /// that can start where literal occurrences tagged `t` start, in order.
+    entries: Vec<Entry>,
     /// Finds the prefix literals of rules and the command phrases in one pass.
     scanner: Option<LiteralSet>,
     /// `phrases[p]`: the indices in `PHRASES` (the command phrases) of the phrases that start with
@@ -182,13 +190,104 @@ pub struct RuleSet {
     unfiltered: Vec<usize>,
 }
 
-/// One rule's pattern, compiled twice: a regex (lazy DFA, built at once, for spans found
-/// unanchored) and a dense DFA built on the rule's first check (for anchored checks: a table walk
-/// with no cache, no lock and no allocation). Determinizing every rule up front would cost more
-/// time at start, in the browser too, than most texts ever need.
+/// A rule's literal as the scanner reports it: the rule, and its alternatives that can start with
+/// the literal or with a shorter literal of the rule that the literal begins with (all of these
+/// occur where it does), in order.
+#[derive(Debug)]
+struct Entry {
+    rule: u32,
+    alternatives: Box<[u32]>,
+}
+
+/// One top-level alternative of a rule's pattern (`a` and `b` of `a|b`). Anchored at a place,
+/// the rule matches as its first alternative that matches there does, so each is checked on its
+/// own: a plain literal by comparing bytes, the others by a DFA that holds only what the
+/// alternative needs, small enough to stay in the cache, where the whole rule's DFA (up to a
+/// megabyte for the long alternations) missed it at nearly every step.
+#[derive(Debug)]
+struct Alternative {
+    /// The alternative's text when it is a plain literal: it matches exactly where it occurs.
+    literal: Option<Box<[u8]>>,
+    /// For an alternative with a long gap (`message .{0,20}exceeds`): what must follow the gap.
+    gap: Option<Gap>,
+    matcher: Matcher,
+}
+
+/// What every match of an alternative with a long gap (`x.{0,40}y`, `[a-z.]+ not found`) has
+/// after the gap: one of `literals` (lower-case, matched in any case), starting `min` to `max`
+/// bytes after the match's start. A DFA checking such an alternative walks the whole gap before it
+/// can fail, and most places where `x` occurs have no `y` near: looking for `y` in that window is
+/// a vectorised search instead of a walk of dozens of dependent steps.
+#[derive(Debug)]
+struct Gap {
+    min: usize,
+    /// `None`: up to the end of the text.
+    max: Option<usize>,
+    literals: Vec<Vec<u8>>,
+}
+
+impl Gap {
+    /// The shortest repetition taken for a gap.
+    const LONG: u32 = 8;
+
+    /// The gap of an alternative (the first long repetition in its sequence), when what follows
+    /// it starts with a short, finite set of literals and what precedes it has a bounded length.
+    fn of(hir: &Hir) -> Option<Self> {
+        let HirKind::Concat(items) = hir.kind() else { return None };
+        let at = items.iter().position(|item| match item.kind() {
+            HirKind::Repetition(repetition) => repetition.max.is_none_or(|max| max >= Self::LONG),
+            _ => false,
+        })?;
+        let HirKind::Repetition(repetition) = items[at].kind() else { return None };
+        let before = Hir::concat(items[..at].to_vec());
+        let literals = prefix_literals(&Hir::concat(items[at + 1..].to_vec()))?;
+        let each = repetition.sub.properties();
+        let min = before.properties().minimum_len()? + repetition.min as usize * each.minimum_len()?;
+        let max = match repetition.max {
+            Some(max) => Some(before.properties().maximum_len()? + max as usize * each.maximum_len()?),
+            None => None,
+        };
+        Some(Self { min, max, literals })
+    }
+
+    /// Whether one of the literals starts in the window after `start`.
+    fn may_match(&self, hay: &[u8], start: usize) -> bool {
+        let from = start.saturating_add(self.min);
+        self.literals.iter().any(|literal| {
+            let to = self.max.map_or(hay.len(), |max| hay.len().min(start + max + literal.len()));
+            hay.get(from..to).is_some_and(|window| bytes_contain_ignore_case(window, literal))
+        })
+    }
+}
+
+impl Alternative {
+    /// The alternative's match starting exactly at `start`; `Err` when it cannot be compiled on
+    /// its own (beyond the size limits), and the rule's whole pattern must answer instead.
+    fn match_at(&self, hay: &[u8], start: usize) -> Result<Option<Range<usize>>, Unavailable> {
+        match &self.literal {
+            Some(literal) => {
+                let end = start + literal.len();
+                let found = hay.get(start..end).is_some_and(|text| text.eq_ignore_ascii_case(literal));
+                Ok(found.then_some(start..end))
+            }
+            None if self.gap.as_ref().is_some_and(|gap| !gap.may_match(hay, start)) => Ok(None),
+            None => self.matcher.match_at(hay, start),
+        }
+    }
+}
+
+/// A pattern that could not be compiled within the size limits.
+#[derive(Debug)]
+struct Unavailable;
+
+/// A pattern, compiled twice: a regex (lazy DFA; built at once for a whole rule, whose compiling
+/// checks the pattern, on first use for an alternative) and a dense DFA built on the first check
+/// (for anchored checks: a table walk with no cache, no lock and no allocation). Determinizing
+/// every pattern up front would cost more time at start, in the browser too, than most texts ever
+/// need.
 #[derive(Debug)]
 struct Matcher {
-    regex: meta::Regex,
+    regex: OnceLock<Option<meta::Regex>>,
     source: String,
     /// Anchored for rules with prefix literals (checked where those occur), unanchored for others.
     start: StartKind,
@@ -198,21 +297,35 @@ struct Matcher {
 }
 
 impl Matcher {
+    /// A matcher for `source`, with its regex when it is already built.
+    fn new(source: String, start: StartKind, max_len: Option<usize>, regex: Option<meta::Regex>) -> Self {
+        let built = OnceLock::new();
+        if let Some(regex) = regex {
+            built.get_or_init(|| Some(regex));
+        }
+        Self { regex: built, source, start, max_len, dense: OnceLock::new() }
+    }
+
     fn dense(&self) -> Option<&dense::DFA<Vec<u32>>> {
         self.dense.get_or_init(|| build_dense(&self.source, self.start)).as_ref()
+    }
+
+    fn regex(&self) -> Option<&meta::Regex> {
+        self.regex.get_or_init(|| build_regex(&self.source).ok()).as_ref()
     }
 
     /// The match starting exactly at `start`.
     /// The regex (the only matcher in wasm32) is given no more text than the longest match could
     /// take: look-around still sees the whole text, but the search does less work, and the
     /// backtracker's record of visited states, sized by the text it searches, is cleared for less.
-    fn match_at(&self, hay: &[u8], start: usize) -> Option<Range<usize>> {
+    fn match_at(&self, hay: &[u8], start: usize) -> Result<Option<Range<usize>>, Unavailable> {
         let input = Input::new(hay).span(start..hay.len()).anchored(Anchored::Yes);
         match self.dense().filter(|_| self.start == StartKind::Anchored).map(|dfa| dfa.try_search_fwd(&input)) {
-            Some(Ok(found)) => found.map(|end| start..end.offset()),
+            Some(Ok(found)) => Ok(found.map(|end| start..end.offset())),
             _ => {
                 let end = self.max_len.map_or(hay.len(), |len| hay.len().min(start.saturating_add(len)));
-                self.regex.search(&input.span(start..end)).map(|m| m.range())
+                let regex = self.regex().ok_or(Unavailable)?;
+                Ok(regex.search(&input.span(start..end)).map(|m| m.range()))
             }
         }
     }
@@ -224,8 +337,15 @@ impl Matcher {
         if let Some(Ok(None)) = dfa.map(|dfa| dfa.try_search_fwd(&Input::new(hay))) {
             return None;
         }
-        self.regex.find(hay).map(|m| m.range())
+        self.regex()?.find(hay).map(|m| m.range())
     }
+}
+
+/// Where a literal of a rule occurs: `key` is `rule << 32 | start`, `entry` the scanner's entry.
+#[derive(Debug, Clone, Copy, Default)]
+struct Occurrence {
+    key: u64,
+    entry: u32,
 }
 
 /// What one pass of a rule set's scanner found in a text: the rules that could match there and
@@ -236,11 +356,11 @@ pub struct Scan<'t> {
     text: &'t str,
     stack: [u64; STACK_RULES / 64],
     heap: Vec<u64>,
-    /// Literal occurrences as `rule << 32 | start`, in ascending order once the scan is complete:
-    /// the first `count` here, all of them in `spilled` when there are more.
-    occurrences: [u64; INLINE_OCCURRENCES],
+    /// Literal occurrences, in ascending order of rule and place once the scan is complete: the
+    /// first `count` here, all of them in `spilled` when there are more.
+    occurrences: [Occurrence; INLINE_OCCURRENCES],
     count: usize,
-    spilled: Vec<u64>,
+    spilled: Vec<Occurrence>,
     /// `(start, phrase index)` of the leftmost command phrase (the first listed, at one start).
     command: Option<(usize, usize)>,
 }
@@ -252,7 +372,7 @@ impl<'t> Scan<'t> {
             text,
             stack: [0; STACK_RULES / 64],
             heap,
-            occurrences: [0; INLINE_OCCURRENCES],
+            occurrences: [Occurrence::default(); INLINE_OCCURRENCES],
             count: 0,
             spilled: Vec::new(),
             command: None,
@@ -280,9 +400,9 @@ impl<'t> Scan<'t> {
         }
     }
 
-    fn record(&mut self, rule: usize, start: usize) {
+    fn record(&mut self, rule: usize, start: usize, entry: u32) {
         self.mark(rule);
-        let key = (rule as u64) << 32 | start as u64;
+        let key = Occurrence { key: (rule as u64) << 32 | start as u64, entry };
         match self.occurrences.get_mut(self.count) {
             Some(slot) => {
                 *slot = key;
@@ -297,7 +417,7 @@ impl<'t> Scan<'t> {
         }
     }
 
-    fn found(&self) -> &[u64] {
+    fn found(&self) -> &[Occurrence] {
         if self.spilled.is_empty() { &self.occurrences[..self.count] } else { &self.spilled }
     }
 
@@ -306,13 +426,13 @@ impl<'t> Scan<'t> {
     fn sort(&mut self) {
         let found = if self.spilled.is_empty() { &mut self.occurrences[..self.count] } else { &mut self.spilled[..] };
         if found.len() > SMALL_SORT {
-            found.sort_unstable();
+            found.sort_unstable_by_key(|o| o.key);
             return;
         }
         for next in 1..found.len() {
             let key = found[next];
             let mut at = next;
-            while at > 0 && found[at - 1] > key {
+            while at > 0 && found[at - 1].key > key.key {
                 found[at] = found[at - 1];
                 at -= 1;
             }
@@ -343,13 +463,18 @@ impl RuleSet {
             ids: Vec::with_capacity(rules.len()),
             reasons: Vec::with_capacity(rules.len()),
             scopes: Vec::with_capacity(rules.len()),
+            alternatives: Vec::new(),
+            entries: Vec::new(),
             scanner: None,
             phrases: Vec::new(),
             unfiltered: Vec::new(),
         };
+        if rules.len() >= PHRASE as usize {
+            return Err(RuleError::TooLarge { message: format!("{} rules are more than a set can hold", rules.len()) });
+        }
         let mut literals: Vec<Vec<u8>> = Vec::new();
-        // `owners[p]`: the rules whose matches can start with scanner literal `p`.
-        let mut owners: Vec<Vec<usize>> = Vec::new();
+        // `owners[p]`: the entries (rules' alternatives) whose matches can start with scanner literal `p`.
+        let mut owners: Vec<Vec<u32>> = Vec::new();
         for (index, rule) in rules.iter().enumerate() {
             if rule.id.trim().is_empty() {
                 return Err(RuleError::Scope { id: rule.id.clone(), message: "the id is empty".to_owned() });
@@ -375,14 +500,10 @@ impl RuleSet {
                 // The regex compiled, so its syntax parses; the parse feeds the prefilter and the bound.
                 let hir =
                     regex_syntax::ParserBuilder::new().unicode(false).utf8(false).build().parse(&rule.pattern).ok();
-                let start = match hir.as_ref().and_then(prefix_literals) {
-                    Some(found) => {
-                        for literal in found {
-                            let at = literal_index(&mut literals, &mut owners, literal);
-                            if owners[at].last() != Some(&index) {
-                                owners[at].push(index);
-                            }
-                        }
+                let split = hir.as_ref().and_then(alternatives_with_literals);
+                let start = match split {
+                    Some(split) => {
+                        set.add_alternatives(index, split, &mut literals, &mut owners)?;
                         StartKind::Anchored
                     }
                     None => {
@@ -390,9 +511,8 @@ impl RuleSet {
                         StartKind::Unanchored
                     }
                 };
-                let dense = OnceLock::new();
                 let max_len = hir.as_ref().and_then(|hir| hir.properties().maximum_len());
-                set.patterns.push(Some(Matcher { regex, source: rule.pattern.clone(), start, max_len, dense }));
+                set.patterns.push(Some(Matcher::new(rule.pattern.clone(), start, max_len, Some(regex))));
             }
             set.scopes.push(scope);
             set.ids.push(rule.id.clone());
@@ -405,24 +525,65 @@ impl RuleSet {
             set.phrases.resize(literals.len(), Vec::new());
             set.phrases[at].push(phrase);
         }
-        // A literal's tags: the rules it starts, and `PHRASE` with its index if it starts phrases.
+        // A literal's tags: the entries it starts, and `PHRASE` with its index if it starts phrases.
         let tags: Vec<Vec<u32>> = owners
-            .iter()
+            .into_iter()
             .zip(&set.phrases)
             .enumerate()
-            .map(|(literal, (owners, phrases))| {
-                let phrase = (!phrases.is_empty()).then_some(PHRASE | literal as u32);
-                owners.iter().map(|&rule| rule as u32).chain(phrase).collect()
+            .map(|(literal, (mut entries, phrases))| {
+                entries.extend((!phrases.is_empty()).then_some(PHRASE | literal as u32));
+                entries
             })
             .collect();
-        if rules.len() >= PHRASE as usize {
-            return Err(RuleError::TooLarge { message: format!("{} rules are more than a set can hold", rules.len()) });
-        }
         let scanner = LiteralSet::new(&literals, &tags).map_err(|e| RuleError::TooLarge { message: e.to_string() })?;
         set.scanner = Some(scanner);
         Ok(set)
     }
 
+    /// Adds rule `rule`'s alternatives, each with its prefix literals, and the scanner entries for
+    /// those literals.
+    fn add_alternatives(
+        &mut self,
+        rule: usize,
+        split: Vec<Split<'_>>,
+        literals: &mut Vec<Vec<u8>>,
+        owners: &mut Vec<Vec<u32>>,
+    ) -> Result<(), RuleError> {
+        // The rule's literals, each with the alternatives that start with it.
+        let mut starting: Vec<(Vec<u8>, Vec<u32>)> = Vec::new();
+        for (hir, prefixes) in split {
+            let alternative = self.alternatives.len() as u32;
+            let literal = match hir.kind() {
+                HirKind::Literal(literal) => Some(literal.0.clone()),
+                _ => None,
+            };
+            let max_len = hir.properties().maximum_len();
+            let matcher = Matcher::new(hir.to_string(), StartKind::Anchored, max_len, None);
+            self.alternatives.push(Alternative { literal, gap: Gap::of(hir), matcher });
+            for prefix in prefixes {
+                match starting.iter_mut().find(|(known, _)| *known == prefix) {
+                    Some((_, alternatives)) => alternatives.push(alternative),
+                    None => starting.push((prefix, vec![alternative])),
+                }
+            }
+        }
+        for (literal, _) in &starting {
+            let mut alternatives: Vec<u32> = starting
+                .iter()
+                .filter(|(shorter, _)| literal.starts_with(shorter))
+                .flat_map(|(_, alternatives)| alternatives.iter().copied())
+                .collect();
+            alternatives.sort_unstable();
+            alternatives.dedup();
+            let entry = u32::try_from(self.entries.len()).ok().filter(|&e| e < PHRASE).ok_or_else(|| {
+                RuleError::TooLarge { message: "the rules have more literals than a set can hold".to_owned() }
+            })?;
+            self.entries.push(Entry { rule: rule as u32, alternatives: alternatives.into_boxed_slice() });
+            let at = literal_index(literals, owners, literal.clone());
+            owners[at].push(entry);
+        }
+        Ok(())
+    }
     /// The rule ids, in priority order.
     pub fn ids(&self) -> impl Iterator<Item = &str> {
         self.ids.iter().map(String::as_str)
@@ -439,8 +600,8 @@ impl RuleSet {
 
     /// Bytes of memory held by the literal scanner and the dense DFAs built so far.
     pub fn memory_usage(&self) -> usize {
-        let dense: usize =
-            self.patterns.iter().flatten().filter_map(|m| m.dense.get()?.as_ref()).map(|d| d.memory_usage()).sum();
+        let matchers = self.patterns.iter().flatten().chain(self.alternatives.iter().map(|a| &a.matcher));
+        let dense: usize = matchers.filter_map(|m| m.dense.get()?.as_ref()).map(|d| d.memory_usage()).sum();
         dense + self.scanner.as_ref().map_or(0, |s| s.memory_usage())
     }
 
@@ -458,7 +619,9 @@ impl RuleSet {
         let Some(scanner) = &self.scanner else { return scan };
         scanner.for_each(text.as_bytes(), |tag, start| {
             if tag & PHRASE == 0 {
-                scan.record(tag as usize, start);
+                if let Some(entry) = self.entries.get(tag as usize) {
+                    scan.record(entry.rule as usize, start, tag);
+                }
                 return;
             }
             let phrases = &self.phrases[(tag & !PHRASE) as usize];
@@ -489,11 +652,9 @@ impl RuleSet {
                 Some(matcher) if self.unfiltered.binary_search(&index).is_ok() => matcher.find(hay),
                 Some(matcher) => {
                     let rule = index as u64;
-                    let first = occurrences.partition_point(|&o| o >> 32 < rule);
-                    occurrences[first..]
-                        .iter()
-                        .take_while(|&&o| o >> 32 == rule)
-                        .find_map(|&o| matcher.match_at(hay, (o & u64::from(u32::MAX)) as usize))
+                    let first = occurrences.partition_point(|o| o.key >> 32 < rule);
+                    let count = occurrences[first..].iter().take_while(|o| o.key >> 32 == rule).count();
+                    self.first_match(hay, &occurrences[first..first + count], matcher)
                 }
             };
             if let Some(span) = span {
@@ -503,10 +664,44 @@ impl RuleSet {
         }
         None
     }
+
+    /// A rule's leftmost match, from its literal occurrences (`found`, in ascending order): at each
+    /// place, the first of the rule's alternatives that can start there and matches. All the
+    /// literals of a rule found at one place begin with the shortest of them, so the entry with the
+    /// most alternatives names them all.
+    fn first_match(&self, hay: &[u8], found: &[Occurrence], whole: &Matcher) -> Option<Range<usize>> {
+        let place = |o: &Occurrence| (o.key & u64::from(u32::MAX)) as usize;
+        let mut rest = found;
+        while let Some(first) = rest.first() {
+            let start = place(first);
+            let here = rest.iter().take_while(|o| place(o) == start).count();
+            let alternatives = rest[..here]
+                .iter()
+                .filter_map(|o| self.entries.get(o.entry as usize))
+                .map(|entry| &entry.alternatives[..])
+                .max_by_key(|alternatives| alternatives.len())
+                .unwrap_or_default();
+            rest = &rest[here..];
+            for &alternative in alternatives {
+                let Some(alternative) = self.alternatives.get(alternative as usize) else { continue };
+                match alternative.match_at(hay, start) {
+                    Ok(Some(span)) => return Some(span),
+                    Ok(None) => {}
+                    // The whole pattern's first match here is the first of this alternative's
+                    // and those after it, the ones before having failed.
+                    Err(Unavailable) => match whole.match_at(hay, start) {
+                        Ok(Some(span)) => return Some(span),
+                        _ => break,
+                    },
+                }
+            }
+        }
+        None
+    }
 }
 
 /// The index of `literal` among the scanner's patterns, added (with no owners yet) if new.
-fn literal_index(literals: &mut Vec<Vec<u8>>, owners: &mut Vec<Vec<usize>>, literal: Vec<u8>) -> usize {
+fn literal_index(literals: &mut Vec<Vec<u8>>, owners: &mut Vec<Vec<u32>>, literal: Vec<u8>) -> usize {
     match literals.iter().position(|l| *l == literal) {
         Some(at) => at,
         None => {
@@ -540,6 +735,19 @@ fn build_dense(pattern: &str, start: StartKind) -> Option<dense::DFA<Vec<u32>>> 
 #[cfg(target_arch = "wasm32")]
 fn build_dense(_pattern: &str, _start: StartKind) -> Option<dense::DFA<Vec<u32>>> {
     None
+}
+
+/// One top-level alternative of a pattern and the literals its matches start with.
+type Split<'h> = (&'h Hir, Vec<Vec<u8>>);
+
+/// The top-level alternatives of a pattern (the pattern itself when it is no alternation), each
+/// with the literals its matches start with; `None` when one of them has no useful set.
+fn alternatives_with_literals(hir: &Hir) -> Option<Vec<Split<'_>>> {
+    let alternatives = match hir.kind() {
+        HirKind::Alternation(alternatives) => alternatives.iter().collect(),
+        _ => vec![hir],
+    };
+    alternatives.into_iter().map(|alternative| Some((alternative, prefix_literals(alternative)?))).collect()
 }
 
 /// The literals that every match of `pattern` starts with (lower-cased, for a case-insensitive
@@ -649,6 +857,44 @@ mod tests {
         let text = "mailbox ok, but mailbox is full";
         let hit = set.find(text, &MatchContext::default()).unwrap();
         assert_eq!(&text[hit.span], "mailbox is full");
+    }
+
+    #[test]
+    fn alternatives_checked_apart_find_what_the_whole_pattern_finds() {
+        let patterns = [
+            "abc.{0,5}z|abcd",
+            "zzz x|abc",
+            "user (is )?unknown|user unknown here|unknown user",
+            "mailbox (is )?full|mailbox is full now|\\bfull mailbox",
+            "(user|mailbox) .{0,10}(gone|dead)|mailbox gone",
+            "over ?quota|quota (exceeded|full)|\\bquota\\b",
+            "容量(が)?一杯|容量オーバー",
+            "host [a-z0-9.-]+ not found|no such host",
+        ];
+        let texts = [
+            "abcdz",
+            "abcdy abcz",
+            "abc zzz x",
+            "xx USER unknown here, unknown user",
+            "user is unknown",
+            "the Mailbox is full now; mailbox full",
+            "full mailbox; mailbox X is gone",
+            "mailbox gone and user was dead",
+            "quota exceeded, overquota, quota",
+            "容量が一杯です 容量オーバー",
+            "host mx.example.com not found; host a b not found",
+            "host mx.example.com said: no such host",
+            "",
+        ];
+        for pattern in patterns {
+            let set = rules(&format!("[blocked]\nrule  {pattern}\n"));
+            let whole = build_regex(pattern).unwrap();
+            for text in texts {
+                let expected = whole.find(text.as_bytes()).map(|m| m.range());
+                let found = set.find(text, &MatchContext::default()).map(|hit| hit.span);
+                assert_eq!(found, expected, "{pattern} in {text:?}");
+            }
+        }
     }
 
     #[test]
