@@ -3,34 +3,47 @@
 //! call, and line splitting with a vectorised search instead of `str`'s per-line character
 //! searcher, which costs more than the short lines of a bounce notice take to scan.
 
+use std::borrow::Cow;
+
 /// Whether `text` contains `needle` (lower-case ASCII), ignoring ASCII case. Candidates are the
 /// places where the needle's least common byte occurs in either case, which a vectorised
 /// `memchr2` finds (`x` in "retry timeout exceeded" rules out far more text than its `r` would);
 /// each is then compared whole. For a needle known at compile time, `Needle` picks that byte once.
 pub(crate) fn contains_ignore_case(text: &str, needle: &str) -> bool {
-    bytes_contain_ignore_case(text.as_bytes(), needle.as_bytes())
+    contains_at(text.as_bytes(), needle.as_bytes(), rarest(needle.as_bytes()))
 }
 
-/// `contains_ignore_case` over bytes: for a window of a text, which need not fall on character
-/// boundaries.
-pub(crate) fn bytes_contain_ignore_case(hay: &[u8], needle: &[u8]) -> bool {
-    contains_at(hay, needle, rarest(needle))
-}
-
-/// A lower-case ASCII needle with its least common byte chosen at compile time.
+/// A lower-case ASCII needle with its least common byte chosen once: at compile time for a
+/// needle written in the code, when a rule set is built for a rule's literal.
+#[derive(Debug)]
 pub(crate) struct Needle {
-    bytes: &'static [u8],
+    bytes: Cow<'static, [u8]>,
     anchor: usize,
 }
 
 impl Needle {
     pub(crate) const fn new(needle: &'static str) -> Self {
-        Self { bytes: needle.as_bytes(), anchor: rarest(needle.as_bytes()) }
+        Self { bytes: Cow::Borrowed(needle.as_bytes()), anchor: rarest(needle.as_bytes()) }
+    }
+
+    /// A needle made at run time.
+    pub(crate) fn owned(needle: Vec<u8>) -> Self {
+        let anchor = rarest(&needle);
+        Self { bytes: Cow::Owned(needle), anchor }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.bytes.len()
     }
 
     /// Whether `text` contains the needle, ignoring ASCII case.
     pub(crate) fn is_in(&self, text: &str) -> bool {
-        contains_at(text.as_bytes(), self.bytes, self.anchor)
+        self.is_in_bytes(text.as_bytes())
+    }
+
+    /// `is_in` for a window of a text, which need not fall on character boundaries.
+    pub(crate) fn is_in_bytes(&self, hay: &[u8]) -> bool {
+        contains_at(hay, &self.bytes, self.anchor)
     }
 }
 

@@ -34,7 +34,7 @@ use regex_syntax::hir::literal::{ExtractKind, Extractor};
 use regex_syntax::hir::{Hir, HirKind};
 use serde::{Deserialize, Serialize};
 
-use crate::ascii::{bytes_contain_ignore_case, starts_with_ignore_case};
+use crate::ascii::{Needle, starts_with_ignore_case};
 use crate::command::PHRASES;
 use crate::literals::LiteralSet;
 use crate::{Reason, SmtpCommand};
@@ -223,7 +223,7 @@ struct Gap {
     min: usize,
     /// `None`: up to the end of the text.
     max: Option<usize>,
-    literals: Vec<Vec<u8>>,
+    literals: Vec<Needle>,
 }
 
 impl Gap {
@@ -247,7 +247,7 @@ impl Gap {
             Some(max) => Some(before.properties().maximum_len()? + max as usize * each.maximum_len()?),
             None => None,
         };
-        Some(Self { min, max, literals })
+        Some(Self { min, max, literals: literals.into_iter().map(Needle::owned).collect() })
     }
 
     /// Whether one of the literals starts in the window after `start`.
@@ -255,7 +255,7 @@ impl Gap {
         let from = start.saturating_add(self.min);
         self.literals.iter().any(|literal| {
             let to = self.max.map_or(hay.len(), |max| hay.len().min(start + max + literal.len()));
-            hay.get(from..to).is_some_and(|window| bytes_contain_ignore_case(window, literal))
+            hay.get(from..to).is_some_and(|window| literal.is_in_bytes(window))
         })
     }
 }
