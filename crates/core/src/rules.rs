@@ -5,8 +5,8 @@
 //! set compiles into one literal scanner (`literals`: an Aho-Corasick DFA) over the literal
 //! prefixes of its patterns' top-level alternatives and the SMTP command phrases (one pass over the
 //! text finds which alternatives of which rules could match, where, and which command the text
-//! names). Each alternative is then checked anchored at those places on its own: a plain literal
-//! by comparing bytes, one with a long gap first by looking for what must follow the gap, the rest
+//! names). Each alternative is then checked anchored at those places on its own: one that matches
+//! only a few literals by comparing bytes, one with a long gap first by looking for what must follow the gap, the rest
 //! by a small dense DFA, a table walk with no cache, no lock and no allocation (in wasm32, to keep
 //! the download small, the alternative's regex does that check with its lazy DFA instead).
 //! Patterns whose alternatives start with literals keep this fast. The first rule in file order
@@ -201,13 +201,14 @@ struct Entry {
 
 /// One top-level alternative of a rule's pattern (`a` and `b` of `a|b`). Anchored at a place,
 /// the rule matches as its first alternative that matches there does, so each is checked on its
-/// own: a plain literal by comparing bytes, the others by a DFA that holds only what the
+/// own: a few literals by comparing bytes, the others by a DFA that holds only what the
 /// alternative needs, small enough to stay in the cache, where the whole rule's DFA (up to a
 /// megabyte for the long alternations) missed it at nearly every step.
 #[derive(Debug)]
 struct Alternative {
-    /// The alternative's text when it is a plain literal: it matches exactly where it occurs.
-    literal: Option<Box<[u8]>>,
+    /// Every text the alternative matches, when those are a few literals without look-around, in
+    /// order of preference: it matches as the first of them found at a place.
+    literals: Option<Box<[Box<[u8]>]>>,
     /// For an alternative with a long gap (`message .{0,20}exceeds`): what must follow the gap.
     gap: Option<Gap>,
     matcher: Matcher,
@@ -264,11 +265,11 @@ impl Alternative {
     /// The alternative's match starting exactly at `start`; `Err` when it cannot be compiled on
     /// its own (beyond the size limits), and the rule's whole pattern must answer instead.
     fn match_at(&self, hay: &[u8], start: usize) -> Result<Option<Range<usize>>, Unavailable> {
-        match &self.literal {
-            Some(literal) => {
-                let end = start + literal.len();
-                let found = hay.get(start..end).is_some_and(|text| text.eq_ignore_ascii_case(literal));
-                Ok(found.then_some(start..end))
+        match &self.literals {
+            Some(literals) => {
+                let rest = hay.get(start..).unwrap_or_default();
+                let found = literals.iter().find(|l| rest.get(..l.len()).is_some_and(|t| t.eq_ignore_ascii_case(l)));
+                Ok(found.map(|literal| start..start + literal.len()))
             }
             None if self.gap.as_ref().is_some_and(|gap| !gap.may_match(hay, start)) => Ok(None),
             None => self.matcher.match_at(hay, start),
@@ -553,13 +554,10 @@ impl RuleSet {
         let mut starting: Vec<(Vec<u8>, Vec<u32>)> = Vec::new();
         for (hir, prefixes) in split {
             let alternative = self.alternatives.len() as u32;
-            let literal = match hir.kind() {
-                HirKind::Literal(literal) => Some(literal.0.clone()),
-                _ => None,
-            };
+            let literals = exact_literals(hir);
             let max_len = hir.properties().maximum_len();
             let matcher = Matcher::new(hir.to_string(), StartKind::Anchored, max_len, None);
-            self.alternatives.push(Alternative { literal, gap: Gap::of(hir), matcher });
+            self.alternatives.push(Alternative { literals, gap: Gap::of(hir), matcher });
             for prefix in prefixes {
                 match starting.iter_mut().find(|(known, _)| *known == prefix) {
                     Some((_, alternatives)) => alternatives.push(alternative),
@@ -737,6 +735,22 @@ fn build_dense(_pattern: &str, _start: StartKind) -> Option<dense::DFA<Vec<u32>>
     None
 }
 
+/// Every text a pattern matches, in the order a leftmost-first search prefers them, when they are
+/// few (`mailbox (is )?full`: `mailbox is full`, then `mailbox full`) and the pattern has no
+/// look-around (which the literals cannot express). Anchored at a place, the pattern matches as
+/// the first of them found there.
+fn exact_literals(hir: &Hir) -> Option<Box<[Box<[u8]>]>> {
+    if !hir.properties().look_set().is_empty() {
+        return None;
+    }
+    let mut extractor = Extractor::new();
+    extractor.kind(ExtractKind::Prefix).limit_class(4).limit_repeat(2).limit_literal_len(256).limit_total(16);
+    let seq = extractor.extract(hir);
+    let literals = seq.literals()?;
+    let exact = !literals.is_empty() && literals.iter().all(|l| l.is_exact() && !l.as_bytes().is_empty());
+    exact.then(|| literals.iter().map(|l| l.as_bytes().into()).collect())
+}
+
 /// One top-level alternative of a pattern and the literals its matches start with.
 type Split<'h> = (&'h Hir, Vec<Vec<u8>>);
 
@@ -868,6 +882,7 @@ mod tests {
             "mailbox (is )?full|mailbox is full now|\\bfull mailbox",
             "(user|mailbox) .{0,10}(gone|dead)|mailbox gone",
             "over ?quota|quota (exceeded|full)|\\bquota\\b",
+            "exceed(ed|s)?|quota (exceed|exceeded|full)",
             "容量(が)?一杯|容量オーバー",
             "host [a-z0-9.-]+ not found|no such host",
         ];
@@ -881,6 +896,7 @@ mod tests {
             "full mailbox; mailbox X is gone",
             "mailbox gone and user was dead",
             "quota exceeded, overquota, quota",
+            "it exceeds; abc",
             "容量が一杯です 容量オーバー",
             "host mx.example.com not found; host a b not found",
             "host mx.example.com said: no such host",
