@@ -337,7 +337,8 @@ fn quoted_remote_reply(text: &str) -> &str {
     let bytes = text.as_bytes();
     let spaced_dash = |&at: &usize| at > 0 && bytes[at - 1] == b' ' && bytes.get(at + 1) == Some(&b' ');
     let Some(head) = memchr::memchr_iter(b'-', bytes).find(spaced_dash).map(|at| at - 1) else { return text };
-    if !text.contains("(delivery attempts:") {
+    const ATTEMPTS: &[u8] = b"(delivery attempts:";
+    if !memchr::memchr_iter(b'(', bytes).any(|at| bytes[at..].starts_with(ATTEMPTS)) {
         return text;
     }
     let rest = &text[head..];
