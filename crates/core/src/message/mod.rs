@@ -54,7 +54,6 @@ impl Bounce {
         }
         let boundary = parsed.as_ref().and_then(|m| m.content_type()).and_then(|c| c.attribute("boundary"));
         bounce.collect_concatenated_reports(raw, boundary);
-        bounce.via_filter = bounce.issued_by_filter();
         bounce
     }
 
@@ -68,6 +67,7 @@ impl Bounce {
                 .map(|(name, value)| (name.to_owned(), value.trim().to_owned()))
                 .collect(),
             report_type: message.content_type().and_then(|c| c.attribute("report-type")).map(str::to_ascii_lowercase),
+            via_filter: message.headers_raw().any(|(name, value)| is_filter_mark(name, value)),
             ..Self::default()
         };
         let mut seen_original = false;
@@ -160,16 +160,6 @@ impl Bounce {
         address::first_in(&to).map(|(a, _)| a)
     }
 
-    /// Whether a content-filtering gateway issued the bounce, by the marks such products leave
-    /// in their headers (every `Received` line is read, so the search allocates nothing).
-    fn issued_by_filter(&self) -> bool {
-        self.headers.iter().any(|(name, value)| {
-            FILTER_MARKS.iter().any(|(mark, needle)| {
-                name.eq_ignore_ascii_case(mark) && (needle.is_empty() || contains_ignore_case(value, needle))
-            })
-        })
-    }
-
     /// Whether the message comes from a mail system (`MAILER-DAEMON`, `postmaster`, "Mail Delivery
     /// System") rather than from a person.
     fn sent_by_mail_system(&self) -> bool {
@@ -199,12 +189,19 @@ const READ_HEADERS: &[&str] = &[
     "X-AHMAILID",
     "X-MXL-Hash",
     "X-Barracuda-Envelope-From",
-    "Received",
     "List-Subscribe",
     "List-Unsubscribe",
     "List-Help",
     "List-Owner",
 ];
+
+/// Whether a header is a mark that a content-filtering gateway leaves (`FILTER_MARKS`). Every
+/// header is read where it lies in the raw message, `Received` lines included, without a copy.
+fn is_filter_mark(name: &str, value: &str) -> bool {
+    FILTER_MARKS.iter().any(|(mark, needle)| {
+        name.eq_ignore_ascii_case(mark) && (needle.is_empty() || contains_ignore_case(value, needle))
+    })
+}
 
 /// Headers (and a value fragment, empty for any value) that content-filtering gateways leave.
 const FILTER_MARKS: &[(&str, &str)] = &[
