@@ -1,8 +1,9 @@
-// Throughput of the wasm classifier under Node; see bench-wasm.sh. Each figure is measured twice:
+// Throughput of the wasm classifier; see bench-wasm.sh. Under Node each figure is measured twice:
 // inside wasm (benchReplies / benchMessages: the classifier alone, comparable with the native
 // bench) and through the JavaScript exports (classify / classifyMessage: plus copying each input
-// in and building a JavaScript object for each verdict, what a page calling them pays).
-import { readFileSync, readdirSync } from 'node:fs';
+// in and building a JavaScript object for each verdict, what a page calling them pays). In headless
+// Chromium the inside-wasm figures are measured again.
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 
@@ -53,3 +54,55 @@ const perLine = rate(lines, (l) => core.classify(l));
 const perEmail = rate(emails, (e) => core.classifyMessage(e));
 console.log(`wasm reply lines: ${insideLine.toFixed(0)} per second in wasm, ${perLine.toFixed(0)} through classify() (${lines.length} distinct lines)`);
 console.log(`wasm bounce emails: ${insideEmail.toFixed(0)} per second in wasm, ${perEmail.toFixed(0)} through classifyMessage() (${emails.length} emails)`);
+
+// The same in-wasm loops in headless Chromium (Debian's, driven by playwright-core): the browser the
+// console runs in, with a newer V8 than Node's. The page and the module are served from memory.
+const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
+if (!existsSync(executablePath)) {
+  console.log(`chromium: not measured (no browser at ${executablePath}; set CHROMIUM)`);
+  process.exit(0);
+}
+const { chromium } = await import('playwright-core');
+const browser = await chromium.launch({
+  executablePath,
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-dev-shm-usage'],
+});
+try {
+  const web = join(process.argv[3] || 'target/wasm-bench-web');
+  const page = await browser.newPage();
+  const files = {
+    '/': ['text/html', '<!doctype html><title>bench</title>'],
+    '/rebound_core.js': ['text/javascript', readFileSync(join(web, 'rebound_core.js'))],
+    '/rebound_core_bg.wasm': ['application/wasm', readFileSync(join(web, 'rebound_core_bg.wasm'))],
+  };
+  await page.route('http://bench.invalid/**', (route) => {
+    const [contentType, body] = files[new URL(route.request().url()).pathname] ?? ['text/plain', ''];
+    return route.fulfill({ contentType, body });
+  });
+  await page.goto('http://bench.invalid/');
+  const [browserLine, browserEmail] = await page.evaluate(async ([lineText, lineLengths, emailBase64, emailLengths]) => {
+    const core = await import('/rebound_core.js');
+    await core.default();
+    const emailBytes = Uint8Array.from(atob(emailBase64), (c) => c.charCodeAt(0));
+    const lines = Uint32Array.from(lineLengths);
+    const mails = Uint32Array.from(emailLengths);
+    const inside = (count, round, seconds = 3) => {
+      round();
+      const start = performance.now();
+      let done = 0;
+      while (performance.now() - start < seconds * 1000) {
+        round();
+        done += count;
+      }
+      return done / ((performance.now() - start) / 1000);
+    };
+    return [
+      inside(lines.length, () => core.benchReplies(lineText, lines, 1)),
+      inside(mails.length, () => core.benchMessages(emailBytes, mails, 1)),
+    ];
+  }, [lineText, Array.from(lineLengths), emailBytes.toString('base64'), Array.from(emailLengths)]);
+  console.log(`chromium reply lines: ${browserLine.toFixed(0)} per second in wasm`);
+  console.log(`chromium bounce emails: ${browserEmail.toFixed(0)} per second in wasm`);
+} finally {
+  await browser.close();
+}
