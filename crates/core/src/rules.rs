@@ -6,9 +6,10 @@
 //! prefixes of its patterns' top-level alternatives and the SMTP command phrases (one pass over the
 //! text finds which alternatives of which rules could match, where, and which command the text
 //! names). Each alternative is then checked anchored at those places on its own: one that matches
-//! only a few literals by comparing bytes, one with a long gap first by looking for what must follow the gap, the rest
-//! by a small dense DFA, a table walk with no cache, no lock and no allocation (in wasm32, to keep
-//! the download small, the alternative's regex does that check with its lazy DFA instead).
+//! only a few literals by comparing bytes, one with a long gap first by looking for what must
+//! follow the gap, the rest by a small dense DFA, a table walk with no cache, no lock and no
+//! allocation (in wasm32, to keep the download small, the alternative's regex does that check with
+//! its lazy DFA instead).
 //! Patterns whose alternatives start with literals keep this fast. The first rule in file order
 //! whose pattern matches and whose scope fits the reply wins.
 //!
@@ -501,7 +502,7 @@ impl RuleSet {
                 // The regex compiled, so its syntax parses; the parse feeds the prefilter and the bound.
                 let hir =
                     regex_syntax::ParserBuilder::new().unicode(false).utf8(false).build().parse(&rule.pattern).ok();
-                let split = hir.as_ref().and_then(alternatives_with_literals);
+                let split = hir.as_ref().and_then(|hir| alternatives_with_literals(hir, &rule.pattern));
                 let start = match split {
                     Some(split) => {
                         set.add_alternatives(index, split, &mut literals, &mut owners)?;
@@ -546,18 +547,17 @@ impl RuleSet {
     fn add_alternatives(
         &mut self,
         rule: usize,
-        split: Vec<Split<'_>>,
+        split: Vec<Split>,
         literals: &mut Vec<Vec<u8>>,
         owners: &mut Vec<Vec<u32>>,
     ) -> Result<(), RuleError> {
+        let too_many =
+            || RuleError::TooLarge { message: "the rules have more literals than a set can hold".to_owned() };
         // The rule's literals, each with the alternatives that start with it.
         let mut starting: Vec<(Vec<u8>, Vec<u32>)> = Vec::new();
-        for (hir, prefixes) in split {
-            let alternative = self.alternatives.len() as u32;
-            let literals = exact_literals(hir);
-            let max_len = hir.properties().maximum_len();
-            let matcher = Matcher::new(hir.to_string(), StartKind::Anchored, max_len, None);
-            self.alternatives.push(Alternative { literals, gap: Gap::of(hir), matcher });
+        for Split { alternative: checked, prefixes } in split {
+            let alternative = u32::try_from(self.alternatives.len()).map_err(|_| too_many())?;
+            self.alternatives.push(checked);
             for prefix in prefixes {
                 match starting.iter_mut().find(|(known, _)| *known == prefix) {
                     Some((_, alternatives)) => alternatives.push(alternative),
@@ -573,9 +573,7 @@ impl RuleSet {
                 .collect();
             alternatives.sort_unstable();
             alternatives.dedup();
-            let entry = u32::try_from(self.entries.len()).ok().filter(|&e| e < PHRASE).ok_or_else(|| {
-                RuleError::TooLarge { message: "the rules have more literals than a set can hold".to_owned() }
-            })?;
+            let entry = u32::try_from(self.entries.len()).ok().filter(|&e| e < PHRASE).ok_or_else(too_many)?;
             self.entries.push(Entry { rule: rule as u32, alternatives: alternatives.into_boxed_slice() });
             let at = literal_index(literals, owners, literal.clone());
             owners[at].push(entry);
@@ -751,17 +749,42 @@ fn exact_literals(hir: &Hir) -> Option<Box<[Box<[u8]>]>> {
     exact.then(|| literals.iter().map(|l| l.as_bytes().into()).collect())
 }
 
-/// One top-level alternative of a pattern and the literals its matches start with.
-type Split<'h> = (&'h Hir, Vec<Vec<u8>>);
+/// Whether a pattern sets flags inline (`(?i)`, `(?-i:...)`); any `(?` not opening a plain group
+/// counts, which errs on the side of keeping the pattern whole.
+fn has_inline_flags(pattern: &str) -> bool {
+    pattern.match_indices("(?").any(|(at, _)| pattern.as_bytes().get(at + 2) != Some(&b':'))
+}
+
+/// One top-level alternative of a pattern, and the literals its matches start with.
+struct Split {
+    alternative: Alternative,
+    prefixes: Vec<Vec<u8>>,
+}
 
 /// The top-level alternatives of a pattern (the pattern itself when it is no alternation), each
-/// with the literals its matches start with; `None` when one of them has no useful set.
-fn alternatives_with_literals(hir: &Hir) -> Option<Vec<Split<'_>>> {
-    let alternatives = match hir.kind() {
+/// with the literals its matches start with; `None` when one of them has no useful set. A pattern
+/// that sets flags inline (`(?-i:...)`) stays whole: its parse, made to find literals, drops the
+/// flags, so neither an alternative printed from it nor its literals would match as the pattern
+/// does.
+fn alternatives_with_literals(hir: &Hir, pattern: &str) -> Option<Vec<Split>> {
+    let alternatives: Vec<&Hir> = match hir.kind() {
         HirKind::Alternation(alternatives) => alternatives.iter().collect(),
         _ => vec![hir],
     };
-    alternatives.into_iter().map(|alternative| Some((alternative, prefix_literals(alternative)?))).collect()
+    let mut split = Vec::with_capacity(alternatives.len());
+    for hir in alternatives {
+        let matcher = Matcher::new(hir.to_string(), StartKind::Anchored, hir.properties().maximum_len(), None);
+        let alternative = Alternative { literals: exact_literals(hir), gap: Gap::of(hir), matcher };
+        split.push(Split { alternative, prefixes: prefix_literals(hir)? });
+    }
+    if !has_inline_flags(pattern) {
+        return Some(split);
+    }
+    let mut prefixes: Vec<Vec<u8>> = split.into_iter().flat_map(|s| s.prefixes).collect();
+    prefixes.sort();
+    prefixes.dedup();
+    let matcher = Matcher::new(pattern.to_owned(), StartKind::Anchored, hir.properties().maximum_len(), None);
+    Some(vec![Split { alternative: Alternative { literals: None, gap: None, matcher }, prefixes }])
 }
 
 /// The literals that every match of `pattern` starts with (lower-cased, for a case-insensitive
@@ -883,6 +906,7 @@ mod tests {
             "(user|mailbox) .{0,10}(gone|dead)|mailbox gone",
             "over ?quota|quota (exceeded|full)|\\bquota\\b",
             "exceed(ed|s)?|quota (exceed|exceeded|full)",
+            "(?-i:User Unknown)|mailbox (is )?full|(?-i)USER gone",
             "容量(が)?一杯|容量オーバー",
             "host [a-z0-9.-]+ not found|no such host",
         ];
@@ -897,6 +921,7 @@ mod tests {
             "mailbox gone and user was dead",
             "quota exceeded, overquota, quota",
             "it exceeds; abc",
+            "user unknown; User Unknown; user gone; USER gone",
             "容量が一杯です 容量オーバー",
             "host mx.example.com not found; host a b not found",
             "host mx.example.com said: no such host",
