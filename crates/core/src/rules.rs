@@ -771,20 +771,27 @@ fn alternatives_with_literals(hir: &Hir, pattern: &str) -> Option<Vec<Split>> {
         HirKind::Alternation(alternatives) => alternatives.iter().collect(),
         _ => vec![hir],
     };
-    let mut split = Vec::with_capacity(alternatives.len());
-    for hir in alternatives {
-        let matcher = Matcher::new(hir.to_string(), StartKind::Anchored, hir.properties().maximum_len(), None);
-        let alternative = Alternative { literals: exact_literals(hir), gap: Gap::of(hir), matcher };
-        split.push(Split { alternative, prefixes: prefix_literals(hir)? });
+    if has_inline_flags(pattern) {
+        let mut prefixes = Vec::new();
+        for alternative in alternatives {
+            prefixes.extend(prefix_literals(alternative)?);
+        }
+        prefixes.sort();
+        prefixes.dedup();
+        let matcher = Matcher::new(pattern.to_owned(), StartKind::Anchored, hir.properties().maximum_len(), None);
+        return Some(vec![Split { alternative: Alternative { literals: None, gap: None, matcher }, prefixes }]);
     }
-    if !has_inline_flags(pattern) {
-        return Some(split);
-    }
-    let mut prefixes: Vec<Vec<u8>> = split.into_iter().flat_map(|s| s.prefixes).collect();
-    prefixes.sort();
-    prefixes.dedup();
-    let matcher = Matcher::new(pattern.to_owned(), StartKind::Anchored, hir.properties().maximum_len(), None);
-    Some(vec![Split { alternative: Alternative { literals: None, gap: None, matcher }, prefixes }])
+    alternatives
+        .into_iter()
+        .map(|hir| {
+            let prefixes = prefix_literals(hir)?;
+            let matcher = Matcher::new(hir.to_string(), StartKind::Anchored, hir.properties().maximum_len(), None);
+            Some(Split {
+                alternative: Alternative { literals: exact_literals(hir), gap: Gap::of(hir), matcher },
+                prefixes,
+            })
+        })
+        .collect()
 }
 
 /// The literals that every match of `pattern` starts with (lower-cased, for a case-insensitive
@@ -925,6 +932,7 @@ mod tests {
             "容量が一杯です 容量オーバー",
             "host mx.example.com not found; host a b not found",
             "host mx.example.com said: no such host",
+            "mailbox 0123456789Xgone; mailbox 0123456789gone",
             "",
         ];
         for pattern in patterns {
