@@ -1,6 +1,6 @@
 // Throughput of the wasm classifier; see bench-wasm.sh. Under Node each figure is measured twice:
-// inside wasm (benchReplies / benchMessages: the classifier alone, comparable with the native
-// bench) and through the JavaScript exports (classify / classifyMessage: plus copying each input
+// inside wasm (a BenchCorpus copied into wasm once, then classified there: the classifier alone,
+// comparable with the native bench) and through the JavaScript exports (classify / classifyMessage: plus copying each input
 // in and building a JavaScript object for each verdict, what a page calling them pays). In headless
 // Chromium the inside-wasm figures are measured again.
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
@@ -46,8 +46,9 @@ function pack(pieces) {
 const [lineBytes, lineLengths] = pack(lines);
 const lineText = lineBytes.toString('utf8');
 const [emailBytes, emailLengths] = pack(emails);
-const insideLine = measureRounds(lines.length, () => core.benchReplies(lineText, lineLengths, 1));
-const insideEmail = measureRounds(emails.length, () => core.benchMessages(emailBytes, emailLengths, 1));
+const inside = new core.BenchCorpus(lineText, lineLengths, emailBytes, emailLengths);
+const insideLine = measureRounds(lines.length, () => inside.replies(1));
+const insideEmail = measureRounds(emails.length, () => inside.messages(1));
 const perLine = measureRounds(lines.length, () => lines.forEach((l) => core.classify(l)));
 const perEmail = measureRounds(emails.length, () => emails.forEach((e) => core.classifyMessage(e)));
 console.log(`wasm reply lines (${lines.length} distinct): inside wasm ${figure(insideLine)}; `
@@ -87,10 +88,8 @@ try {
     const lines = Uint32Array.from(lineLengths);
     const mails = Uint32Array.from(emailLengths);
     const measure = new Function(`return ${measureSource}`)();
-    return [
-      measure(lines.length, () => core.benchReplies(lineText, lines, 1)),
-      measure(mails.length, () => core.benchMessages(emailBytes, mails, 1)),
-    ];
+    const inside = new core.BenchCorpus(lineText, lines, emailBytes, mails);
+    return [measure(lines.length, () => inside.replies(1)), measure(mails.length, () => inside.messages(1))];
   };
   const [browserLine, browserEmail] = await page.evaluate(measured, [
     lineText, Array.from(lineLengths), emailBytes.toString('base64'), Array.from(emailLengths),
