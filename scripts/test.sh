@@ -55,6 +55,8 @@ cargo clippy --all-targets -- -D warnings
 
 step "cargo clippy (wasm32: core, api, console)"
 cargo clippy --target wasm32-unknown-unknown -p rebound-core -p rebound-api -p rebound-console -- -D warnings
+# The wasm bench's exports (scripts/bench-wasm.sh) are checked too, so that they cannot rot unseen.
+cargo clippy --target wasm32-unknown-unknown -p rebound-core --features bench -- -D warnings
 
 build_console
 
