@@ -1,8 +1,8 @@
 // Throughput of the wasm classifier; see bench-wasm.sh. Under Node each figure is measured twice:
 // inside wasm (a BenchCorpus copied into wasm once, then classified there: the classifier alone,
-// comparable with the native bench) and through the JavaScript exports (classify / classifyMessage: plus copying each input
-// in and building a JavaScript object for each verdict, what a page calling them pays). In headless
-// Chromium the inside-wasm figures are measured again.
+// comparable with the native bench) and through the JavaScript exports (classify / classifyMessage:
+// plus copying each input in and building a JavaScript object for each verdict, what a page calling
+// them pays). In headless Chromium the inside-wasm figures are measured again.
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
