@@ -33,6 +33,9 @@ pub enum ApiError {
     /// The resource is not in a state that allows this (409 with its own code).
     #[error("{message}")]
     State { code: &'static str, message: String },
+    /// An idempotency key sent again with a different payload (409 naming the field).
+    #[error("the idempotency key `{key}` was first sent with a different payload: give a new event a new key")]
+    KeyReused { field: String, key: String },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("internal error: {0}")]
@@ -57,6 +60,9 @@ impl ApiError {
             ApiError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::State { code, .. } => (StatusCode::CONFLICT, code),
+            ApiError::KeyReused { .. } | ApiError::Store(StoreError::KeyReused { .. }) => {
+                (StatusCode::CONFLICT, "idempotency_key_reused")
+            }
             ApiError::Store(StoreError::Conflict { .. }) => (StatusCode::CONFLICT, "conflict"),
             ApiError::Store(_) | ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
@@ -78,6 +84,7 @@ impl IntoResponse for ApiError {
         };
         let field = match self {
             ApiError::Invalid { field, .. } => field,
+            ApiError::KeyReused { field, .. } => Some(field),
             _ => None,
         };
         let body = ErrorBody { error: ErrorDetail { code: code.to_owned(), message, field } };
@@ -131,6 +138,9 @@ pub async fn json_errors(response: Response) -> Response {
 pub enum StartError {
     #[error("cannot create the data directory {path}: {source}")]
     DataDir { path: PathBuf, source: std::io::Error },
+    /// An idempotency key sent again with a different payload (409 naming the field).
+    #[error("the idempotency key `{key}` was first sent with a different payload: give a new event a new key")]
+    KeyReused { field: String, key: String },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("cannot listen on {addr}: {source}")]

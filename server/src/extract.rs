@@ -1,10 +1,17 @@
 //! Request extractors whose failures use the same error shape as everything else.
+//!
+//! They also refuse a NUL character in any text a request carries, naming the field, except in
+//! the fields that hold bounce text as a remote system sent it (`RAW_TEXT_FIELDS`), which is kept
+//! byte for byte. PostgreSQL cannot store a NUL in text, SQLite can: refusing it at the door, the
+//! same on both, means no route ever fails half way on one database and not the other, and a NUL
+//! is never part of a note, a name, a key or a filter.
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 use crate::error::ApiError;
 
@@ -32,6 +39,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let query = parts.uri.query().unwrap_or("");
+        if let Some((name, _)) = form_urlencoded::parse(query.as_bytes()).find(|(_, v)| v.contains('\0')) {
+            return Err(nul_refused(name.into_owned()));
+        }
         let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
         serde_path_to_error::deserialize(de).map(ApiQuery).map_err(|e| {
             let path = e.path().to_string();
@@ -63,8 +73,39 @@ pub fn is_json(headers: &axum::http::HeaderMap) -> bool {
     })
 }
 
-/// Deserialises JSON, reporting the path of the field that failed.
+/// Fields that carry bounce text as received (an SMTP reply, a bounce email, a log record's
+/// response): a NUL there is part of what the remote system said.
+const RAW_TEXT_FIELDS: &[&str] = &["reply", "message", "content"];
+
+fn nul_refused(field: String) -> ApiError {
+    ApiError::invalid_field(field, "must not contain a NUL character (\\u0000)")
+}
+
+/// The path of the first string (or object key) holding a NUL outside `RAW_TEXT_FIELDS`.
+fn nul_path(value: &Value, path: &str, name: &str) -> Option<String> {
+    match value {
+        Value::String(s) => (s.contains('\0') && !RAW_TEXT_FIELDS.contains(&name)).then(|| path.to_owned()),
+        Value::Array(items) => {
+            items.iter().enumerate().find_map(|(i, item)| nul_path(item, &format!("{path}[{i}]"), name))
+        }
+        Value::Object(fields) => fields.iter().find_map(|(key, item)| {
+            let path = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
+            if key.contains('\0') { Some(path) } else { nul_path(item, &path, key) }
+        }),
+        _ => None,
+    }
+}
+
+/// Deserialises JSON, reporting the path of the field that failed; a NUL outside the raw bounce
+/// text fields is refused (see the module documentation).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // A NUL can only arrive escaped: JSON does not allow raw control characters in strings.
+    if memchr::memmem::find(bytes, b"\\u0000").is_some()
+        && let Ok(value) = serde_json::from_slice::<Value>(bytes)
+        && let Some(path) = nul_path(&value, "", "")
+    {
+        return Err(nul_refused(if path.is_empty() { "body".to_owned() } else { path }));
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
@@ -111,6 +152,23 @@ mod tests {
     fn names_missing_and_unknown_fields() {
         assert_eq!(field_of(r#"{}"#).0.as_deref(), Some("reply"));
         assert_eq!(field_of(r#"{"reply": "x", "extra": 1}"#).0.as_deref(), Some("extra"));
+    }
+
+    #[test]
+    fn a_nul_is_refused_outside_raw_bounce_text() {
+        let refused = |json: &str| match parse_json::<Value>(json.as_bytes()) {
+            Err(ApiError::Invalid { field, .. }) => field,
+            Ok(_) => None,
+            Err(other) => panic!("{other:?}"),
+        };
+        assert_eq!(
+            refused(r#"{"events": [{"reply": "5\u00000"}, {"note": "a\u0000"}]}"#).as_deref(),
+            Some("events[1].note")
+        );
+        assert_eq!(refused(r#"{"reply": "550\u0000 gone", "message": "\u0000", "x": {"content": "\u0000"}}"#), None);
+        assert_eq!(refused(r#"[{"id": "\u0000"}]"#).as_deref(), Some("[0].id"));
+        assert_eq!(refused(r#"{"q": "a\\u0000"}"#), None, "an escaped backslash before u0000 is no NUL");
+        assert_eq!(refused(r#""\u0000""#).as_deref(), Some("body"));
     }
 
     #[test]

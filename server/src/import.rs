@@ -268,7 +268,10 @@ fn csv_row(columns: &Columns, text: &str, scope: &str, reason: SuppressionReason
         Some(s) => names::label("scope", s).map_err(|e| format!("scope {e}"))?,
         None => scope.to_owned(),
     };
-    let note = field(columns.note).map(|n| n.chars().take(1_000).collect());
+    let note = field(columns.note).map(|n| n.chars().take(1_000).collect::<String>());
+    if let Some(c) = note.as_deref().and_then(|n| n.chars().find(|&c| c.is_control() && c != '\t')) {
+        return Err(format!("the note contains the control character {c:?}"));
+    }
     let expires_at = field(columns.expires_at).map(parse_time).transpose()?;
     Ok(ImportRow { target, scope, reason, note, expires_at })
 }

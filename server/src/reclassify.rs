@@ -6,6 +6,7 @@
 
 use rebound_api::v1::{Event, PolicyPreview, Verdict, VerdictBrief, VerdictChange};
 use rebound_core::Classifier;
+use rebound_store::StoredInput;
 
 /// Most events a preview classifies again.
 pub const PREVIEW_EVENTS: u32 = 10_000;
@@ -13,13 +14,14 @@ pub const PREVIEW_EVENTS: u32 = 10_000;
 pub const REEVALUATE_EVENTS: u32 = 100_000;
 const SAMPLE: usize = 20;
 
-/// The verdict `classifier` gives the event's stored input, for the event's recipient.
-pub fn verdict_again(classifier: &Classifier, event: &Event) -> Option<Verdict> {
-    let raw = event.raw.as_deref()?;
+/// The verdict `classifier` gives the event's stored input (its exact bytes), for the event's
+/// recipient.
+pub fn verdict_again(classifier: &Classifier, stored: &StoredInput) -> Option<Verdict> {
+    let StoredInput { event, raw } = stored;
     match event.input.as_str() {
-        "reply" => Some(classifier.classify_reply(raw)),
+        "reply" => Some(classifier.classify_reply(&String::from_utf8_lossy(raw))),
         "message" => {
-            let verdicts = classifier.classify_message(raw.as_bytes());
+            let verdicts = classifier.classify_message(raw);
             let wanted = event.recipient.as_deref();
             let mine = verdicts
                 .iter()
@@ -35,23 +37,24 @@ fn brief(v: &Verdict) -> VerdictBrief {
 }
 
 /// Compares the verdicts of `current` and `proposed` on the events (both read again now).
-pub fn preview(current: &Classifier, proposed: &Classifier, events: &[Event]) -> PolicyPreview {
+pub fn preview(current: &Classifier, proposed: &Classifier, events: &[StoredInput]) -> PolicyPreview {
     compare(events, |e| verdict_again(current, e), proposed).0
 }
 
 /// Compares each event's verdict from `before` with the one `after` gives now: the summary, and
 /// the events that changed with their new verdicts.
 pub fn compare<'e>(
-    events: &'e [Event],
-    before: impl Fn(&Event) -> Option<Verdict>,
+    events: &'e [StoredInput],
+    before: impl Fn(&StoredInput) -> Option<Verdict>,
     after: &Classifier,
 ) -> (PolicyPreview, Vec<(&'e Event, Verdict)>) {
     let mut out = PolicyPreview { events_checked: 0, changed: 0, by_change: Default::default(), sample: Vec::new() };
     let mut changed = Vec::new();
-    for event in events {
-        let (Some(old), Some(new)) = (before(event), verdict_again(after, event)) else {
+    for stored in events {
+        let (Some(old), Some(new)) = (before(stored), verdict_again(after, stored)) else {
             continue;
         };
+        let event = &stored.event;
         out.events_checked += 1;
         if (old.kind, old.reason, &old.rule) == (new.kind, new.reason, &new.rule) {
             continue;

@@ -29,6 +29,7 @@ macro_rules! on_both_backends {
 
 mod api;
 mod architecture;
+mod bad_input;
 mod corpus;
 mod monitoring;
 mod openapi;

@@ -248,6 +248,14 @@ impl RawDatabase {
         };
         result.map_err(|e| e.to_string())
     }
+
+    /// The first column of the one row a query returns, as bytes.
+    pub async fn fetch_bytes(&mut self, query: &str) -> Vec<u8> {
+        match self {
+            RawDatabase::Sqlite(conn) => sqlx::query_scalar(query).fetch_one(conn).await.unwrap(),
+            RawDatabase::Postgres(conn) => sqlx::query_scalar(query).fetch_one(conn).await.unwrap(),
+        }
+    }
 }
 
 /// The status and the `error` object of an error response.

@@ -21,7 +21,7 @@ use serde_json::Value;
 use crate::audit::{self, Change};
 use crate::monitor::{CountedAt, DailyDelta, count_event};
 use crate::ops::{audit_target, in_force, snapshot};
-use crate::{Actor, EventRow, HistoryMark, NewEvent, NewSuppression, Store, StoreError};
+use crate::{Actor, EventRow, HistoryMark, KeyedEvent, NewEvent, NewSuppression, Store, StoreError};
 
 const DAY: i64 = 86_400;
 /// This batch's events sort after every stored event in a recipient's history.
@@ -33,6 +33,8 @@ pub struct Ingested {
     pub event_id: i64,
     /// The idempotency key had been seen: `outcome` is the first delivery's, nothing changed.
     pub duplicate: bool,
+    /// The recipient as stored (for a repeat, the first delivery's).
+    pub recipient: Option<String>,
     pub verdict: Verdict,
     pub outcome: Outcome,
 }
@@ -134,14 +136,26 @@ pub async fn ingest(store: &dyn Store, events: &[NewEvent], policy: &Policy) -> 
     let mut tx = store.begin().await?;
 
     let idempotency_keys: Vec<&str> = events.iter().filter_map(|e| e.idempotency_key.as_deref()).collect();
-    let mut stored_repeats: HashMap<String, Ingested> = HashMap::new();
+    let mut stored_repeats: HashMap<String, (Ingested, Option<Vec<u8>>)> = HashMap::new();
     if !idempotency_keys.is_empty() {
-        for (key, first) in tx.events_by_idempotency_keys(&idempotency_keys).await? {
-            let ingested =
-                Ingested { event_id: first.id, duplicate: true, verdict: first.verdict, outcome: first.outcome };
-            stored_repeats.insert(key, ingested);
+        for KeyedEvent { key, event: first, payload_digest } in tx.events_by_idempotency_keys(&idempotency_keys).await?
+        {
+            let ingested = Ingested {
+                event_id: first.id,
+                duplicate: true,
+                recipient: first.recipient,
+                verdict: first.verdict,
+                outcome: first.outcome,
+            };
+            stored_repeats.insert(key, (ingested, payload_digest));
         }
     }
+    // The same key with another payload is a different event, not a repeat: refuse it rather than
+    // drop it (an event stored before digests were kept matches any payload).
+    let reused = |i: usize, first: Option<&[u8]>| match (first, &events[i].payload_digest) {
+        (Some(first), Some(digest)) if first != digest.as_slice() => Err(StoreError::KeyReused { event: i }),
+        _ => Ok(()),
+    };
 
     // Soft bounces and deliveries of the same recipients: for soft-bounce counts, and for the
     // retry-success counters (an episode begins with a soft bounce and ends with a delivery).
@@ -187,12 +201,14 @@ pub async fn ingest(store: &dyn Store, events: &[NewEvent], policy: &Policy) -> 
     let mut report = IngestReport::default();
     for (i, event) in events.iter().enumerate() {
         if let Some(key) = event.idempotency_key.as_deref() {
-            if let Some(first) = stored_repeats.get(key) {
+            if let Some((first, digest)) = stored_repeats.get(key) {
+                reused(i, digest.as_deref())?;
                 counts[i] = Counts::default();
                 plans.push(Plan::Stored(first.clone()));
                 continue;
             }
             if let Some(&first) = batch_keys.get(key) {
+                reused(i, events[first].payload_digest.as_ref().map(<[u8; 32]>::as_slice))?;
                 counts[i] = Counts::default();
                 plans.push(Plan::RepeatOf(first));
                 continue;
@@ -429,7 +445,8 @@ pub async fn ingest(store: &dyn Store, events: &[NewEvent], policy: &Policy) -> 
         };
         if let Some((outcome, _)) = resolved[first].clone() {
             let verdict = events[first].verdict.clone();
-            report.events.push(Ingested { event_id: id_of[first], duplicate, verdict, outcome });
+            let recipient = events[first].recipient.as_ref().map(|t| t.display().to_owned());
+            report.events.push(Ingested { event_id: id_of[first], duplicate, recipient, verdict, outcome });
         }
     }
     tx.commit().await?;

@@ -32,6 +32,10 @@ pub enum StoreError {
     /// A uniqueness rule was broken (for example a second user with the same name).
     #[error("{what} already exists")]
     Conflict { what: &'static str },
+    /// The event at this index of an ingested batch reuses an idempotency key that was first sent
+    /// with a different payload.
+    #[error("the idempotency key of event {event} was used before with a different payload")]
+    KeyReused { event: usize },
     /// A stored value could not be read back (a corrupted or hand-edited row).
     #[error("stored {what} is invalid: {detail}")]
     Corrupt { what: &'static str, detail: String },
@@ -46,8 +50,8 @@ pub enum StoreError {
 pub trait Tx: monitor::MonitorTx + Send {
     async fn commit(self: Box<Self>) -> Result<(), StoreError>;
 
-    /// Stored events carrying any of these idempotency keys, with their key.
-    async fn events_by_idempotency_keys(&mut self, keys: &[&str]) -> Result<Vec<(String, Event)>, StoreError>;
+    /// Stored events carrying any of these idempotency keys, with their key and payload digest.
+    async fn events_by_idempotency_keys(&mut self, keys: &[&str]) -> Result<Vec<KeyedEvent>, StoreError>;
     /// Soft bounces and deliveries of these recipients at or after `since`, for soft-bounce counts.
     async fn soft_history(&mut self, recipient_keys: &[&str], since: i64) -> Result<Vec<HistoryMark>, StoreError>;
     /// Inserts events in one statement per few thousand; returns their ids in the given order.
@@ -156,7 +160,7 @@ pub trait Store: monitor::MonitorStore + Send + Sync + 'static {
         from: Option<i64>,
         until: Option<i64>,
         limit: u32,
-    ) -> Result<Vec<Event>, StoreError>;
+    ) -> Result<Vec<StoredInput>, StoreError>;
 
     async fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError>;
     /// Audit rows with their hashes in id order from `after_id`, for verifying the chain.

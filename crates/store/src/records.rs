@@ -106,8 +106,28 @@ pub struct NewEvent {
     pub stream: Option<String>,
     pub sending_ip: Option<String>,
     pub isp: Option<String>,
-    /// The input as received, already cut to the storage limit.
-    pub raw: Option<String>,
+    /// The input as received (bytes exactly: a NUL or a part that is not UTF-8 is kept), already
+    /// cut to the storage limit.
+    pub raw: Option<Vec<u8>>,
+    /// The SHA-256 of the request item it came from, stored with the idempotency key so that the
+    /// same key with another payload is told apart from a repeat.
+    pub payload_digest: Option<[u8; 32]>,
+}
+
+/// A stored event with the bytes of its input, for classifying it again.
+#[derive(Debug, Clone)]
+pub struct StoredInput {
+    pub event: rebound_api::v1::Event,
+    pub raw: Vec<u8>,
+}
+
+/// A stored event found by its idempotency key.
+#[derive(Debug, Clone)]
+pub struct KeyedEvent {
+    pub key: String,
+    pub event: rebound_api::v1::Event,
+    /// `None` for events stored before payload digests were kept.
+    pub payload_digest: Option<Vec<u8>>,
 }
 
 /// An event as written: the event, what the policy did, and the entry it is evidence for.

@@ -89,6 +89,7 @@ macro_rules! readers {
             Vec<u8>: Decode<'r, R::Database> + Type<R::Database>,
             Option<i64>: Decode<'r, R::Database> + Type<R::Database>,
             Option<String>: Decode<'r, R::Database> + Type<R::Database>,
+            Option<Vec<u8>>: Decode<'r, R::Database> + Type<R::Database>,
         $body
     )+};
 }
@@ -147,9 +148,30 @@ readers! {
         })
     }
 
-    /// `columns!(event)` as `Event`.
+    /// `columns!(event)` as `Event`; its input is shown as text (a part that is not UTF-8 as U+FFFD).
     fn event(row) -> Event {
-        Ok(Event {
+        Ok(event_with_raw(row)?.0)
+    }
+
+    /// `columns!(event)` with the exact bytes of a stored input.
+    fn stored_input(row) -> crate::StoredInput {
+        let (event, raw) = event_with_raw(row)?;
+        Ok(crate::StoredInput { event, raw: raw.unwrap_or_default() })
+    }
+
+    /// `idempotency_key, payload_digest, columns!(event)` as a `KeyedEvent`.
+    fn keyed_event(row) -> crate::KeyedEvent {
+        Ok(crate::KeyedEvent {
+            key: get(row, "idempotency_key")?,
+            payload_digest: get(row, "payload_digest")?,
+            event: event_with_raw(row)?.0,
+        })
+    }
+
+    /// `columns!(event)` as `Event`, and the bytes of its input.
+    fn event_with_raw(row) -> (Event, Option<Vec<u8>>) {
+        let raw: Option<Vec<u8>> = get(row, "raw")?;
+        let event = Event {
             id: get(row, "id")?,
             at: get(row, "at")?,
             received_at: get(row, "received_at")?,
@@ -163,8 +185,9 @@ readers! {
             stream: get(row, "stream")?,
             sending_ip: get(row, "sending_ip")?,
             isp: get(row, "isp")?,
-            raw: get(row, "raw")?,
-        })
+            raw: raw.as_deref().map(|r| String::from_utf8_lossy(r).into_owned()),
+        };
+        Ok((event, raw))
     }
 
     /// `recipient_key, at, id, delivered` as a history mark.

@@ -44,16 +44,16 @@ macro_rules! sql_store {
             async fn events_by_idempotency_keys(
                 &mut self,
                 keys: &[&str],
-            ) -> Result<Vec<(String, ::rebound_api::v1::Event)>, $crate::StoreError> {
+            ) -> Result<Vec<$crate::KeyedEvent>, $crate::StoreError> {
                 let mut out = Vec::new();
                 for chunk in keys.chunks(500) {
                     let mut b = ::sqlx::QueryBuilder::<$db>::new(concat!(
-                        "SELECT idempotency_key, ", $crate::columns!(event), " FROM events WHERE idempotency_key IN ("
+                        "SELECT idempotency_key, payload_digest, ", $crate::columns!(event),
+                        " FROM events WHERE idempotency_key IN ("
                     ));
                     $crate::rows::push_list(&mut b, chunk);
                     for row in &b.build().fetch_all(&mut *self.tx).await.map_err($crate::rows::backend)? {
-                        let key: String = ::sqlx::Row::try_get(row, "idempotency_key").map_err($crate::rows::backend)?;
-                        out.push((key, $crate::rows::event(row)?));
+                        out.push($crate::rows::keyed_event(row)?);
                     }
                 }
                 Ok(out)
@@ -104,11 +104,12 @@ macro_rules! sql_store {
 
             async fn insert_events(&mut self, rows: &[$crate::EventRow<'_>]) -> Result<Vec<i64>, $crate::StoreError> {
                 let mut ids = Vec::with_capacity(rows.len());
-                // 18 parameters a row (SQLite allows 32,766 per statement).
+                // 19 parameters a row (SQLite allows 32,766 per statement).
                 for chunk in rows.chunks(1_500) {
                     let mut b = ::sqlx::QueryBuilder::<$db>::new(
                         "INSERT INTO events (at, received_at, source, idempotency_key, recipient, recipient_key, kind, \
-                         reason, rule, campaign, stream, sending_ip, isp, raw, verdict, outcome, suppression_id, input) ",
+                         reason, rule, campaign, stream, sending_ip, isp, raw, verdict, outcome, suppression_id, input, \
+                         payload_digest) ",
                     );
                     b.push_values(chunk, |mut v, row| {
                         let e = row.event;
@@ -129,7 +130,8 @@ macro_rules! sql_store {
                             .push_bind(row.verdict_json)
                             .push_bind(row.outcome_json)
                             .push_bind(row.suppression_id)
-                            .push_bind(e.input);
+                            .push_bind(e.input)
+                            .push_bind(e.payload_digest.as_ref().map(<[u8; 32]>::as_slice));
                     });
                     b.push(" RETURNING id");
                     let mut chunk_ids: Vec<i64> = b
@@ -795,7 +797,7 @@ macro_rules! sql_store {
                 from: Option<i64>,
                 until: Option<i64>,
                 limit: u32,
-            ) -> Result<Vec<::rebound_api::v1::Event>, $crate::StoreError> {
+            ) -> Result<Vec<$crate::StoredInput>, $crate::StoreError> {
                 let rows = ::sqlx::query(concat!(
                     "SELECT ", $crate::columns!(event),
                     " FROM events WHERE input <> 'event' AND raw IS NOT NULL AND received_at >= $1 AND received_at < $2 \
@@ -807,7 +809,7 @@ macro_rules! sql_store {
                 .fetch_all(&self.reader)
                 .await
                 .map_err($crate::rows::backend)?;
-                rows.iter().map($crate::rows::event).collect()
+                rows.iter().map($crate::rows::stored_input).collect()
             }
 
             async fn audit(

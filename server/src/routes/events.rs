@@ -18,8 +18,9 @@ use base64::Engine as _;
 use rebound_api::v1::{EventBatch, EventInput, EventResult, EventsResponse, Verdict};
 use rebound_core::{Confidence, Kind, Reason};
 use rebound_monitor::OTHER_ISP;
-use rebound_store::{NewEvent, ops};
+use rebound_store::{NewEvent, StoreError, ops};
 use serde::Deserialize;
+use sha2::{Digest, Sha256};
 
 use crate::AppState;
 use crate::auth::{self, Permission, Principal};
@@ -124,7 +125,15 @@ pub(crate) async fn ingest_items(
             event.isp = Some(isp.to_owned());
         }
     }
-    let report = ops::ingest(state.store.as_ref(), &events, &engine.policy).await?;
+    let report = match ops::ingest(state.store.as_ref(), &events, &engine.policy).await {
+        Err(StoreError::KeyReused { event }) => {
+            let i = item_of.get(event).copied().unwrap_or_default();
+            let field = if single { "idempotency_key".to_owned() } else { format!("events[{i}].idempotency_key") };
+            let key = items.get(i).and_then(|item| item.idempotency_key.clone()).unwrap_or_default();
+            return Err(ApiError::KeyReused { field, key });
+        }
+        result => result?,
+    };
     state.index.apply(&report.changed);
     let metrics = &state.monitor.metrics;
     metrics.ingest_request();
@@ -137,11 +146,11 @@ pub(crate) async fn ingest_items(
         .into_iter()
         .zip(events)
         .zip(item_of)
-        .map(|((done, event), item)| EventResult {
+        .map(|((done, _), item)| EventResult {
             item,
             event_id: done.event_id,
             duplicate: done.duplicate,
-            recipient: event.recipient.map(|t| t.display().to_owned()),
+            recipient: done.recipient,
             verdict: done.verdict,
             outcome: done.outcome,
         })
@@ -185,6 +194,7 @@ fn prepare(
     }
     let idempotency_key =
         item.idempotency_key.as_deref().map(|k| names::text(&path("idempotency_key"), k, 200)).transpose()?;
+    let payload_digest = idempotency_key.is_some().then(|| payload_digest(item));
     let base = NewEvent {
         at,
         received_at: now,
@@ -199,6 +209,7 @@ fn prepare(
         sending_ip: item.sending_ip.as_deref().map(|ip| ip_address(&path("sending_ip"), ip)).transpose()?,
         isp: names::optional_label(&path("isp"), item.isp.as_deref())?,
         raw: None,
+        payload_digest,
     };
 
     let needs_recipient = || ApiError::invalid_field(path("recipient"), "required with `reply` and `kind`");
@@ -209,7 +220,7 @@ fn prepare(
         let recipient = recipient.ok_or_else(needs_recipient)?;
         let mut verdict = engine.classifier.classify_reply(reply);
         verdict.recipient = Some(recipient.display().to_owned());
-        return Ok(vec![NewEvent { verdict, input: "reply", raw: Some(cut(reply)), ..base }]);
+        return Ok(vec![NewEvent { verdict, input: "reply", raw: Some(cut(reply.as_bytes())), ..base }]);
     }
     let raw_message = match (&item.message, &item.message_base64) {
         (Some(text), _) => Some(text.as_bytes().to_vec()),
@@ -224,7 +235,7 @@ fn prepare(
         if raw.iter().all(u8::is_ascii_whitespace) {
             return Err(ApiError::invalid_field(path("message"), "the message is empty"));
         }
-        let text = cut(&String::from_utf8_lossy(&raw));
+        let stored = cut(&raw);
         let verdicts = engine.classifier.classify_message(&raw);
         let count = verdicts.len();
         return Ok(verdicts
@@ -238,7 +249,7 @@ fn prepare(
                     (Some(key), c) if c > 1 => Some(format!("{key}#{}", n + 1)),
                     (key, _) => key.clone(),
                 };
-                let raw = Some(text.clone());
+                let raw = Some(stored.clone());
                 NewEvent { recipient: target, verdict, input: "message", idempotency_key, raw, ..base.clone() }
             })
             .collect());
@@ -288,10 +299,24 @@ fn ip_address(field: &str, value: &str) -> Result<String, ApiError> {
         .map_err(|_| ApiError::invalid_field(field, "is not an IP address"))
 }
 
-/// The raw input as stored: at most `MAX_RAW_STORED` bytes, cut at a character boundary.
-fn cut(text: &str) -> String {
-    if text.len() <= MAX_RAW_STORED {
-        return text.to_owned();
+/// The raw input as stored, byte for byte: at most `MAX_RAW_STORED` bytes, then a line saying so.
+/// The cut falls at a character boundary when the input is UTF-8 there.
+fn cut(raw: &[u8]) -> Vec<u8> {
+    if raw.len() <= MAX_RAW_STORED {
+        return raw.to_vec();
     }
-    format!("{}\n[... cut at {MAX_RAW_STORED} bytes]", &text[..text.floor_char_boundary(MAX_RAW_STORED)])
+    let mut end = MAX_RAW_STORED;
+    while end > MAX_RAW_STORED - 3 && raw.get(end).is_some_and(|b| b & 0xC0 == 0x80) {
+        end -= 1;
+    }
+    let mut out = raw[..end].to_vec();
+    out.extend_from_slice(format!("\n[... cut at {MAX_RAW_STORED} bytes]").as_bytes());
+    out
+}
+
+/// The SHA-256 of a request item as parsed (so neither field order nor spacing changes it): what
+/// tells a repeat of an idempotency key from a different event reusing it.
+fn payload_digest(item: &EventInput) -> [u8; 32] {
+    let canonical = serde_json::to_vec(item).unwrap_or_default();
+    Sha256::digest(canonical).into()
 }

@@ -25,11 +25,16 @@ pub fn optional_label(field: &str, value: Option<&str>) -> Result<Option<String>
     value.map(|v| label(field, v)).transpose()
 }
 
-/// Free text (notes, reasons) of at most `max` characters; empty after trimming is refused.
+/// Free text (notes, reasons, keys) of at most `max` characters; empty after trimming is refused,
+/// and so is a control character other than a tab or a line break (a NUL above all: PostgreSQL
+/// cannot store one in text).
 pub fn text(field: &str, value: &str, max: usize) -> Result<String, ApiError> {
     let value = value.trim();
     if value.is_empty() {
         return Err(ApiError::invalid_field(field, "must not be empty"));
+    }
+    if let Some(c) = value.chars().find(|&c| c.is_control() && !matches!(c, '\t' | '\n' | '\r')) {
+        return Err(ApiError::invalid_field(field, format!("must not contain the control character {c:?}")));
     }
     if value.chars().count() > max {
         return Err(ApiError::invalid_field(field, format!("must be at most {max} characters")));

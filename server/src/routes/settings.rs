@@ -99,7 +99,7 @@ async fn reevaluate(
     let events = state.store.reclassifiable_events(request.from, request.until, reclassify::REEVALUATE_EVENTS).await?;
     let classify = engine.clone();
     let (verdicts, changes) = tokio::task::spawn_blocking(move || {
-        let (summary, changed) = reclassify::compare(&events, |e| Some(e.verdict.clone()), &classify.classifier);
+        let (summary, changed) = reclassify::compare(&events, |e| Some(e.event.verdict.clone()), &classify.classifier);
         let changed: Vec<_> = changed.into_iter().map(|(e, v)| (e.clone(), v)).collect();
         (summary, changed)
     })

@@ -1,0 +1,153 @@
+//! Input that once lost data or answered 5xx, on SQLite and PostgreSQL alike: a NUL character in
+//! stored text (PostgreSQL cannot keep one in `TEXT`), and an idempotency key reused with a
+//! different payload.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::support::{Api, RawDatabase, TestServer};
+
+on_both_backends!(
+    a_nul_in_bounce_text_is_kept_byte_for_byte,
+    a_nul_anywhere_else_is_refused_naming_the_field,
+    an_idempotency_key_stands_for_one_payload,
+);
+
+async fn mta(server: &TestServer) -> Api<'_> {
+    Api::key(server, server.api_key("mta", &["events:write", "check"]).await)
+}
+
+/// The stored input of the newest event of `recipient`, as bytes, read from the database itself.
+async fn stored_raw(server: &TestServer, recipient: &str) -> Vec<u8> {
+    let mut db = RawDatabase::connect(&server.state.config.database).await;
+    db.fetch_bytes(&format!("SELECT raw FROM events WHERE recipient = '{recipient}' ORDER BY id DESC LIMIT 1")).await
+}
+
+async fn a_nul_in_bounce_text_is_kept_byte_for_byte(server: &TestServer) {
+    let api = mta(server).await;
+    let mut batch: Vec<Value> = (0..99)
+        .map(|i| json!({"recipient": format!("gone{i}@example.com"), "reply": "550 5.1.1 user unknown"}))
+        .collect();
+    let reply = "550 5.1.1 <nul@example.com>: user\0 unknown";
+    batch.insert(50, json!({"recipient": "nul@example.com", "reply": reply}));
+    let results = api.events(Value::Array(batch)).await;
+    assert_eq!(results.len(), 100);
+    assert!(results.iter().all(|r| r["outcome"]["effect"] == "suppressed"), "every hard bounce of the batch counts");
+    assert!(api.suppressed("gone98@example.com", None).await);
+    assert!(api.suppressed("nul@example.com", None).await);
+    assert_eq!(stored_raw(server, "nul@example.com").await, reply.as_bytes());
+
+    // A bounce email with a NUL and bytes that are not UTF-8, sent as it is.
+    let mut email = b"From: MAILER-DAEMON@mx.example.net\r\nSubject: failure notice\r\n\r\n".to_vec();
+    email.extend_from_slice(b"<binary@example.com>: 550 5.1.1 user unknown\r\nGr\xfc\xdfe \0 aus K\xf6ln\r\n");
+    let response = api
+        .request(reqwest::Method::POST, "/api/v1/events?recipient=binary@example.com")
+        .header("Content-Type", "message/rfc822")
+        .body(email.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "{}", response.text().await.unwrap());
+    assert_eq!(stored_raw(server, "binary@example.com").await, email);
+
+    // Shown as text through the API, the NUL intact.
+    let admin = Api::admin(server).await;
+    let id = results[50]["outcome"]["suppression_id"].as_i64().unwrap();
+    let (status, detail) = admin.get(&format!("/api/v1/suppressions/{id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(detail["events"][0]["raw"], reply);
+}
+
+async fn a_nul_anywhere_else_is_refused_naming_the_field(server: &TestServer) {
+    let api = mta(server).await;
+    let admin = Api::admin(server).await;
+    let refused = |(status, body): (StatusCode, Value), field: &str| {
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{field}: {body}");
+        assert_eq!(body["error"]["field"], field, "{body}");
+    };
+
+    let batch = json!({"events": [
+        {"recipient": "first@example.com", "reply": "550 5.1.1 user unknown"},
+        {"recipient": "second@example.com", "reply": "550 5.1.1 user unknown", "idempotency_key": "k\u{0}1"},
+    ]});
+    refused(api.post("/api/v1/events", batch).await, "events[1].idempotency_key");
+    assert!(!api.suppressed("first@example.com", None).await, "nothing of a refused batch is written");
+    refused(
+        api.post("/api/v1/events", json!({"recipient": "a@example.com", "kind": "hard", "campaign": "c\u{0}"})).await,
+        "campaign",
+    );
+
+    refused(admin.post("/api/v1/suppressions", json!({"address": "n@example.com", "note": "a\u{0}b"})).await, "note");
+    let (status, added) = admin.post("/api/v1/suppressions", json!({"address": "n@example.com", "note": "fine"})).await;
+    assert_eq!(status, StatusCode::CREATED, "{added}");
+    let lift = format!("/api/v1/suppressions/{}/lift", added["suppression"]["id"]);
+    refused(admin.post(&lift, json!({"reason": "\u{0}"})).await, "reason");
+    refused(admin.get("/api/v1/suppressions?q=n%00").await, "q");
+    refused(admin.get("/api/v1/audit?actor=adm%00in").await, "actor");
+    refused(admin.get("/api/v1/check?email=n%00@example.com").await, "email");
+    refused(admin.post("/api/v1/users", json!({"username": "ol\u{0}ga", "role": "viewer"})).await, "username");
+    refused(admin.post("/api/v1/keys", json!({"name": "k\u{0}", "scopes": ["check"]})).await, "name");
+    refused(admin.post("/api/v1/webhooks", json!({"name": "ops", "url": "http://127.0.0.1/\u{0}"})).await, "url");
+    refused(admin.post("/api/v1/pauses", json!({"scope": "all", "reason": "\u{0}"})).await, "reason");
+    refused(
+        Api::send(
+            server.client().post(server.url("/api/v1/auth/login")).json(&json!({"username": "\u{0}", "password": "x"})),
+        )
+        .await,
+        "username",
+    );
+
+    // An imported note with a NUL rejects its line, not the job.
+    let (_, job) = admin.post("/api/v1/imports", json!({"format": "csv"})).await;
+    let csv = "email,note\nok@example.com,fine\nbad@example.com,\"a\0b\"\n";
+    let (status, job) =
+        Api::send(admin.request(reqwest::Method::PUT, &format!("/api/v1/imports/{}/data", job["id"])).body(csv)).await;
+    assert_eq!(status, StatusCode::OK, "{job}");
+    assert_eq!(
+        (job["state"].as_str(), job["created"].as_i64(), job["rejected"].as_i64()),
+        (Some("done"), Some(1), Some(1))
+    );
+    assert_eq!(job["rejected_lines"][0]["line"], 3);
+}
+
+async fn an_idempotency_key_stands_for_one_payload(server: &TestServer) {
+    let api = mta(server).await;
+    let first = json!({"recipient": "a@example.com", "reply": "550 5.1.1 user unknown", "idempotency_key": "m-1"});
+    let sent = api.events(json!([first])).await;
+    assert_eq!(sent[0]["duplicate"], false);
+
+    // The same item again, fields in another order and spaced differently: the first answer.
+    let body =
+        r#"{ "events": [ {"idempotency_key":"m-1",  "reply":"550 5.1.1 user unknown","recipient":"a@example.com"} ] }"#;
+    let (status, again) = Api::send(
+        api.request(reqwest::Method::POST, "/api/v1/events").header("Content-Type", "application/json").body(body),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    let again = &again["results"][0];
+    assert_eq!((again["duplicate"].as_bool(), &again["event_id"]), (Some(true), &sent[0]["event_id"]));
+    assert_eq!(
+        (&again["recipient"], &again["verdict"], &again["outcome"]),
+        (&sent[0]["recipient"], &sent[0]["verdict"], &sent[0]["outcome"])
+    );
+
+    // The same key for another address's bounce is a different event: 409, nothing written.
+    let other = json!({"recipient": "b@example.com", "reply": "550 5.1.1 user unknown", "idempotency_key": "m-1"});
+    let fresh = json!({"recipient": "c@example.com", "reply": "550 5.1.1 user unknown"});
+    let (status, body) = api.post("/api/v1/events", json!({"events": [fresh, other]})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["error"]["code"], "idempotency_key_reused");
+    assert_eq!(body["error"]["field"], "events[1].idempotency_key");
+    let (status, body) = api.post("/api/v1/events", other.clone()).await;
+    assert_eq!((status, body["error"]["field"].as_str()), (StatusCode::CONFLICT, Some("idempotency_key")));
+    assert!(!api.suppressed("b@example.com", None).await);
+    assert!(!api.suppressed("c@example.com", None).await, "nothing of a refused batch is written");
+
+    // Within one batch too.
+    let one = json!({"recipient": "d@example.com", "kind": "hard", "idempotency_key": "m-2"});
+    let two = json!({"recipient": "e@example.com", "kind": "hard", "idempotency_key": "m-2"});
+    let (status, body) = api.post("/api/v1/events", json!({"events": [one, two]})).await;
+    assert_eq!((status, body["error"]["field"].as_str()), (StatusCode::CONFLICT, Some("events[1].idempotency_key")));
+    let repeated = api.events(json!([one, one])).await;
+    assert_eq!((repeated[0]["duplicate"].as_bool(), repeated[1]["duplicate"].as_bool()), (Some(false), Some(true)));
+}
