@@ -27,6 +27,8 @@ struct Output<'a> {
     #[serde(flatten)]
     origin: Origin<'a>,
     recipient: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    original_recipient: Option<&'a str>,
     reply_code: Option<u16>,
     status: Option<String>,
     reason: &'static str,
@@ -42,6 +44,7 @@ impl<'a> Output<'a> {
         Self {
             origin,
             recipient: v.recipient.as_deref(),
+            original_recipient: v.original_recipient.as_deref(),
             reply_code: v.reply_code,
             status: v.status.map(|s| s.to_string()),
             reason: v.reason.as_str(),

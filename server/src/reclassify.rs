@@ -23,9 +23,9 @@ pub fn verdict_again(classifier: &Classifier, stored: &StoredInput) -> Option<Ve
         "message" => {
             let verdicts = classifier.classify_message(raw);
             let wanted = event.recipient.as_deref();
-            let mine = verdicts
-                .iter()
-                .position(|v| v.recipient.as_deref().zip(wanted).is_some_and(|(a, b)| a.eq_ignore_ascii_case(b)));
+            let is =
+                |named: &Option<String>| named.as_deref().zip(wanted).is_some_and(|(a, b)| a.eq_ignore_ascii_case(b));
+            let mine = verdicts.iter().position(|v| is(&v.original_recipient) || is(&v.recipient));
             verdicts.into_iter().nth(mine.unwrap_or(0))
         }
         _ => None,

@@ -124,6 +124,7 @@ impl Classifier {
         });
         Verdict {
             recipient: report.recipient.clone(),
+            original_recipient: report.original_recipient.clone(),
             reply_code,
             status,
             status_derived: reported.is_none() && status.is_some(),

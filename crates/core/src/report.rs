@@ -46,6 +46,8 @@ pub struct Hint {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Report<'a> {
     pub recipient: Option<String>,
+    /// The address the sender mailed, when the report gives it apart from `recipient`.
+    pub original_recipient: Option<String>,
     /// A reply code the format states separately from the text (e.g. a provider's JSON field).
     pub reply_code: Option<u16>,
     /// The `Status` field (or the format's equivalent).

@@ -11,6 +11,10 @@ use crate::{Action, Confidence, EnhancedStatus, Kind, Reason};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Verdict {
     pub recipient: Option<String>,
+    /// The address the sender mailed, when the report names it apart from `recipient` (an RFC 3464
+    /// `Original-Recipient` before alias expansion or forwarding): the one a suppression list holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original_recipient: Option<String>,
     pub reply_code: Option<u16>,
     /// The enhanced status code the message carried or, when it carried none, one derived from the
     /// reason (`C.0.9NN`, see `status_derived`).

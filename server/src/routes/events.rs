@@ -242,9 +242,15 @@ fn prepare(
             .into_iter()
             .enumerate()
             .map(|(n, mut verdict)| {
-                let found = verdict.recipient.as_deref().and_then(|r| rebound_policy::normalize(r).ok());
-                let target = found.filter(|t| !t.is_domain()).or_else(|| recipient.clone());
-                verdict.recipient = target.as_ref().map(|t| t.display().to_owned());
+                // The address the sender mailed is the one the list holds: a report's
+                // Original-Recipient when it gives one apart from the final, expanded recipient.
+                let named = |r: &Option<String>| r.as_deref().and_then(|r| rebound_policy::normalize(r).ok());
+                let original = named(&verdict.original_recipient).filter(|t| !t.is_domain());
+                let found = original.clone().or_else(|| named(&verdict.recipient)).filter(|t| !t.is_domain());
+                let target = found.or_else(|| recipient.clone());
+                if original.is_none() {
+                    verdict.recipient = target.as_ref().map(|t| t.display().to_owned());
+                }
                 let idempotency_key = match (&base.idempotency_key, count) {
                     (Some(key), c) if c > 1 => Some(format!("{key}#{}", n + 1)),
                     (key, _) => key.clone(),
@@ -277,6 +283,7 @@ fn pre_classified(kind: Kind, reason: Option<Reason>) -> Verdict {
     });
     Verdict {
         recipient: None,
+        original_recipient: None,
         reply_code: None,
         status: None,
         status_derived: false,

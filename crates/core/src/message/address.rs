@@ -10,7 +10,7 @@ pub fn clean(raw: &str) -> Option<String> {
         .trim()
         .trim_start_matches(['<', '(', '[', '"', '\'', '{'])
         .trim_end_matches(['>', ')', ']', '"', '\'', '}', ':', ';', ',', '.']);
-    let trimmed = trimmed.strip_prefix("mailto:").unwrap_or(trimmed);
+    let trimmed = without_type_prefixes(trimmed);
     let (local, domain) = trimmed.rsplit_once('@')?;
     let plausible = !local.is_empty()
         && local.len() <= 128
@@ -22,6 +22,21 @@ pub fn clean(raw: &str) -> Option<String> {
             .bytes()
             .any(|b| b.is_ascii_whitespace() || b == b'<' || b == b'>' || b == b'@' || b == b'"' || b == b',');
     plausible.then(|| trimmed.to_owned())
+}
+
+/// Address-type tags that reports and gateways write before an address: RFC 3464's `rfc822;`,
+/// Exchange's `SMTP:` proxy addresses, Notes/Domino's `dda:SMTP=`, `mailto:`. They are never part
+/// of the mailbox, and an address kept with one would never match the list.
+fn without_type_prefixes(mut text: &str) -> &str {
+    const TAGS: [&str; 6] = ["rfc822", "smtp", "mailto", "dda", "x-rfc822", "internet"];
+    loop {
+        let Some(at) = text.find([':', ';', '=']) else { return text };
+        let (tag, rest) = (&text[..at], &text[at + 1..]);
+        if !TAGS.iter().any(|t| t.eq_ignore_ascii_case(tag.trim())) {
+            return text;
+        }
+        text = rest.trim_start();
+    }
 }
 
 /// An address with a quoted local part (`"john..doe"@example.com`), kept as written.
@@ -56,6 +71,10 @@ mod tests {
     fn cleans_addresses_from_prose() {
         assert_eq!(clean("<kijitora@example.jp>:").as_deref(), Some("kijitora@example.jp"));
         assert_eq!(clean("mailto:a@b.example").as_deref(), Some("a@b.example"));
+        for tagged in ["SMTP:a@b.example", "rfc822;a@b.example", "RFC822; a@b.example", "dda:SMTP=a@b.example"] {
+            assert_eq!(clean(tagged).as_deref(), Some("a@b.example"), "{tagged}");
+        }
+        assert_eq!(clean("smtpuser:x@b.example").as_deref(), Some("smtpuser:x@b.example"), "only whole tags");
         assert_eq!(clean("not-an-address"), None);
         assert_eq!(clean("a@localhost"), None);
         assert_eq!(clean("<\"john..doe\"@example.com>").as_deref(), Some("\"john..doe\"@example.com"));

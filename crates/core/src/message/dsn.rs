@@ -47,8 +47,10 @@ pub fn decode<'b>(bounce: &'b Bounce) -> Option<Vec<Report<'b>>> {
             Some(r) => Some(format!("{r} {}", text::compact(notification)).into()),
             None => diagnostic.is_empty().then(|| text::compact(notification).into()),
         };
+        let original_recipient = group.original().filter(|o| !o.eq_ignore_ascii_case(&recipient) && o.contains('@'));
         reports.push(Report {
             recipient: Some(recipient),
+            original_recipient,
             status: group.get("Status").and_then(EnhancedStatus::find).map(|(s, _)| s),
             diagnostic: diagnostic.into(),
             command,
@@ -101,9 +103,12 @@ impl Group<'_> {
     }
 
     fn recipient(&self) -> Option<String> {
-        self.get("Final-Recipient")
-            .and_then(fields::typed_address)
-            .or_else(|| self.get("Original-Recipient").and_then(fields::typed_address))
+        self.get("Final-Recipient").and_then(fields::typed_address).or_else(|| self.original())
+    }
+
+    /// The `Original-Recipient`: the address as the sender gave it, before aliases or forwarding.
+    fn original(&self) -> Option<String> {
+        self.get("Original-Recipient").and_then(fields::typed_address)
     }
 }
 
