@@ -27,6 +27,7 @@ on_both_backends!(
     accounts_and_keys_page_by_cursor,
     a_large_import_crosses_batch_and_statement_boundaries,
     a_batch_sees_its_own_earlier_events,
+    the_address_the_sender_mailed_is_the_one_suppressed,
 );
 
 async fn mta(server: &TestServer) -> Api<'_> {
@@ -821,4 +822,29 @@ async fn a_batch_sees_its_own_earlier_events(server: &TestServer) {
     assert_eq!(detail["events"].as_array().unwrap().len(), 3);
     let (_, verification) = admin.get("/api/v1/audit/verify").await;
     assert_eq!(verification["ok"], true);
+}
+
+/// A report that names the address as mailed (`Original-Recipient`) apart from the one an alias
+/// expanded it to: the list holds what the sender mailed, so that is what is suppressed.
+async fn the_address_the_sender_mailed_is_the_one_suppressed(server: &TestServer) {
+    let api = mta(server).await;
+    let dsn = DSN.replace(
+        "Final-Recipient: rfc822; first@example.com",
+        "Original-Recipient: rfc822; sales@example.com\r\nFinal-Recipient: rfc822; first@example.com",
+    );
+    let response = api
+        .request(reqwest::Method::POST, "/api/v1/events")
+        .header("Content-Type", "message/rfc822")
+        .body(dsn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    let first = &body["results"][0];
+    assert_eq!(first["recipient"], "sales@example.com");
+    assert_eq!(first["verdict"]["recipient"], "first@example.com");
+    assert_eq!(first["verdict"]["original_recipient"], "sales@example.com");
+    assert!(api.suppressed("sales@example.com", None).await);
+    assert!(!api.suppressed("first@example.com", None).await);
 }

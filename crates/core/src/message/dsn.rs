@@ -158,4 +158,18 @@ Diagnostic-Code: smtp;550 5.2.1 <a@example.jp>... User Unknown\n\n--b--\n";
         let v = &classify_message(raw)[0];
         assert_eq!((v.reason, v.kind), (Reason::Suspend, Kind::Hard));
     }
+
+    #[test]
+    fn the_original_recipient_is_reported_beside_the_final_one() {
+        let raw = b"From: MAILER-DAEMON@mx.example.net\nTo: sender@example.org\nSubject: failure\n\
+MIME-Version: 1.0\nContent-Type: multipart/report; report-type=delivery-status; boundary=b\n\n\
+--b\nContent-Type: text/plain\n\nfailed\n\n--b\nContent-Type: message/delivery-status\n\n\
+Reporting-MTA: dns;mx.example.net\n\nOriginal-Recipient: rfc822;Sales@example.com\n\
+Final-Recipient: rfc822;jane.doe@mailhost.example.com\nAction: failed\nStatus: 5.1.1\n\n--b--\n";
+        let v = &classify_message(raw)[0];
+        assert_eq!(v.recipient.as_deref(), Some("jane.doe@mailhost.example.com"));
+        assert_eq!(v.original_recipient.as_deref(), Some("Sales@example.com"));
+        let same = String::from_utf8_lossy(raw).replace("Sales@example.com", "jane.doe@mailhost.example.com");
+        assert_eq!(classify_message(same.as_bytes())[0].original_recipient, None, "reported only when it differs");
+    }
 }
