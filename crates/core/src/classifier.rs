@@ -3,8 +3,11 @@
 //!
 //! Order of evidence, strongest first: what the format itself says (an ARF report, an auto-reply,
 //! a provider's bounce type); staff rules; built-in text rules; the enhanced status code's registry
-//! meaning; the SMTP command the failure answered. A transient reply (4xx, 4.x.x) is never `hard`,
-//! and nothing uncertain is: an undefined permanent failure stays `unknown`.
+//! meaning; the SMTP command the failure answered; last, what the mail system's notice says of the
+//! message as a whole (a delay warning, or a final failure). A transient reply (4xx, 4.x.x) is
+//! never `hard`, and nothing uncertain is: a permanent failure that nothing explains stays
+//! `unknown`, except when a mail system's final notice names the address as failed and says
+//! nothing else at all (see `unexplained_failure`).
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -13,6 +16,7 @@ use std::sync::OnceLock;
 use serde::{Deserialize, Serialize};
 
 use crate::ascii::Needle;
+use crate::notice::{self, Tense};
 use crate::reply::{is_exit_status, strip_repeated_codes};
 use crate::report::{DsnAction, Report};
 use crate::rules::{MatchContext, Rule, RuleError, RuleSet, Scan, parse_rule_file};
@@ -93,8 +97,14 @@ impl Classifier {
             Some(s) if s.subject != 0 || s.detail != 0 => Some(s),
             vague => prefer_status(vague, context_status()),
         };
+        // A notice's own words on time are read only when nothing more precise gives the class.
         let class =
             reported.map(|s| s.class).or(reply_code.map(|c| (c / 100) as u8)).or(report.action.map(action_class));
+        let tense = match class {
+            None => report.notice.and_then(|n| notice::tense(n.subject, n.text)),
+            Some(_) => None,
+        };
+        let class = class.or(tense.map(|t| if t == Tense::Delayed { 4 } else { 5 }));
         let cleaned = reply_code.map_or(Cow::Borrowed(text), |code| strip_repeated_codes(text, code));
         let scan = builtin_rules().ok().map(|set| set.scan(&cleaned));
         // The scanner finds the command phrases too, in one pass a fraction of the cost of
@@ -111,8 +121,13 @@ impl Classifier {
         };
         let recipient_domain = report.recipient.as_deref().and_then(|r| r.rsplit_once('@')).map(|(_, d)| d);
         let ctx = MatchContext { class, command, recipient_domain, remote_host: report.remote_host.as_deref() };
-        let decision = self.decide(report, &cleaned, scan.as_ref(), reported, &ctx);
-        let kind = report.hint.as_ref().and_then(|h| h.kind).unwrap_or_else(|| self.kind_of(decision.reason, class));
+        let mut decision = self.decide(report, &cleaned, scan.as_ref(), reported, &ctx, tense);
+        let mut kind =
+            report.hint.as_ref().and_then(|h| h.kind).unwrap_or_else(|| self.kind_of(decision.reason, class));
+        if kind == Kind::Unknown && unexplained_failure(report, &decision, &cleaned, class) {
+            kind = Kind::Hard;
+            decision.rule = Cow::Borrowed("notice.failed_without_cause");
+        }
         let status = reported.or_else(|| {
             let explained_by =
                 if cleaned.trim().is_empty() { report.context.as_deref().unwrap_or_default() } else { &cleaned };
@@ -146,6 +161,7 @@ impl Classifier {
         scan: Option<&Scan<'_>>,
         status: Option<EnhancedStatus>,
         ctx: &MatchContext<'_>,
+        tense: Option<Tense>,
     ) -> Decision {
         if let Some(hint) = &report.hint {
             return Decision {
@@ -171,6 +187,7 @@ impl Classifier {
             (_, Some(2)) => (Reason::Delivered, "class.2xx"),
             (_, Some(4)) if report.action == Some(DsnAction::Failed) => (Reason::Expired, "dsn.failed_after_retries"),
             _ if report.action == Some(DsnAction::Delayed) => (Reason::Expired, "dsn.delayed"),
+            _ if tense == Some(Tense::Delayed) => (Reason::Expired, "notice.delayed"),
             (Some(SmtpCommand::Connect | SmtpCommand::Helo), _) => (Reason::Blocked, "command.connect"),
             (Some(SmtpCommand::MailFrom), _) => (Reason::Rejected, "command.mail_from"),
             _ if report.decoder != "reply" && !text.trim().is_empty() => (Reason::OnHold, report.decoder),
@@ -257,6 +274,28 @@ struct Decision {
     rule: Cow<'static, str>,
     evidence: String,
     confidence: Confidence,
+}
+
+/// A mail system's final notice that lists the address as failed and says nothing more about it:
+/// no rule, status or command explained it, the recipient's text is only the notice's boilerplate,
+/// and nothing in the notice points at the sender. The recipient's system refused the address for
+/// good without a word, which is how a dead address is most often returned (the providers that
+/// publish their bounce handling treat such a "permanent, general" failure as a hard bounce). A
+/// delay, a transient class, a report that is not a mail system's notice by its form, or any hint
+/// of a refusal of the sender keeps it `unknown`.
+fn unexplained_failure(report: &Report<'_>, decision: &Decision, text: &str, class: Option<u8>) -> bool {
+    let Some(notice) = report.notice else { return false };
+    let fallback =
+        decision.confidence == Confidence::Low && matches!(decision.reason, Reason::OnHold | Reason::Undefined);
+    fallback
+        && notice.from_mail_system
+        && report.recipient.is_some()
+        && !report.recipient_inferred
+        && matches!(class, None | Some(5))
+        && report.action != Some(DsnAction::Delayed)
+        && notice::says_only_failed(text)
+        && !notice::mentions_sender_side(notice.text)
+        && notice::tense(notice.subject, notice.text) != Some(Tense::Delayed)
 }
 
 fn action_class(action: DsnAction) -> u8 {

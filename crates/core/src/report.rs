@@ -42,10 +42,24 @@ pub struct Hint {
     pub feedback_type: Option<String>,
 }
 
+/// A bounce email's notice, as far as the classifier reads it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Notice<'a> {
+    pub subject: &'a str,
+    /// The human-readable text, without the returned message.
+    pub text: &'a str,
+    /// The bounce is a mail system's notice by its form (a delivery-status report, or sent by
+    /// `MAILER-DAEMON`, `postmaster` or a "Mail Delivery System"), not only by its words.
+    pub from_mail_system: bool,
+}
+
 /// One recipient's failure as a decoder found it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Report<'a> {
     pub recipient: Option<String>,
+    /// The notice did not name the recipient: it was taken from the returned message (its `To:`),
+    /// a guess.
+    pub recipient_inferred: bool,
     /// The address the sender mailed, when the report gives it apart from `recipient`.
     pub original_recipient: Option<String>,
     /// A reply code the format states separately from the text (e.g. a provider's JSON field).
@@ -64,6 +78,9 @@ pub struct Report<'a> {
     /// The bounce was issued by a content-filtering gateway (an appliance or service in front of
     /// the real mail server), whose "unknown user" is often its own policy speaking.
     pub via_filter: bool,
+    /// The mail system's notice the report came from, for what it says about the message as a
+    /// whole when the recipient's own text says little (see `notice`).
+    pub notice: Option<Notice<'a>>,
     /// The decoder that produced the report (`rfc3464`, `postfix`, `arf`, ...), for the rule id of
     /// a verdict that no rule decided.
     pub decoder: &'static str,

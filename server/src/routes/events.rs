@@ -322,8 +322,50 @@ fn cut(raw: &[u8]) -> Vec<u8> {
 }
 
 /// The SHA-256 of a request item as parsed (so neither field order nor spacing changes it): what
-/// tells a repeat of an idempotency key from a different event reusing it.
+/// tells a repeat of an idempotency key from a different event reusing it. Each field is fed to
+/// the hash in a fixed order, tagged and length-prefixed, without building a copy of the item
+/// (taken apart whole, so that a new field cannot be forgotten here).
 fn payload_digest(item: &EventInput) -> [u8; 32] {
-    let canonical = serde_json::to_vec(item).unwrap_or_default();
-    Sha256::digest(canonical).into()
+    let EventInput {
+        recipient,
+        reply,
+        message,
+        message_base64,
+        kind,
+        reason,
+        spam_trap,
+        source,
+        idempotency_key,
+        occurred_at,
+        campaign,
+        stream,
+        sending_ip,
+        isp,
+    } = item;
+    fn text(value: &Option<String>) -> Option<&[u8]> {
+        value.as_deref().map(str::as_bytes)
+    }
+    let mut hash = Sha256::new();
+    let mut field = |tag: u8, value: Option<&[u8]>| {
+        hash.update([tag, u8::from(value.is_some())]);
+        if let Some(value) = value {
+            hash.update((value.len() as u64).to_le_bytes());
+            hash.update(value);
+        }
+    };
+    field(1, text(recipient));
+    field(2, text(reply));
+    field(3, text(message));
+    field(4, text(message_base64));
+    field(5, kind.map(|k| k.as_str().as_bytes()));
+    field(6, reason.map(|r| r.as_str().as_bytes()));
+    field(7, Some(&[u8::from(*spam_trap)]));
+    field(8, text(source));
+    field(9, text(idempotency_key));
+    field(10, occurred_at.map(i64::to_le_bytes).as_ref().map(<[u8; 8]>::as_slice));
+    field(11, text(campaign));
+    field(12, text(stream));
+    field(13, text(sending_ip));
+    field(14, text(isp));
+    hash.finalize().into()
 }

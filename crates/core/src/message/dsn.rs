@@ -17,16 +17,16 @@ pub fn decode<'b>(bounce: &'b Bounce) -> Option<Vec<Report<'b>>> {
     let mut reports = Vec::new();
     let paragraphs: Vec<Vec<(&str, String)>> = paragraphs(body).into_iter().map(fields::parse).collect();
     for group in paragraphs.iter().flat_map(|fields| recipient_groups(fields)) {
-        let recipient = match group.recipient() {
-            Some(r) => r,
+        let (recipient, recipient_inferred) = match group.recipient() {
+            Some(r) => (r, false),
             None if group.get("Status").is_some() => {
                 let named = text::failed_recipients_header(bounce).into_iter().next();
-                match named
-                    .or_else(|| blocks().first().map(|b| b.address.clone()))
-                    .or_else(|| bounce.original_recipient())
-                {
-                    Some(r) => r,
-                    None => continue,
+                match named.or_else(|| blocks().first().map(|b| b.address.clone())) {
+                    Some(r) => (r, false),
+                    None => match bounce.original_recipient() {
+                        Some(r) => (r, true),
+                        None => continue,
+                    },
                 }
             }
             None => continue,
@@ -50,6 +50,7 @@ pub fn decode<'b>(bounce: &'b Bounce) -> Option<Vec<Report<'b>>> {
         let original_recipient = group.original().filter(|o| !o.eq_ignore_ascii_case(&recipient) && o.contains('@'));
         reports.push(Report {
             recipient: Some(recipient),
+            recipient_inferred,
             original_recipient,
             status: group.get("Status").and_then(EnhancedStatus::find).map(|(s, _)| s),
             diagnostic: diagnostic.into(),
@@ -58,6 +59,7 @@ pub fn decode<'b>(bounce: &'b Bounce) -> Option<Vec<Report<'b>>> {
             remote_host: group.get("Remote-MTA").map(|v| fields::typed_value(v).to_owned()),
             via_filter: bounce.via_filter,
             decoder: "rfc3464",
+            notice: Some(bounce.notice(notification)),
             context,
             ..Report::default()
         });

@@ -162,9 +162,18 @@ impl Bounce {
 
     /// Whether the message comes from a mail system (`MAILER-DAEMON`, `postmaster`, "Mail Delivery
     /// System") rather than from a person.
-    fn sent_by_mail_system(&self) -> bool {
+    pub fn sent_by_mail_system(&self) -> bool {
         let from = self.header("From").unwrap_or_default().to_ascii_lowercase();
         ["mailer-daemon", "postmaster", "mail delivery", "mail-daemon"].iter().any(|m| from.contains(m))
+    }
+
+    /// The notice as the classifier reads it, with `text` its human-readable part.
+    pub fn notice<'b>(&'b self, text: &'b str) -> crate::Notice<'b> {
+        crate::Notice {
+            subject: &self.subject,
+            text,
+            from_mail_system: self.delivery_status.is_some() || self.sent_by_mail_system(),
+        }
     }
 
     /// A top-level header's raw value.
@@ -550,5 +559,42 @@ You are not a member of this mailing list <list@example.org>.\n\nSend a command 
         let verdicts = classify_message(raw);
         assert_eq!(verdicts[0].recipient.as_deref(), Some("list@example.org"));
         assert_eq!(verdicts[0].reason, Reason::Rejected);
+    }
+
+    #[test]
+    fn a_final_notice_that_gives_no_cause_is_hard_and_a_delay_warning_soft() {
+        let notice = |from: &str, subject: &str, body: &str| {
+            format!("From: {from}\nTo: sender@example.org\nSubject: {subject}\n\n{body}\n")
+        };
+        let failed = notice(
+            "MAILER-DAEMON@mx.example.net",
+            "failure notice",
+            "Hi. This is the qmail-send program at mx.example.net.\nI'm afraid I wasn't able to deliver your \
+message to the following addresses.\nThis is a permanent error; I've given up. Sorry it didn't work out.\n\n\
+<gone@example.com>:\n",
+        );
+        let v = &classify_message(failed.as_bytes())[0];
+        assert_eq!((v.recipient.as_deref(), v.kind), (Some("gone@example.com"), crate::Kind::Hard));
+        assert_eq!((v.rule.as_ref(), v.confidence), ("notice.failed_without_cause", crate::Confidence::Low));
+
+        let person = failed.replace("MAILER-DAEMON@mx.example.net", "Jane <jane@example.net>");
+        assert_eq!(classify_message(person.as_bytes())[0].kind, crate::Kind::Unknown, "not a mail system's notice");
+        let hinted = failed.replace("Sorry it didn't work out.", "Your server is on our blocklist.");
+        assert_ne!(classify_message(hinted.as_bytes())[0].kind, crate::Kind::Hard, "a hint of a block");
+        let said = failed.replace("<gone@example.com>:\n", "<gone@example.com>:\nSomething odd happened\n");
+        assert_eq!(classify_message(said.as_bytes())[0].kind, crate::Kind::Unknown, "a cause no rule reads");
+
+        let delayed = notice(
+            "Mail Delivery System <Mailer-Daemon@mx.example.net>",
+            "Warning: message 1abc-000 delayed 24 hours",
+            "A message that you sent has not yet been delivered to one or more of its\nrecipients after more \
+than 24 hours on the queue.\n\nThe address to which the message has not yet been delivered is:\n\n\
+  slow@example.com\n\nNo action is required on your part. Delivery attempts will continue for\nsome time.\n",
+        );
+        let v = &classify_message(delayed.as_bytes())[0];
+        assert_eq!(
+            (v.recipient.as_deref(), v.kind, v.reason),
+            (Some("slow@example.com"), crate::Kind::Soft, Reason::Expired)
+        );
     }
 }

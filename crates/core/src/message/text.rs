@@ -312,10 +312,14 @@ pub fn decode<'b>(bounce: &'b Bounce) -> Vec<Report<'b>> {
             })
             .collect();
     }
-    if blocks.is_empty()
-        && let Some(address) = bounce.original_recipient().or_else(|| address_in_prose(bounce, notification))
-    {
-        blocks.push(Block { address, text: String::new() });
+    let mut inferred = false;
+    if blocks.is_empty() {
+        if let Some(address) = bounce.original_recipient() {
+            blocks.push(Block { address, text: String::new() });
+            inferred = true;
+        } else if let Some(address) = address_in_prose(bounce, notification) {
+            blocks.push(Block { address, text: String::new() });
+        }
     }
     if blocks.is_empty() {
         blocks.extend(recipient_blocks(notification, &[]).into_iter().take(1));
@@ -328,8 +332,10 @@ pub fn decode<'b>(bounce: &'b Bounce) -> Vec<Report<'b>> {
             context: (single || b.text.is_empty()).then(|| whole.clone().into()),
             hint: provider_hint(&b.address),
             recipient: Some(b.address),
+            recipient_inferred: inferred,
             diagnostic: b.text.into(),
             via_filter: bounce.via_filter,
+            notice: Some(bounce.notice(notification)),
             decoder: "text",
             ..Report::default()
         })
