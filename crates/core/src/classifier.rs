@@ -122,8 +122,11 @@ impl Classifier {
         let recipient_domain = report.recipient.as_deref().and_then(|r| r.rsplit_once('@')).map(|(_, d)| d);
         let ctx = MatchContext { class, command, recipient_domain, remote_host: report.remote_host.as_deref() };
         let mut decision = self.decide(report, &cleaned, scan.as_ref(), reported, &ctx, tense);
-        let mut kind =
-            report.hint.as_ref().and_then(|h| h.kind).unwrap_or_else(|| self.kind_of(decision.reason, class));
+        let mut kind = report
+            .hint
+            .as_ref()
+            .and_then(|h| h.kind)
+            .unwrap_or_else(|| self.kind_of(decision.kind_of.unwrap_or(decision.reason), class));
         if kind == Kind::Unknown && unexplained_failure(report, &decision, &cleaned, class) {
             kind = Kind::Hard;
             decision.rule = Cow::Borrowed("notice.failed_without_cause");
@@ -169,6 +172,7 @@ impl Classifier {
                 rule: Cow::Borrowed(hint.rule),
                 evidence: hint.evidence.clone(),
                 confidence: Confidence::High,
+                kind_of: None,
             };
         }
         let context = report.context.as_deref().filter(|c| *c != text);
@@ -181,7 +185,7 @@ impl Classifier {
         }
         if let Some((status, (reason, confidence))) = status.and_then(|s| reason_for_status(s).map(|r| (s, r))) {
             let rule = format!("status.x.{}.{}", status.subject, status.detail);
-            return Decision { reason, rule: rule.into(), evidence: status.to_string(), confidence };
+            return Decision { reason, rule: rule.into(), evidence: status.to_string(), confidence, kind_of: None };
         }
         let (reason, rule) = match (ctx.command, ctx.class) {
             (_, Some(2)) => (Reason::Delivered, "class.2xx"),
@@ -194,7 +198,7 @@ impl Classifier {
             _ => (Reason::Undefined, report.decoder),
         };
         let evidence = ctx.command.map(|c| c.as_str().to_owned()).unwrap_or_default();
-        Decision { reason, rule: Cow::Borrowed(rule), evidence, confidence: Confidence::Low }
+        Decision { reason, rule: Cow::Borrowed(rule), evidence, confidence: Confidence::Low, kind_of: None }
     }
 
     /// The first staff or built-in rule that decides `text`; `scan` is the built-in rules' scan of
@@ -221,12 +225,12 @@ impl Classifier {
         };
         let (rule, hit) = staff().or_else(builtin)?;
         let evidence = text.get(hit.span.clone()).unwrap_or_default().to_owned();
-        let (reason, confidence) = if hit.command_scoped {
-            (hit.reason, Confidence::High)
+        let (reason, confidence, kind_of) = if hit.command_scoped {
+            (hit.reason, Confidence::High, None)
         } else {
             confirm_user_unknown(hit.reason, status, ctx.command, via_filter)
         };
-        Some(Decision { reason, rule, evidence, confidence })
+        Some(Decision { reason, rule, evidence, confidence, kind_of })
     }
 
     /// A notice that names precisely what the relayed reply only hints at. Under au's `The user(s)
@@ -274,6 +278,10 @@ struct Decision {
     rule: Cow<'static, str>,
     evidence: String,
     confidence: Confidence,
+    /// The reason whose row of the kind table gives the kind, when it is not `reason` itself: a
+    /// "user unknown" that a gateway relayed keeps the doubt in its reason (`filtered`) while
+    /// the address it names is as dead as the text says.
+    kind_of: Option<Reason>,
 }
 
 /// A mail system's final notice that lists the address as failed and says nothing more about it:
@@ -312,26 +320,36 @@ fn action_class(action: DsnAction) -> u8 {
 /// filter or a catch-all refusal speaking, so it is `filtered` (a soft failure that escalates), not
 /// a hard bounce. An address-error status (X.1.1) always keeps it a hard bounce; a sender-address
 /// status (X.1.7, X.1.8) says the unknown address is the sender's, a rejected sender.
+///
+/// The doubt is recorded in the reason; the kind follows the evidence. Only a refusal after the
+/// content was seen (DATA), or one that a policy (X.7.X) or mailbox status (X.2.0, X.2.1) code
+/// contradicts, may be a filter hiding behind the words: those are soft. A gateway's or a generic
+/// `X.3.0` "user unknown" before the content still names a mailbox that is not there (Sendmail
+/// answers `553 5.3.0 ... Addressee unknown` from its own user tables, and gateways check
+/// recipients against the directory of the system they guard), so its kind is user_unknown's.
 fn confirm_user_unknown(
     reason: Reason,
     status: Option<EnhancedStatus>,
     command: Option<SmtpCommand>,
     via_filter: bool,
-) -> (Reason, Confidence) {
+) -> (Reason, Confidence, Option<Reason>) {
     if reason != Reason::UserUnknown {
-        return (reason, Confidence::High);
+        return (reason, Confidence::High, None);
     }
     if status.is_some_and(|s| s.subject == 1 && matches!(s.detail, 7 | 8)) {
-        return (Reason::Rejected, Confidence::Medium);
+        return (Reason::Rejected, Confidence::Medium, None);
     }
     let status_says_so = status.and_then(reason_for_status).is_some_and(|(r, _)| r == Reason::UserUnknown);
-    let status_says_otherwise = status.is_some_and(|s| matches!((s.subject, s.detail), (3 | 7, _) | (2, 0 | 1)));
-    let doubted = command == Some(SmtpCommand::Data)
-        || (command != Some(SmtpCommand::RcptTo) && (via_filter || status_says_otherwise));
+    let contradicted = status.is_some_and(|s| matches!((s.subject, s.detail), (7, _) | (2, 0 | 1)));
+    let status_says_otherwise = contradicted || status.is_some_and(|s| s.subject == 3);
+    let after_content = command == Some(SmtpCommand::Data);
+    let doubted = after_content || (command != Some(SmtpCommand::RcptTo) && (via_filter || status_says_otherwise));
     if status_says_so || !doubted {
-        (Reason::UserUnknown, Confidence::High)
+        (Reason::UserUnknown, Confidence::High, None)
+    } else if after_content || contradicted {
+        (Reason::Filtered, Confidence::Medium, None)
     } else {
-        (Reason::Filtered, Confidence::Medium)
+        (Reason::Filtered, Confidence::Medium, Some(Reason::UserUnknown))
     }
 }
 

@@ -461,7 +461,7 @@ Status: 5.1.1\r\nDiagnostic-Code: smtp; 550 5.1.1 User unknown\r\n\r\n--inner--\
     }
 
     #[test]
-    fn a_filtering_gateway_named_in_any_received_line_doubts_a_user_unknown() {
+    fn a_filtering_gateway_named_in_any_received_line_doubts_a_user_unknown_but_not_its_address() {
         let raw = b"Received: from mx.example.net by mx.example.org (Postfix)\n\
 Received: From localhost (127.0.0.1) by gw.example.org (MAILFOUNDRY) id 00ff\n\
 From: MAILER-DAEMON@example.org\nTo: sender@example.org\nSubject: Message delivery has failed\n\n\
@@ -469,6 +469,11 @@ Unable to deliver message to: <jane@example.com>\n\
 Server mx.example.com[192.0.2.2] failed with: 550 <jane@example.com> No such user here\n";
         let verdicts = classify_message(raw);
         assert_eq!(verdicts[0].recipient.as_deref(), Some("jane@example.com"));
+        // The doubt is the reason's; before the content was sent, the mailbox is still not there.
+        assert_eq!((verdicts[0].reason, verdicts[0].kind), (Reason::Filtered, crate::Kind::Hard));
+        let after_data = String::from_utf8_lossy(raw)
+            .replace("No such user here", "No such user here (in reply to end of DATA command)");
+        let verdicts = classify_message(after_data.as_bytes());
         assert_eq!((verdicts[0].reason, verdicts[0].kind), (Reason::Filtered, crate::Kind::Soft));
     }
 
