@@ -152,12 +152,51 @@ impl Bounce {
         }
     }
 
-    /// The recipient of the attached original message (its first `To:` address), the best guess
-    /// when a bounce does not say which address failed.
+    /// The recipient of the attached original message, the best guess when a bounce does not say
+    /// which address failed: its first `To:` address, unless the message was a mailing list's post
+    /// (whose `To:` is the list itself), when only the envelope recipient that a receiving system
+    /// wrote into a `Received: ... for <address>` line can name the subscriber.
     pub fn original_recipient(&self) -> Option<String> {
         let headers = self.original_headers.as_deref()?;
-        let to = fields::value(headers, "to")?;
-        address::first_in(&to).map(|(a, _)| a)
+        if !is_list_post(headers) {
+            let to = fields::value(headers, "to")?;
+            return address::first_in(&to).map(|(a, _)| a);
+        }
+        let own = self.sender_side();
+        lines(headers).filter(|l| starts_with_any(l, &["received:"]) || l.starts_with([' ', '\t'])).find_map(|line| {
+            let at = line.to_ascii_lowercase().find("for <")?;
+            let (address, _) = address::first_in(&line[at + 4..])?;
+            (!own.contains(&address.to_ascii_lowercase())).then_some(address)
+        })
+    }
+
+    /// Addresses on the sender's side of a report, lower-cased: the bounce's own sender,
+    /// addressee and reply and list service addresses, and the returned message's author, sender,
+    /// return path, reply and error addresses and, for a mailing list's post, the list's addresses
+    /// (its `To:` and `Cc:`, and the `List-Post`/`X-BeenThere` address). A recipient is never taken
+    /// from them by a guess: only a notice that names one of them as the failed address (a test
+    /// message sent to oneself) makes it a recipient.
+    pub fn sender_side(&self) -> Vec<String> {
+        const OWN_HEADERS: [&str; 7] =
+            ["From", "To", "Reply-To", "List-Subscribe", "List-Unsubscribe", "List-Help", "List-Owner"];
+        let mut found: Vec<String> = OWN_HEADERS
+            .iter()
+            .filter_map(|h| self.header(h))
+            .flat_map(|v| v.split(['?', ',']))
+            .filter_map(|v| address::first_in(v).map(|(a, _)| a.to_ascii_lowercase()))
+            .collect();
+        if let Some(headers) = self.original_headers.as_deref() {
+            let mut names = vec!["from", "sender", "return-path", "reply-to", "errors-to", "list-post", "x-beenthere"];
+            if is_list_post(headers) {
+                names.extend(["to", "cc"]);
+            }
+            for name in names {
+                let Some(value) = fields::value(headers, name) else { continue };
+                found
+                    .extend(value.split(',').filter_map(|v| address::first_in(v).map(|(a, _)| a.to_ascii_lowercase())));
+            }
+        }
+        found
     }
 
     /// Whether the message comes from a mail system (`MAILER-DAEMON`, `postmaster`, "Mail Delivery
@@ -180,6 +219,16 @@ impl Bounce {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
+}
+
+/// Whether the returned message's headers are those of a mailing list's post (RFC 2369/2919
+/// headers, Mailman's and ezmlm's own). `Precedence: bulk` is not one: every bulk sender's
+/// campaign carries it, and its `To:` is the subscriber.
+fn is_list_post(headers: &str) -> bool {
+    ["list-id", "list-post", "x-beenthere", "x-mailman-version", "mailing-list"]
+        .iter()
+        .any(|name| fields::value(headers, name).is_some())
+        || fields::value(headers, "precedence").is_some_and(|p| p.trim().eq_ignore_ascii_case("list"))
 }
 
 /// The top-level headers that decoders read; the rest are not copied.
@@ -600,6 +649,25 @@ than 24 hours on the queue.\n\nThe address to which the message has not yet been
         assert_eq!(
             (v.recipient.as_deref(), v.kind, v.reason),
             (Some("slow@example.com"), crate::Kind::Soft, Reason::Expired)
+        );
+    }
+
+    #[test]
+    fn a_list_posts_own_addresses_are_never_its_bounced_recipient() {
+        let raw = b"From: MAILER-DAEMON@mx.example.net\nTo: list-bounces@lists.example.org\n\
+Subject: Undeliverable mail\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n--b\n\
+Content-Type: text/plain\n\nYour message to list@lists.example.org could not be delivered.\n\n--b\n\
+Content-Type: message/rfc822\n\nReceived: from lists.example.org by mx.example.net\n\
+\tfor <subscriber@example.net>; Mon, 7 Dec 2026 03:00:00 +0000\nFrom: author@example.com\n\
+To: list@lists.example.org\nList-Id: <list.lists.example.org>\nSubject: Hello\n\nHello\n--b--\n";
+        let verdicts = classify_message(raw);
+        assert_eq!(verdicts[0].recipient.as_deref(), Some("subscriber@example.net"));
+        let bulk = String::from_utf8_lossy(raw).replace("List-Id: <list.lists.example.org>", "Precedence: bulk");
+        let bulk = bulk.replace("Your message to list@lists.example.org could not", "Your message could not");
+        assert_eq!(
+            classify_message(bulk.as_bytes())[0].recipient.as_deref(),
+            Some("list@lists.example.org"),
+            "a campaign's To: is its subscriber"
         );
     }
 }

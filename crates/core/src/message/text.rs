@@ -209,6 +209,9 @@ fn address_line(line: &str) -> Option<(String, String)> {
     let line = line.trim_start();
     let line = line.strip_prefix("* ").or_else(|| line.strip_prefix("- ")).unwrap_or(line);
     let (code, trimmed) = strip_line_prefixes(line);
+    if let Some(found) = x400_address(trimmed) {
+        return Some(found);
+    }
     let first = trimmed.split_whitespace().next()?;
     if !first.contains('@') {
         return led_in_address(trimmed);
@@ -226,6 +229,21 @@ fn address_line(line: &str) -> Option<(String, String)> {
     let rest = trimmed[end..].trim_start_matches(['>', ':', '.', ',', ' ']);
     let rest = if code.is_empty() { rest.to_owned() } else { format!("{code} {rest}") };
     Some((address, rest))
+}
+
+/// An X.400 originator/recipient address as old Exchange and other X.400 gateways print it
+/// (`c=US;a= ;p=Org;o=Site;dda:SMTP=jane@example.com;`): the internet address is the value of its
+/// `dda:SMTP=` (or `RFC-822=`) attribute. Returns it and the rest of the line.
+fn x400_address(line: &str) -> Option<(String, String)> {
+    const ATTRIBUTES: [&str; 3] = ["dda:smtp=", "dda:rfc-822=", ";rfc-822="];
+    let lower = line.to_ascii_lowercase();
+    if !lower.starts_with("c=") {
+        return None;
+    }
+    let value_at = ATTRIBUTES.iter().find_map(|a| lower.find(a).map(|at| at + a.len()))?;
+    let (address, end) = address::first_in(&line[value_at..])?;
+    let rest = line[value_at + end..].trim_start_matches([';', ' ']);
+    Some((address, rest.to_owned()))
 }
 
 /// Phrases that introduce the failed address inside a line (`Could not be delivered to: <a@b>`,
@@ -300,7 +318,7 @@ fn strip_line_prefixes(line: &str) -> (&str, &str) {
 /// addresses unless nothing else names a recipient.
 pub fn decode<'b>(bounce: &'b Bounce) -> Vec<Report<'b>> {
     let notification = notification_text(&bounce.human);
-    let own = own_addresses(bounce);
+    let own = bounce.sender_side();
     let mut blocks = recipient_blocks(notification, &own);
     let failed = failed_recipients_header(bounce);
     if !failed.is_empty() {
@@ -343,9 +361,9 @@ pub fn decode<'b>(bounce: &'b Bounce) -> Vec<Report<'b>> {
 }
 
 /// The last resort for a recipient: the first address anywhere in the notification that is not
-/// one of the bounce's own (see `own_addresses`) or a mail system's service address.
+/// on the sender's side (see `Bounce::sender_side`) or a mail system's service address.
 fn address_in_prose(bounce: &Bounce, notification: &str) -> Option<String> {
-    let own = own_addresses(bounce);
+    let own = bounce.sender_side();
     lines(notification).flat_map(|line| line.split_whitespace()).find_map(|word| {
         let address = address::clean(word)?;
         let lower = address.to_ascii_lowercase();
@@ -353,23 +371,6 @@ fn address_in_prose(bounce: &Bounce, notification: &str) -> Option<String> {
         (!own.contains(&lower) && !service).then_some(address)
     })
 }
-
-/// The bounce's own addresses, lower-cased: its sender, its addressee (the original sender) and a
-/// mailing list's service addresses (`List-Subscribe: <mailto:list-ctl@...?body=...>`). A
-/// notification quotes them (`To: sender@...`, "send a command to list-ctl@..."), but they never
-/// failed.
-fn own_addresses(bounce: &Bounce) -> Vec<String> {
-    OWN_HEADERS
-        .iter()
-        .filter_map(|h| bounce.header(h))
-        .flat_map(|v| v.split(['?', ',']))
-        .filter_map(|v| address::first_in(v).map(|(a, _)| a.to_ascii_lowercase()))
-        .collect()
-}
-
-/// The headers whose addresses are the bounce's own (see `own_addresses`).
-const OWN_HEADERS: &[&str] =
-    &["From", "To", "Reply-To", "List-Subscribe", "List-Unsubscribe", "List-Help", "List-Owner"];
 
 /// What a recipient's provider is known to mean by any bounce it sends: Google Groups bounces
 /// (in the poster's language) say that the group does not exist or does not accept the sender's
@@ -485,6 +486,16 @@ mod tests {
         let text = "Host not reachable.\nReceived:from mx.example.com by mx2.example.com\nMessage-ID:<x@example.com>\n";
         assert_eq!(notification_text(text), "Host not reachable.\n");
         assert!(recipient_blocks(text, &[]).is_empty());
+    }
+
+    #[test]
+    fn an_x400_address_names_its_internet_address() {
+        let text = "did not reach the following recipient(s):\n\nc=US;a= ;p=Org;o=Site;dda:SMTP=jane@example.com; on \
+Fri, 4 Oct 2002\n    The recipient name is not recognized\n";
+        let blocks = recipient_blocks(text, &[]);
+        assert_eq!(blocks.len(), 1);
+        assert_eq!(blocks[0].address, "jane@example.com");
+        assert!(blocks[0].text.ends_with("The recipient name is not recognized"), "{}", blocks[0].text);
     }
 
     #[test]
