@@ -348,6 +348,7 @@ pub fn decode<'b>(bounce: &'b Bounce) -> Vec<Report<'b>> {
         .into_iter()
         .map(|b| Report {
             context: (single || b.text.is_empty()).then(|| whole.clone().into()),
+            original_recipient: expanded_from(&b.text).filter(|o| !o.eq_ignore_ascii_case(&b.address)),
             hint: provider_hint(&b.address),
             recipient: Some(b.address),
             recipient_inferred: inferred,
@@ -358,6 +359,15 @@ pub fn decode<'b>(bounce: &'b Bounce) -> Vec<Report<'b>> {
             ..Report::default()
         })
         .collect()
+}
+
+/// The address an alias or forward was expanded from, as MTAs note it after the final address
+/// (Postfix `(expanded from <a@b>)`, Sendmail `(expanded from: a@b)`, Exim `(generated from a@b)`):
+/// the address the sender mailed.
+fn expanded_from(text: &str) -> Option<String> {
+    let lower = text.to_ascii_lowercase();
+    let at = ["(expanded from", "(generated from"].iter().find_map(|p| lower.find(p).map(|i| i + p.len()))?;
+    address::first_in(text[at..].trim_start_matches([':', ' '])).map(|(a, _)| a)
 }
 
 /// The last resort for a recipient: the first address anywhere in the notification that is not
@@ -486,6 +496,16 @@ mod tests {
         let text = "Host not reachable.\nReceived:from mx.example.com by mx2.example.com\nMessage-ID:<x@example.com>\n";
         assert_eq!(notification_text(text), "Host not reachable.\n");
         assert!(recipient_blocks(text, &[]).is_empty());
+    }
+
+    #[test]
+    fn an_expanded_alias_names_the_address_mailed() {
+        assert_eq!(expanded_from("(expanded from: zz@example.nl)").as_deref(), Some("zz@example.nl"));
+        assert_eq!(
+            expanded_from("(expanded from <kb@example.fi>): temporary failure").as_deref(),
+            Some("kb@example.fi")
+        );
+        assert_eq!(expanded_from("host said: 550 unknown"), None);
     }
 
     #[test]
