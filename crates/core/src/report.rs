@@ -57,8 +57,8 @@ pub struct Notice<'a> {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Report<'a> {
     pub recipient: Option<String>,
-    /// The notice did not name the recipient: it was taken from the returned message (its `To:`),
-    /// a guess.
+    /// The notice did not name the recipient as failed: it was taken from the returned message
+    /// (its `To:`) or from an address somewhere in the prose, a guess.
     pub recipient_inferred: bool,
     /// The address the sender mailed, when the report gives it apart from `recipient`.
     pub original_recipient: Option<String>,

@@ -212,6 +212,11 @@ fn address_line(line: &str) -> Option<(String, String)> {
     if let Some(found) = x400_address(trimmed) {
         return Some(found);
     }
+    // Exim names an address it may not disclose by the one it was generated from, on a line of its own.
+    if starts_with_ignore_case(trimmed, "(generated from ") {
+        let (address, end) = address::first_in(&trimmed[1..])?;
+        return Some((address, trimmed[1 + end..].trim_start_matches([')', ' ']).to_owned()));
+    }
     let first = trimmed.split_whitespace().next()?;
     if !first.contains('@') {
         return led_in_address(trimmed);
@@ -259,6 +264,7 @@ const LEAD_INS: &[&str] = &[
     "delivery userid",
     "error, address",
     "the following recipient",
+    "attempts",
 ];
 
 /// Words of which one must come before a lead-in phrase, so that "delivered to a@b" in a report of
@@ -271,11 +277,8 @@ fn led_in_address(line: &str) -> Option<(String, String)> {
     let (address, end) = address::first_in(line)?;
     let start = line[..end].rfind(address.as_str())?;
     let before = line[..start].trim_end_matches(['<', '"', '\'', ':', ' ', '\t']);
-    let led_in = LEAD_INS.iter().any(|lead| {
-        before.len() >= lead.len()
-            && before.as_bytes()[before.len() - lead.len()..].eq_ignore_ascii_case(lead.as_bytes())
-    });
-    let lower = before.to_ascii_lowercase();
+    let lower = before.split_whitespace().collect::<Vec<_>>().join(" ").to_ascii_lowercase();
+    let led_in = LEAD_INS.iter().any(|lead| lower.ends_with(lead));
     if !led_in || !FAILURE_WORDS.iter().any(|w| lower.contains(w)) {
         return None;
     }
@@ -330,14 +333,9 @@ pub fn decode<'b>(bounce: &'b Bounce) -> Vec<Report<'b>> {
             })
             .collect();
     }
-    let mut inferred = false;
-    if blocks.is_empty() {
-        if let Some(address) = bounce.original_recipient() {
-            blocks.push(Block { address, text: String::new() });
-            inferred = true;
-        } else if let Some(address) = address_in_prose(bounce, notification) {
-            blocks.push(Block { address, text: String::new() });
-        }
+    let inferred = blocks.is_empty();
+    if inferred && let Some(address) = bounce.original_recipient().or_else(|| address_in_prose(bounce, notification)) {
+        blocks.push(Block { address, text: String::new() });
     }
     if blocks.is_empty() {
         blocks.extend(recipient_blocks(notification, &[]).into_iter().take(1));
