@@ -28,6 +28,7 @@ on_both_backends!(
     a_large_import_crosses_batch_and_statement_boundaries,
     a_batch_sees_its_own_earlier_events,
     the_address_the_sender_mailed_is_the_one_suppressed,
+    unexplained_permanent_failures_escalate_like_soft_bounces,
 );
 
 async fn mta(server: &TestServer) -> Api<'_> {
@@ -847,4 +848,35 @@ async fn the_address_the_sender_mailed_is_the_one_suppressed(server: &TestServer
     assert_eq!(first["verdict"]["original_recipient"], "sales@example.com");
     assert!(api.suppressed("sales@example.com", None).await);
     assert!(!api.suppressed("first@example.com", None).await);
+}
+
+/// A 5xx reply that no rule reads is `unknown`, but it is still a permanent failure: counted like
+/// a soft bounce, the third within the window suppresses, unless the policy records them only.
+async fn unexplained_permanent_failures_escalate_like_soft_bounces(server: &TestServer) {
+    let api = mta(server).await;
+    let odd = json!({"recipient": "odd@example.com", "reply": "550 Sorry, something odd happened here"});
+    let results = api.events(json!([odd, odd])).await;
+    assert_eq!(results[0]["verdict"]["kind"], "unknown");
+    assert_eq!(
+        (results[1]["outcome"]["effect"].as_str(), results[1]["outcome"]["count"].as_u64()),
+        (Some("counted"), Some(2))
+    );
+    let guess = json!({"recipient": "odd@example.com", "reply": "Sorry, something odd happened here"});
+    assert_eq!(api.events(json!([guess])).await[0]["outcome"]["effect"], "nothing", "no code: not a permanent failure");
+    let third = api.events(json!([odd])).await;
+    assert_eq!(
+        (third[0]["outcome"]["effect"].as_str(), third[0]["outcome"]["reason"].as_str()),
+        (Some("suppressed"), Some("soft_bounce_exhausted"))
+    );
+
+    let admin = Api::admin(server).await;
+    let (_, mut policy) = admin.get("/api/v1/settings/policy").await;
+    assert_eq!(policy["count_unknown_failures"], true);
+    policy["count_unknown_failures"] = json!(false);
+    let (status, body) = admin.put("/api/v1/settings/policy", policy).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let other = json!({"recipient": "other@example.com", "reply": "550 Sorry, something odd happened here"});
+    let results = api.events(json!([other, other, other])).await;
+    assert!(results.iter().all(|r| r["outcome"]["effect"] == "nothing"), "{results:?}");
+    assert!(!api.suppressed("other@example.com", None).await);
 }

@@ -37,3 +37,12 @@ pub struct Verdict {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub feedback_type: Option<String>,
 }
+
+impl Verdict {
+    /// A mail server called the failure permanent: a 5xx reply, or a 5.x.x status it reported (a
+    /// status derived from the reason is not its word).
+    pub fn is_permanent_failure(&self) -> bool {
+        self.reply_code.is_some_and(|c| (500..600).contains(&c))
+            || self.status.is_some_and(|s| s.class == 5 && !self.status_derived)
+    }
+}

@@ -78,6 +78,10 @@ pub struct Policy {
     pub kinds: BTreeMap<Reason, Kind>,
     /// Staff classification rules, checked before the built-in ones (first match wins).
     pub rules: Vec<Rule>,
+    /// A permanent failure (5xx) that the classifier could not explain (kind `unknown`) counts
+    /// toward the soft-bounce escalation like a soft bounce, so that an address that keeps failing
+    /// for a reason no rule reads stops being mailed; `false` records it only.
+    pub count_unknown_failures: bool,
 }
 
 impl Default for Policy {
@@ -89,6 +93,7 @@ impl Default for Policy {
             soft_overrides: Vec::new(),
             kinds: BTreeMap::new(),
             rules: Vec::new(),
+            count_unknown_failures: true,
         }
     }
 }
@@ -179,6 +184,18 @@ pub struct EventFacts<'a> {
     pub spam_trap: bool,
     /// The stream or list the message belonged to: the scope of an unsubscribe.
     pub stream: Option<&'a str>,
+    /// A mail server called the failure permanent (see `Verdict::is_permanent_failure`).
+    pub permanent: bool,
+}
+
+impl EventFacts<'_> {
+    /// Whether the event counts toward the soft-bounce escalation under `policy`: a soft bounce,
+    /// or an unexplained permanent failure when the policy counts those.
+    pub fn counts_as_soft(&self, policy: &Policy) -> bool {
+        !self.spam_trap
+            && (self.kind == Kind::Soft
+                || (self.kind == Kind::Unknown && self.permanent && policy.count_unknown_failures))
+    }
 }
 
 /// What an event does to the suppression list.
@@ -198,6 +215,15 @@ pub const GLOBAL_SCOPE: &str = "global";
 /// Decides what one event does, given the address's history.
 pub fn decide(policy: &Policy, event: EventFacts<'_>, history: History) -> Decision {
     let now = |reason| Decision::Suppress { reason, scope: GLOBAL_SCOPE.to_owned() };
+    let soft = || {
+        let (threshold, window_days) = policy.soft_limits(event.reason);
+        let count = history.soft_in_window.saturating_add(1);
+        if count >= threshold {
+            now(SuppressionReason::SoftBounceExhausted)
+        } else {
+            Decision::CountSoft { count, threshold, window_days }
+        }
+    };
     if event.spam_trap {
         return now(SuppressionReason::SpamTrap);
     }
@@ -208,15 +234,8 @@ pub fn decide(policy: &Policy, event: EventFacts<'_>, history: History) -> Decis
             reason: SuppressionReason::Unsubscribe,
             scope: event.stream.filter(|s| !s.is_empty()).unwrap_or(GLOBAL_SCOPE).to_owned(),
         },
-        Kind::Soft => {
-            let (threshold, window_days) = policy.soft_limits(event.reason);
-            let count = history.soft_in_window.saturating_add(1);
-            if count >= threshold {
-                now(SuppressionReason::SoftBounceExhausted)
-            } else {
-                Decision::CountSoft { count, threshold, window_days }
-            }
-        }
+        Kind::Soft => soft(),
+        Kind::Unknown if event.counts_as_soft(policy) => soft(),
         Kind::Block => {
             Decision::Nothing { why: "a block refuses the sender, not the address: counted against the sender" }
         }
@@ -226,6 +245,9 @@ pub fn decide(policy: &Policy, event: EventFacts<'_>, history: History) -> Decis
         Kind::Delivered => Decision::Nothing { why: "delivered" },
         Kind::Suppressed => Decision::Nothing { why: "the provider already suppresses this address: recorded only" },
         Kind::AutoReply => Decision::Nothing { why: "an auto-reply is not a bounce" },
+        Kind::Unknown if event.permanent => Decision::Nothing {
+            why: "an unexplained permanent failure: recorded only (the policy does not count these)",
+        },
         Kind::Unknown => Decision::Nothing { why: "the verdict is unknown: never suppress on a guess" },
     }
 }
@@ -235,7 +257,7 @@ mod tests {
     use super::*;
 
     fn facts(kind: Kind, reason: Reason) -> EventFacts<'static> {
-        EventFacts { kind, reason, spam_trap: false, stream: None }
+        EventFacts { kind, reason, spam_trap: false, stream: None, permanent: false }
     }
 
     #[test]
@@ -295,6 +317,26 @@ mod tests {
         for kind in [Kind::Block, Kind::Unknown, Kind::AutoReply, Kind::Suppressed, Kind::Delivered] {
             assert!(matches!(decide(&p, facts(kind, Reason::Blocked), History::default()), Decision::Nothing { .. }));
         }
+    }
+
+    #[test]
+    fn unexplained_permanent_failures_escalate_like_soft_bounces_unless_the_policy_says_not() {
+        let p = Policy::default();
+        let unknown = EventFacts { permanent: true, ..facts(Kind::Unknown, Reason::OnHold) };
+        assert_eq!(
+            decide(&p, unknown, History { soft_in_window: 1 }),
+            Decision::CountSoft { count: 2, threshold: 3, window_days: 30 }
+        );
+        assert_eq!(
+            decide(&p, unknown, History { soft_in_window: 2 }),
+            Decision::Suppress { reason: SuppressionReason::SoftBounceExhausted, scope: "global".into() }
+        );
+        let transient_or_guess = facts(Kind::Unknown, Reason::Undefined);
+        assert!(matches!(decide(&p, transient_or_guess, History { soft_in_window: 5 }), Decision::Nothing { .. }));
+        let off = Policy { count_unknown_failures: false, ..Policy::default() };
+        assert!(matches!(decide(&off, unknown, History { soft_in_window: 5 }), Decision::Nothing { .. }));
+        let p: Policy = serde_json::from_str(r#"{"count_unknown_failures": false}"#).unwrap();
+        assert!(!p.count_unknown_failures);
     }
 
     #[test]

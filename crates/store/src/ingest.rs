@@ -46,19 +46,25 @@ pub struct IngestReport {
     pub changed: Vec<Suppression>,
 }
 
-/// A soft bounce or delivery in a recipient's history, ordered by (at, seq).
+/// A soft bounce, delivery or unexplained permanent failure in a recipient's history, ordered by
+/// (at, seq).
 #[derive(Debug, Clone, Copy)]
 struct Mark {
     at: i64,
     seq: i64,
     delivered: bool,
+    unexplained: bool,
 }
 
-/// Soft bounces at or after `since` (and, when deliveries reset the count, after the last one).
-fn soft_count(marks: &[Mark], since: i64, reset_on_delivery: bool) -> u32 {
+/// Failures at or after `since` (and, when deliveries reset the count, after the last one): soft
+/// bounces, and unexplained permanent failures when `with_unexplained`.
+fn soft_count(marks: &[Mark], since: i64, reset_on_delivery: bool, with_unexplained: bool) -> u32 {
     let last_delivery = marks.iter().filter(|m| m.delivered).map(|m| (m.at, m.seq)).max();
     let counted = marks.iter().filter(|m| {
-        !m.delivered && m.at >= since && (!reset_on_delivery || last_delivery.is_none_or(|d| (m.at, m.seq) > d))
+        !m.delivered
+            && (with_unexplained || !m.unexplained)
+            && m.at >= since
+            && (!reset_on_delivery || last_delivery.is_none_or(|d| (m.at, m.seq) > d))
     });
     u32::try_from(counted.count()).unwrap_or(u32::MAX)
 }
@@ -127,6 +133,17 @@ fn kind_counts(kind: Kind) -> Counts {
     c
 }
 
+/// What the policy looks at in an event.
+fn facts_of(e: &NewEvent) -> EventFacts<'_> {
+    EventFacts {
+        kind: e.verdict.kind,
+        reason: e.verdict.reason,
+        spam_trap: e.spam_trap,
+        stream: e.stream.as_deref(),
+        permanent: e.verdict.is_permanent_failure(),
+    }
+}
+
 fn cause(verdict: &Verdict) -> String {
     format!("{} event: {} ({})", verdict.kind, verdict.reason, verdict.rule)
 }
@@ -161,23 +178,24 @@ pub async fn ingest(store: &dyn Store, events: &[NewEvent], policy: &Policy) -> 
     // retry-success counters (an episode begins with a soft bounce and ends with a delivery).
     let soft_window = |e: &NewEvent| {
         let window_days = match e.verdict.kind {
-            Kind::Soft => policy.soft_limits(e.verdict.reason).1,
+            Kind::Soft | Kind::Unknown => policy.soft_limits(e.verdict.reason).1,
             _ => policy.soft_window_days,
         };
         e.at.saturating_sub(i64::from(window_days) * DAY)
     };
     let tracked = || {
-        events
-            .iter()
-            .filter(|e| matches!(e.verdict.kind, Kind::Soft | Kind::Delivered) && !e.spam_trap && e.recipient.is_some())
+        events.iter().filter(|e| {
+            let counts = e.verdict.kind == Kind::Delivered || facts_of(e).counts_as_soft(policy);
+            counts && !e.spam_trap && e.recipient.is_some()
+        })
     };
     let mut marks: HashMap<&str, Vec<Mark>> =
         tracked().filter_map(|e| Some((e.recipient.as_ref()?.key(), Vec::new()))).collect();
     if let Some(since) = tracked().map(soft_window).min() {
         let keys: Vec<&str> = marks.keys().copied().collect();
-        for HistoryMark { recipient_key, at, id, delivered } in tx.soft_history(&keys, since).await? {
+        for HistoryMark { recipient_key, at, id, delivered, unexplained } in tx.soft_history(&keys, since).await? {
             if let Some(list) = marks.get_mut(recipient_key.as_str()) {
-                list.push(Mark { at, seq: id, delivered });
+                list.push(Mark { at, seq: id, delivered, unexplained });
             }
         }
     }
@@ -220,28 +238,26 @@ pub async fn ingest(store: &dyn Store, events: &[NewEvent], policy: &Policy) -> 
             plans.push(Plan::Ready { outcome, suppression_id: None });
             continue;
         };
-        let facts = EventFacts {
-            kind: event.verdict.kind,
-            reason: event.verdict.reason,
-            spam_trap: event.spam_trap,
-            stream: event.stream.as_deref(),
-        };
+        let facts = facts_of(event);
+        let counts_as_soft = facts.counts_as_soft(policy);
         let history = match marks.get_mut(target.key()) {
             Some(list) => {
-                let soft_in_window = if facts.kind == Kind::Soft && !facts.spam_trap {
-                    soft_count(list, soft_window(event), policy.soft_reset_on_delivery)
+                let soft_in_window = if counts_as_soft {
+                    soft_count(list, soft_window(event), policy.soft_reset_on_delivery, policy.count_unknown_failures)
                 } else {
                     0
                 };
-                let open_episode = soft_count(list, soft_window(event), true) > 0;
+                // Retry-success episodes are about soft bounces alone.
+                let open_episode = soft_count(list, soft_window(event), true, false) > 0;
                 match facts.kind {
                     Kind::Soft if !open_episode => counts[i].soft_started = 1,
                     Kind::Delivered if open_episode => counts[i].soft_recovered = 1,
                     _ => {}
                 }
-                if matches!(facts.kind, Kind::Soft | Kind::Delivered) {
+                if counts_as_soft || facts.kind == Kind::Delivered {
                     let seq = BATCH_SEQ.saturating_add(i as i64);
-                    list.push(Mark { at: event.at, seq, delivered: facts.kind == Kind::Delivered });
+                    let (delivered, unexplained) = (facts.kind == Kind::Delivered, facts.kind == Kind::Unknown);
+                    list.push(Mark { at: event.at, seq, delivered, unexplained });
                 }
                 History { soft_in_window }
             }

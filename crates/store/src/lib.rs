@@ -52,7 +52,8 @@ pub trait Tx: monitor::MonitorTx + Send {
 
     /// Stored events carrying any of these idempotency keys, with their key and payload digest.
     async fn events_by_idempotency_keys(&mut self, keys: &[&str]) -> Result<Vec<KeyedEvent>, StoreError>;
-    /// Soft bounces and deliveries of these recipients at or after `since`, for soft-bounce counts.
+    /// Soft bounces, deliveries and unexplained permanent failures of these recipients at or after
+    /// `since`, for soft-bounce counts.
     async fn soft_history(&mut self, recipient_keys: &[&str], since: i64) -> Result<Vec<HistoryMark>, StoreError>;
     /// Inserts events in one statement per few thousand; returns their ids in the given order.
     async fn insert_events(&mut self, events: &[EventRow<'_>]) -> Result<Vec<i64>, StoreError>;

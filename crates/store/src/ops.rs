@@ -249,7 +249,13 @@ fn suppresses(
     verdict: &rebound_api::v1::Verdict,
     stream: Option<&str>,
 ) -> Option<(SuppressionReason, String)> {
-    let facts = EventFacts { kind: verdict.kind, reason: verdict.reason, spam_trap: false, stream };
+    let facts = EventFacts {
+        kind: verdict.kind,
+        reason: verdict.reason,
+        spam_trap: false,
+        stream,
+        permanent: verdict.is_permanent_failure(),
+    };
     match decide(policy, facts, History::default()) {
         Decision::Suppress { reason, scope } => Some((reason, scope)),
         _ => None,

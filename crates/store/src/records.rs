@@ -139,13 +139,15 @@ pub struct EventRow<'a> {
     pub suppression_id: Option<i64>,
 }
 
-/// A soft bounce or a delivery in a recipient's recent history.
+/// A soft bounce, a delivery or an unexplained permanent failure in a recipient's recent history.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HistoryMark {
     pub recipient_key: String,
     pub at: i64,
     pub id: i64,
     pub delivered: bool,
+    /// An unexplained permanent failure (kind `unknown`), which counts only when the policy says so.
+    pub unexplained: bool,
 }
 
 /// An API key to create; only the digest of its token is stored.

@@ -197,6 +197,7 @@ readers! {
             at: get(row, "at")?,
             id: get(row, "id")?,
             delivered: get(row, "delivered")?,
+            unexplained: get(row, "unexplained")?,
         })
     }
 

@@ -67,8 +67,9 @@ macro_rules! sql_store {
                 let mut out = Vec::new();
                 for chunk in recipient_keys.chunks(500) {
                     let mut b = ::sqlx::QueryBuilder::<$db>::new(
-                        "SELECT recipient_key, at, id, kind = 'delivered' AS delivered FROM events \
-                         WHERE kind IN ('soft', 'delivered') AND at >= ",
+                        "SELECT recipient_key, at, id, kind = 'delivered' AS delivered, kind = 'unknown' AS unexplained \
+                         FROM events WHERE kind IN ('soft', 'delivered', 'unknown') AND (kind <> 'unknown' OR permanent) \
+                         AND at >= ",
                     );
                     b.push_bind(since).push(" AND recipient_key IN (");
                     $crate::rows::push_list(&mut b, chunk);
@@ -104,12 +105,12 @@ macro_rules! sql_store {
 
             async fn insert_events(&mut self, rows: &[$crate::EventRow<'_>]) -> Result<Vec<i64>, $crate::StoreError> {
                 let mut ids = Vec::with_capacity(rows.len());
-                // 19 parameters a row (SQLite allows 32,766 per statement).
+                // 20 parameters a row (SQLite allows 32,766 per statement).
                 for chunk in rows.chunks(1_500) {
                     let mut b = ::sqlx::QueryBuilder::<$db>::new(
                         "INSERT INTO events (at, received_at, source, idempotency_key, recipient, recipient_key, kind, \
                          reason, rule, campaign, stream, sending_ip, isp, raw, verdict, outcome, suppression_id, input, \
-                         payload_digest) ",
+                         payload_digest, permanent) ",
                     );
                     b.push_values(chunk, |mut v, row| {
                         let e = row.event;
@@ -131,7 +132,8 @@ macro_rules! sql_store {
                             .push_bind(row.outcome_json)
                             .push_bind(row.suppression_id)
                             .push_bind(e.input)
-                            .push_bind(e.payload_digest.as_ref().map(<[u8; 32]>::as_slice));
+                            .push_bind(e.payload_digest.as_ref().map(<[u8; 32]>::as_slice))
+                            .push_bind(e.verdict.is_permanent_failure());
                     });
                     b.push(" RETURNING id");
                     let mut chunk_ids: Vec<i64> = b

@@ -134,6 +134,11 @@ fn Escalation(draft: RwSignal<Option<Policy>>, failure: RwSignal<Option<ApiFailu
                     on:change=move |ev| { let on = event_target_checked(&ev); draft.update(|p| p.iter_mut().for_each(|p| p.soft_reset_on_delivery = on)) }/>
                 "A delivery restarts the count"
             </label>
+            <label class="check">
+                <input type="checkbox" prop:checked=move || draft.with(|p| p.as_ref().is_some_and(|p| p.count_unknown_failures))
+                    on:change=move |ev| { let on = event_target_checked(&ev); draft.update(|p| p.iter_mut().for_each(|p| p.count_unknown_failures = on)) }/>
+                "Unexplained permanent failures (5xx the rules cannot read) count like soft bounces"
+            </label>
         </div>
     }
 }
