@@ -120,3 +120,83 @@ fn provider_lines_meet_the_floor_and_no_block_is_hard() {
     assert!(blocks_called_hard.is_empty(), "blocks classified hard: {blocks_called_hard:#?}");
     assert!(accuracy >= PROVIDER_KIND_FLOOR, "kind accuracy {accuracy:.3} < {PROVIDER_KIND_FLOOR}");
 }
+
+/// The lines and messages of every corpus beside the checkout: the reply lines (provider replies
+/// and the Sisimai corpus's SMTP lines) and the bounce emails (Sisimai's and the peers').
+fn every_corpus() -> (Vec<String>, Vec<(String, Vec<u8>)>) {
+    let dir = corpus_dir();
+    let mut lines: Vec<String> = jsonl(dir.join("provider_lines_dev.jsonl"))
+        .iter()
+        .chain(&jsonl(dir.join("sisimai/smtp_lines.jsonl")))
+        .filter_map(|l| l["line"].as_str().map(str::to_owned))
+        .collect();
+    let held_out = std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../crates/core/tests/held_out_lines.tsv"));
+    lines.extend(held_out.unwrap().lines().filter(|l| !l.starts_with('#')).filter_map(|l| l.split_once('\t')).map(|(_, t)| t.to_owned()));
+    let mut emails = Vec::new();
+    for sub in ["sisimai/eml", "peers/flufl/eml", "peers/bounceparser/eml"] {
+        for entry in std::fs::read_dir(dir.join(sub)).unwrap() {
+            let path = entry.unwrap().path();
+            emails.push((path.display().to_string(), std::fs::read(&path).unwrap()));
+        }
+    }
+    (lines, emails)
+}
+
+/// Invariants that hold whatever a message says, over every corpus: a transient reply is never
+/// hard; explicit "no such mailbox" words are never overruled into a block by a status code, nor
+/// a timeout read as a block; a reported address carries no type tag (`rfc822;`, `SMTP:`) and is
+/// never the reporting system's own address.
+#[test]
+fn invariants_hold_over_every_corpus() {
+    let classifier = Classifier::builtin();
+    let (lines, emails) = every_corpus();
+    let says_no_mailbox = |t: &str| {
+        let t = t.to_ascii_lowercase();
+        ["no such user", "user unknown", "mailbox not found", "does not exist", "unknown user"].iter().any(|p| t.contains(p))
+            && !["domain", "sender", "spam", "dmarc", "spf", "policy", "block"].iter().any(|p| t.contains(p))
+    };
+    let says_timeout = |t: &str| {
+        let t = t.to_ascii_lowercase();
+        (t.contains("timed out") || t.contains("timeout"))
+            && !["block", "spam", "reputation", "policy", "denied", "rejected", "refused"].iter().any(|p| t.contains(p))
+    };
+    let mut broken = Vec::new();
+    for line in &lines {
+        let v = classifier.classify_reply(line);
+        let transient = v.reply_code.is_some_and(|c| c / 100 == 4) || v.status.is_some_and(|s| s.class == 4 && !v.status_derived);
+        if transient && v.kind == Kind::Hard {
+            broken.push(format!("transient read as hard: {line}"));
+        }
+        if says_no_mailbox(line) && v.kind == Kind::Block && v.rule.starts_with("status.") {
+            broken.push(format!("no-such-mailbox words overruled by {}: {line}", v.rule));
+        }
+        if says_timeout(line) && v.kind == Kind::Block {
+            broken.push(format!("a timeout read as a block ({}): {line}", v.rule));
+        }
+    }
+    for (file, raw) in &emails {
+        let text = String::from_utf8_lossy(raw);
+        let reporter = text
+            .lines()
+            .take_while(|l| !l.trim().is_empty())
+            .find(|l| l.to_ascii_lowercase().starts_with("from:"))
+            .and_then(|l| l.split(['<', '>', ' ']).find(|w| w.contains('@')).map(str::to_ascii_lowercase));
+        for v in classifier.classify_message(raw) {
+            if v.kind == Kind::Hard && (v.reply_code.is_some_and(|c| c / 100 == 4)) {
+                broken.push(format!("{file}: a 4xx reply read as hard"));
+            }
+            for address in [&v.recipient, &v.original_recipient].into_iter().flatten() {
+                let local = address.rsplit_once('@').map_or(address.as_str(), |(l, _)| l);
+                let tagged = ["rfc822", "smtp", "dda"].iter().any(|t| local.to_ascii_lowercase().starts_with(t));
+                if !local.starts_with('"') && local.contains([':', ';', '=']) && tagged {
+                    broken.push(format!("{file}: a type tag left on {address}"));
+                }
+                let bounce_kinds = matches!(v.kind, Kind::Hard | Kind::Soft | Kind::Block);
+                if bounce_kinds && reporter.as_deref().is_some_and(|r| r.eq_ignore_ascii_case(address)) {
+                    broken.push(format!("{file}: the reporting system's own address {address} reported as bounced"));
+                }
+            }
+        }
+    }
+    assert!(broken.is_empty(), "{broken:#?}");
+}

@@ -51,6 +51,31 @@ pub fn value(text: &str, name: &str) -> Option<String> {
     found
 }
 
+/// Every field of a header block whose name is one of `names` (lower case, matched in any case),
+/// in order, unfolded, with the index of its name: the few fields a caller needs, in one pass.
+pub fn select(text: &str, names: &[&str]) -> Vec<(usize, String)> {
+    let mut found: Vec<(usize, String)> = Vec::new();
+    let mut open = false;
+    for line in lines(text) {
+        if line.starts_with([' ', '\t']) {
+            let more = line.trim();
+            if let Some((_, value)) = found.last_mut().filter(|_| open && !more.is_empty()) {
+                value.push(' ');
+                value.push_str(more);
+            }
+            continue;
+        }
+        open = false;
+        if let Some((name, value)) = field(line)
+            && let Some(index) = names.iter().position(|n| name.eq_ignore_ascii_case(n))
+        {
+            found.push((index, value.trim().to_owned()));
+            open = true;
+        }
+    }
+    found
+}
+
 /// A line's field name (trimmed) and raw value, when it is a `Name: value` line.
 fn field(line: &str) -> Option<(&str, &str)> {
     let at = memchr::memchr(b':', line.as_bytes())?;

@@ -11,6 +11,7 @@ mod fields;
 pub(crate) mod ses;
 mod text;
 
+use std::cell::OnceCell;
 use std::sync::OnceLock;
 
 use mail_parser::{HeaderName, Message, MessageParser, MimeHeaders, PartType};
@@ -38,6 +39,69 @@ pub(crate) struct Bounce {
     /// `text/rfc822-headers`).
     pub original_headers: Option<String>,
     pub report_type: Option<String>,
+    /// The returned message's headers as far as the decoders need them, read on first use.
+    original: OnceCell<Original>,
+}
+
+/// The returned message's headers as the decoders use them (see `Bounce::original`).
+#[derive(Debug, Default)]
+struct Original {
+    /// Its first `To:` address.
+    to: Option<String>,
+    /// The addresses of its `Received: ... for <address>` clauses, in order.
+    received_for: Vec<String>,
+    /// It is a mailing list's post (RFC 2369/2919 headers, Mailman's and ezmlm's own, `Precedence:
+    /// list`). `Precedence: bulk` is not one: every bulk sender's campaign carries it, and its
+    /// `To:` is the subscriber.
+    list_post: bool,
+    /// See `Bounce::sender_side`.
+    sender_side: Vec<String>,
+}
+
+impl Original {
+    /// The field names read, in one pass: those whose addresses are on the sender's side first,
+    /// then the list's own, then the rest.
+    const NAMES: [&'static str; 14] = [
+        "from", "sender", "return-path", "reply-to", "errors-to", "list-post", "x-beenthere", "to", "cc",
+        "list-id", "x-mailman-version", "mailing-list", "precedence", "received",
+    ];
+    const SENDER_SIDE: usize = 7;
+    const LIST_ADDRESSES: usize = 9;
+    const TO: usize = 7;
+    const RECEIVED: usize = 13;
+
+    fn read(bounce: &Bounce) -> Self {
+        const OWN_HEADERS: [&str; 7] =
+            ["From", "To", "Reply-To", "List-Subscribe", "List-Unsubscribe", "List-Help", "List-Owner"];
+        let mut sender_side: Vec<String> = OWN_HEADERS
+            .iter()
+            .filter_map(|h| bounce.header(h))
+            .flat_map(|v| v.split(['?', ',']))
+            .filter_map(|v| address::first_in(v).map(|(a, _)| a.to_ascii_lowercase()))
+            .collect();
+        let fields = bounce.original_headers.as_deref().map(|h| fields::select(h, &Self::NAMES)).unwrap_or_default();
+        let named = |index: usize| fields.iter().filter(move |(i, _)| *i == index).map(|(_, v)| v.as_str());
+        let list_post = fields.iter().any(|(i, v)| match Self::NAMES[*i] {
+            "list-post" | "x-beenthere" | "list-id" | "x-mailman-version" | "mailing-list" => true,
+            "precedence" => v.trim().eq_ignore_ascii_case("list"),
+            _ => false,
+        });
+        let addresses = |value: &str| -> Vec<String> {
+            value.split(',').filter_map(|v| address::first_in(v).map(|(a, _)| a.to_ascii_lowercase())).collect()
+        };
+        let side_names = if list_post { Self::LIST_ADDRESSES } else { Self::SENDER_SIDE };
+        for (_, value) in fields.iter().filter(|(i, _)| *i < side_names) {
+            sender_side.extend(addresses(value));
+        }
+        let to = named(Self::TO).next().and_then(|v| address::first_in(v).map(|(a, _)| a));
+        let received_for = named(Self::RECEIVED)
+            .filter_map(|v| {
+                let at = v.to_ascii_lowercase().find("for <")?;
+                address::first_in(&v[at + 4..]).map(|(a, _)| a)
+            })
+            .collect();
+        Self { to, received_for, list_post, sender_side }
+    }
 }
 
 impl Bounce {
@@ -157,17 +221,12 @@ impl Bounce {
     /// (whose `To:` is the list itself), when only the envelope recipient that a receiving system
     /// wrote into a `Received: ... for <address>` line can name the subscriber.
     pub fn original_recipient(&self) -> Option<String> {
-        let headers = self.original_headers.as_deref()?;
-        if !is_list_post(headers) {
-            let to = fields::value(headers, "to")?;
-            return address::first_in(&to).map(|(a, _)| a);
+        let original = self.original();
+        if !original.list_post {
+            return original.to.clone();
         }
         let own = self.sender_side();
-        lines(headers).filter(|l| starts_with_any(l, &["received:"]) || l.starts_with([' ', '\t'])).find_map(|line| {
-            let at = line.to_ascii_lowercase().find("for <")?;
-            let (address, _) = address::first_in(&line[at + 4..])?;
-            (!own.contains(&address.to_ascii_lowercase())).then_some(address)
-        })
+        original.received_for.iter().find(|a| !own.contains(&a.to_ascii_lowercase())).cloned()
     }
 
     /// Addresses on the sender's side of a report, lower-cased: the bounce's own sender,
@@ -176,27 +235,13 @@ impl Bounce {
     /// (its `To:` and `Cc:`, and the `List-Post`/`X-BeenThere` address). A recipient is never taken
     /// from them by a guess: only a notice that names one of them as the failed address (a test
     /// message sent to oneself) makes it a recipient.
-    pub fn sender_side(&self) -> Vec<String> {
-        const OWN_HEADERS: [&str; 7] =
-            ["From", "To", "Reply-To", "List-Subscribe", "List-Unsubscribe", "List-Help", "List-Owner"];
-        let mut found: Vec<String> = OWN_HEADERS
-            .iter()
-            .filter_map(|h| self.header(h))
-            .flat_map(|v| v.split(['?', ',']))
-            .filter_map(|v| address::first_in(v).map(|(a, _)| a.to_ascii_lowercase()))
-            .collect();
-        if let Some(headers) = self.original_headers.as_deref() {
-            let mut names = vec!["from", "sender", "return-path", "reply-to", "errors-to", "list-post", "x-beenthere"];
-            if is_list_post(headers) {
-                names.extend(["to", "cc"]);
-            }
-            for name in names {
-                let Some(value) = fields::value(headers, name) else { continue };
-                found
-                    .extend(value.split(',').filter_map(|v| address::first_in(v).map(|(a, _)| a.to_ascii_lowercase())));
-            }
-        }
-        found
+    pub fn sender_side(&self) -> &[String] {
+        &self.original().sender_side
+    }
+
+    /// What the returned message's headers say about who is on which side, read once.
+    fn original(&self) -> &Original {
+        self.original.get_or_init(|| Original::read(self))
     }
 
     /// Whether the message comes from a mail system (`MAILER-DAEMON`, `postmaster`, "Mail Delivery
@@ -219,16 +264,6 @@ impl Bounce {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
-}
-
-/// Whether the returned message's headers are those of a mailing list's post (RFC 2369/2919
-/// headers, Mailman's and ezmlm's own). `Precedence: bulk` is not one: every bulk sender's
-/// campaign carries it, and its `To:` is the subscriber.
-fn is_list_post(headers: &str) -> bool {
-    ["list-id", "list-post", "x-beenthere", "x-mailman-version", "mailing-list"]
-        .iter()
-        .any(|name| fields::value(headers, name).is_some())
-        || fields::value(headers, "precedence").is_some_and(|p| p.trim().eq_ignore_ascii_case("list"))
 }
 
 /// The top-level headers that decoders read; the rest are not copied.

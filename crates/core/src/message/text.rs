@@ -241,10 +241,10 @@ fn address_line(line: &str) -> Option<(String, String)> {
 /// `dda:SMTP=` (or `RFC-822=`) attribute. Returns it and the rest of the line.
 fn x400_address(line: &str) -> Option<(String, String)> {
     const ATTRIBUTES: [&str; 3] = ["dda:smtp=", "dda:rfc-822=", ";rfc-822="];
-    let lower = line.to_ascii_lowercase();
-    if !lower.starts_with("c=") {
+    if !starts_with_ignore_case(line, "c=") {
         return None;
     }
+    let lower = line.to_ascii_lowercase();
     let value_at = ATTRIBUTES.iter().find_map(|a| lower.find(a).map(|at| at + a.len()))?;
     let (address, end) = address::first_in(&line[value_at..])?;
     let rest = line[value_at + end..].trim_start_matches([';', ' ']);
@@ -322,7 +322,7 @@ fn strip_line_prefixes(line: &str) -> (&str, &str) {
 pub fn decode<'b>(bounce: &'b Bounce) -> Vec<Report<'b>> {
     let notification = notification_text(&bounce.human);
     let own = bounce.sender_side();
-    let mut blocks = recipient_blocks(notification, &own);
+    let mut blocks = recipient_blocks(notification, own);
     let failed = failed_recipients_header(bounce);
     if !failed.is_empty() {
         blocks = failed

@@ -1,0 +1,156 @@
+#!/usr/bin/env python3
+"""The bounce lab: real MTAs (Debian's Postfix and Exim) send real messages to a scripted receiving
+server (`receiver.py`) that answers each recipient as a scenario says, and to cases the MTAs fail
+on their own (an unknown local user, a refused connection, a size limit). Every bounce they write
+is collected and classified by the real `rebound` binary, and each verdict is checked against
+what the scenario is by construction: the recipient, the kind, the reason and the status class.
+
+Usage: lab.py REBOUND_BINARY OUT_DIR
+Needs root and the MTAs set up by `tests/lab/run.sh` (which installs or unpacks them). The bounces
+are kept in OUT_DIR as `<mta>-<scenario>.eml`: a corpus of real MTA output for the benchmarks too.
+"""
+import email
+import json
+import mailbox
+import os
+import re
+import subprocess
+import sys
+import time
+
+LAB = "/var/lib/rebound-lab"
+RECEIVER = ("127.0.0.2", 25)
+SIZE_RECEIVER = ("127.0.0.2", 2526)
+
+# name -> (recipients, expected kind, acceptable reasons, expected status class)
+SCENARIOS = {
+    "dead": (["dead1@rx.lab.example"], "hard", {"user_unknown"}, 5),
+    "full": (["full1@rx.lab.example"], "soft", {"mailbox_full"}, 5),
+    "spam": (["spam1@rx.lab.example"], "block", {"blocked"}, 5),
+    "moved": (["moved1@rx.lab.example"], "hard", {"has_moved"}, 5),
+    "disabled": (["disabled1@rx.lab.example"], "hard", {"suspend"}, 5),
+    "relay": (["relay1@rx.lab.example"], "block", {"no_relaying"}, 5),
+    "content": (["content1@rx.lab.example"], "block", {"spam_detected"}, 5),
+    # A 4xx that the MTA gives up on (queue lifetime 0 / no retry): never hard.
+    "later": (["later1@rx.lab.example"], "soft", {"expired", "system_error", "on_hold"}, 4),
+    "quota": (["quota1@rx.lab.example"], "soft", {"mailbox_full"}, 4),
+    # One transaction, three recipients: two refused for different reasons, one accepted.
+    "multi": (["dead2@rx.lab.example", "full2@rx.lab.example"], None, None, 5),
+    "local": (None, "hard", {"user_unknown"}, 5),
+    "refused": (["anyone@refused.lab.example"], "soft", {"network_error", "expired"}, 4),
+    "big": (["big1@big.lab.example"], "soft", {"message_too_big", "exceed_limit"}, 5),
+}
+MULTI_EXTRA = ["ok1@rx.lab.example"]
+MULTI_EXPECT = {"dead2@rx.lab.example": ("hard", {"user_unknown"}), "full2@rx.lab.example": ("soft", {"mailbox_full"})}
+
+MTAS = {
+    "postfix": {"sender": "news@mta.lab.example", "local": "nosuchuser@mta.lab.example", "mbox": "/var/mail/news"},
+    "exim": {"sender": "news@exim.lab.example", "local": "nosuchuser@exim.lab.example", "mbox": f"{LAB}/exim/mail/news"},
+}
+
+
+def send(mta, scenario, recipients):
+    sender = MTAS[mta]["sender"]
+    body = "x" * 4000 if scenario == "big" else "A message of the bounce lab."
+    message = (
+        f"From: {sender}\nTo: {', '.join(recipients)}\nSubject: lab {scenario} {mta}\n"
+        f"Message-ID: <{scenario}.{mta}.{time.time_ns()}@lab.example>\n\n{body}\n"
+    )
+    if mta == "postfix":
+        command = ["/usr/sbin/sendmail", "-f", sender] + recipients
+    else:
+        command = [f"{LAB}/exim/bin/exim4", "-C", f"{LAB}/exim/exim.conf", "-odi", "-f", sender] + recipients
+    subprocess.run(command, input=message.encode(), check=True, timeout=60)
+
+
+def recipients_of(mta, scenario):
+    listed = SCENARIOS[scenario][0]
+    if listed is None:
+        return [MTAS[mta]["local"]]
+    if scenario == "multi":
+        return listed + MULTI_EXTRA
+    return listed
+
+
+def collect(mta, expected, deadline):
+    """The bounces in the MTA's mailbox, by scenario (from the returned message's subject)."""
+    found = {}
+    while time.time() < deadline:
+        path = MTAS[mta]["mbox"]
+        if os.path.exists(path):
+            for message in mailbox.mbox(path):
+                raw = message.as_bytes()
+                hit = re.search(rb"Subject: lab (\w+) " + mta.encode(), raw)
+                if hit:
+                    found[hit.group(1).decode()] = raw
+        if len(found) >= expected:
+            break
+        if mta == "postfix":
+            subprocess.run(["/usr/sbin/postqueue", "-f"], check=False)
+        else:
+            subprocess.run([f"{LAB}/exim/bin/exim4", "-C", f"{LAB}/exim/exim.conf", "-qff"], check=False)
+        time.sleep(2)
+    return found
+
+
+def classify(binary, path):
+    out = subprocess.run([binary, "classify", path], capture_output=True, text=True, check=True).stdout
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+def check(mta, scenario, verdicts):
+    """Problems with one bounce's verdicts, as text."""
+    problems = []
+    listed, kind, reasons, status_class = SCENARIOS[scenario]
+    if scenario == "multi":
+        by_recipient = {(v["recipient"] or "").lower(): v for v in verdicts}
+        for address, (want_kind, want_reasons) in MULTI_EXPECT.items():
+            v = by_recipient.get(address)
+            if v is None:
+                problems.append(f"no verdict for {address} (got {sorted(by_recipient)})")
+            elif v["kind"] != want_kind or v["reason"] not in want_reasons:
+                problems.append(f"{address}: {v['kind']}/{v['reason']} ({v['rule']}), want {want_kind}/{want_reasons}")
+        extra = set(by_recipient) - set(MULTI_EXPECT)
+        if extra:
+            problems.append(f"verdicts for addresses that did not bounce: {sorted(extra)}")
+        return problems
+    want = [a.lower() for a in (listed or [MTAS[mta]["local"]])]
+    got = [(v["recipient"] or "").lower() for v in verdicts]
+    if got != want:
+        problems.append(f"recipients {got}, want {want}")
+    for v in verdicts:
+        if v["kind"] != kind or v["reason"] not in reasons:
+            problems.append(f"{v['kind']}/{v['reason']} ({v['rule']}: {v['evidence']!r}), want {kind}/{sorted(reasons)}")
+        status = v.get("status") or ""
+        if status and int(status[0]) != status_class and not (status_class == 4 and v["kind"] != "hard"):
+            problems.append(f"status {status}, want class {status_class}")
+    return problems
+
+
+def main():
+    binary, out_dir = sys.argv[1], sys.argv[2]
+    os.makedirs(out_dir, exist_ok=True)
+    failures, checked = [], 0
+    for mta in MTAS:
+        for scenario in SCENARIOS:
+            send(mta, scenario, recipients_of(mta, scenario))
+        found = collect(mta, len(SCENARIOS), time.time() + 120)
+        for scenario in SCENARIOS:
+            raw = found.get(scenario)
+            if raw is None:
+                failures.append(f"{mta}/{scenario}: no bounce arrived")
+                continue
+            path = os.path.join(out_dir, f"{mta}-{scenario}.eml")
+            with open(path, "wb") as f:
+                f.write(raw)
+            checked += 1
+            for problem in check(mta, scenario, classify(binary, path)):
+                failures.append(f"{mta}/{scenario}: {problem}")
+    print(f"bounce lab: {checked} bounces from {len(MTAS)} MTAs checked, {len(failures)} problems; kept in {out_dir}")
+    for failure in failures:
+        print("  " + failure)
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()
