@@ -130,8 +130,17 @@ fn every_corpus() -> (Vec<String>, Vec<(String, Vec<u8>)>) {
         .chain(&jsonl(dir.join("sisimai/smtp_lines.jsonl")))
         .filter_map(|l| l["line"].as_str().map(str::to_owned))
         .collect();
-    let held_out = std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../crates/core/tests/held_out_lines.tsv"));
-    lines.extend(held_out.unwrap().lines().filter(|l| !l.starts_with('#')).filter_map(|l| l.split_once('\t')).map(|(_, t)| t.to_owned()));
+    let held_out = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../crates/core/tests/held_out_lines.tsv"),
+    );
+    lines.extend(
+        held_out
+            .unwrap()
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| l.split_once('\t'))
+            .map(|(_, t)| t.to_owned()),
+    );
     let mut emails = Vec::new();
     for sub in ["sisimai/eml", "peers/flufl/eml", "peers/bounceparser/eml"] {
         for entry in std::fs::read_dir(dir.join(sub)).unwrap() {
@@ -152,7 +161,9 @@ fn invariants_hold_over_every_corpus() {
     let (lines, emails) = every_corpus();
     let says_no_mailbox = |t: &str| {
         let t = t.to_ascii_lowercase();
-        ["no such user", "user unknown", "mailbox not found", "does not exist", "unknown user"].iter().any(|p| t.contains(p))
+        ["no such user", "user unknown", "mailbox not found", "does not exist", "unknown user"]
+            .iter()
+            .any(|p| t.contains(p))
             && !["domain", "sender", "spam", "dmarc", "spf", "policy", "block"].iter().any(|p| t.contains(p))
     };
     let says_timeout = |t: &str| {
@@ -163,7 +174,8 @@ fn invariants_hold_over_every_corpus() {
     let mut broken = Vec::new();
     for line in &lines {
         let v = classifier.classify_reply(line);
-        let transient = v.reply_code.is_some_and(|c| c / 100 == 4) || v.status.is_some_and(|s| s.class == 4 && !v.status_derived);
+        let transient =
+            v.reply_code.is_some_and(|c| c / 100 == 4) || v.status.is_some_and(|s| s.class == 4 && !v.status_derived);
         if transient && v.kind == Kind::Hard {
             broken.push(format!("transient read as hard: {line}"));
         }

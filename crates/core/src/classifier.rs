@@ -100,10 +100,10 @@ impl Classifier {
         // A notice's own words on time are read only when nothing more precise gives the class.
         let class =
             reported.map(|s| s.class).or(reply_code.map(|c| (c / 100) as u8)).or(report.action.map(action_class));
-        let tense = match class {
-            None => report.notice.and_then(|n| notice::tense(n.subject, n.text)),
-            Some(_) => None,
-        };
+        let reading = std::cell::OnceCell::new();
+        let read_notice =
+            || *reading.get_or_init(|| report.notice.map(|n| notice::read(n.subject, n.text)).unwrap_or_default());
+        let tense = if class.is_none() { read_notice().tense } else { None };
         let class = class.or(tense.map(|t| if t == Tense::Delayed { 4 } else { 5 }));
         let cleaned = reply_code.map_or(Cow::Borrowed(text), |code| strip_repeated_codes(text, code));
         let scan = builtin_rules().ok().map(|set| set.scan(&cleaned));
@@ -127,7 +127,7 @@ impl Classifier {
             .as_ref()
             .and_then(|h| h.kind)
             .unwrap_or_else(|| self.kind_of(decision.kind_of.unwrap_or(decision.reason), class));
-        if kind == Kind::Unknown && unexplained_failure(report, &decision, &cleaned, class) {
+        if kind == Kind::Unknown && unexplained_failure(report, &decision, &cleaned, class, read_notice) {
             kind = Kind::Hard;
             decision.rule = Cow::Borrowed("notice.failed_without_cause");
         }
@@ -291,7 +291,13 @@ struct Decision {
 /// publish their bounce handling treat such a "permanent, general" failure as a hard bounce). A
 /// delay, a transient class, a report that is not a mail system's notice by its form, or any hint
 /// of a refusal of the sender keeps it `unknown`.
-fn unexplained_failure(report: &Report<'_>, decision: &Decision, text: &str, class: Option<u8>) -> bool {
+fn unexplained_failure(
+    report: &Report<'_>,
+    decision: &Decision,
+    text: &str,
+    class: Option<u8>,
+    read_notice: impl Fn() -> notice::Reading,
+) -> bool {
     let Some(notice) = report.notice else { return false };
     let fallback =
         decision.confidence == Confidence::Low && matches!(decision.reason, Reason::OnHold | Reason::Undefined);
@@ -302,8 +308,10 @@ fn unexplained_failure(report: &Report<'_>, decision: &Decision, text: &str, cla
         && matches!(class, None | Some(5))
         && report.action != Some(DsnAction::Delayed)
         && notice::says_only_failed(text)
-        && !notice::mentions_sender_side(notice.text)
-        && notice::tense(notice.subject, notice.text) != Some(Tense::Delayed)
+        && {
+            let reading = read_notice();
+            !reading.sender_side && reading.tense != Some(Tense::Delayed)
+        }
 }
 
 fn action_class(action: DsnAction) -> u8 {

@@ -12,7 +12,10 @@
 //! permanently`). The subject lines say the same (`Delayed Mail (still being retried)`,
 //! `Warning: could not send message for past 4 hours`, `Delivery Status Notification (Delay)`).
 
+use std::sync::OnceLock;
+
 use crate::ascii::Needle;
+use crate::literals::LiteralSet;
 
 /// The tense of a notice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,58 +28,88 @@ pub enum Tense {
 
 /// Words of a final failure; they outrank delay words (a final Sendmail notice quotes the earlier
 /// `Deferred:` lines of its transcript).
-const FAILED: &[Needle] = &[
-    Needle::new("permanent error"),
-    Needle::new("failed permanently"),
-    Needle::new("permanently failed"),
-    Needle::new("permanent fatal error"),
-    Needle::new("permanent failure"),
-    Needle::new("i've given up"),
-    Needle::new("i have given up"),
-    Needle::new("giving up on"),
-    Needle::new("will not be retried"),
-    Needle::new("will not retry"),
-    Needle::new("no further attempts"),
+const FAILED: &[&str] = &[
+    "permanent error",
+    "failed permanently",
+    "permanently failed",
+    "permanent fatal error",
+    "permanent failure",
+    "i've given up",
+    "i have given up",
+    "giving up on",
+    "will not be retried",
+    "will not retry",
+    "no further attempts",
 ];
 
 /// Words of a delay warning, in the body.
-const DELAYED: &[Needle] = &[
-    Needle::new("not yet been delivered"),
-    Needle::new("not been delivered yet"),
-    Needle::new("warning only"),
-    Needle::new("warning message only"),
-    Needle::new("just a warning"),
-    Needle::new("temporary failure report"),
-    Needle::new("advisory notice only"),
-    Needle::new("do not need to resend"),
-    Needle::new("do not need to re-send"),
-    Needle::new("no action is required on your part"),
-    Needle::new("will keep trying"),
-    Needle::new("will continue to attempt"),
-    Needle::new("will continue trying"),
-    Needle::new("attempts will continue"),
-    Needle::new("still being retried"),
-    Needle::new("will be retried"),
-    Needle::new("will retry"),
-    Needle::new("will try again"),
-    Needle::new("delivery has been delayed"),
-    Needle::new("delivery is delayed"),
-    Needle::new("delayed for more than"),
-    Needle::new("delays in delivering"),
-    Needle::new("still undelivered after"),
+const DELAYED: &[&str] = &[
+    "not yet been delivered",
+    "not been delivered yet",
+    "warning only",
+    "warning message only",
+    "just a warning",
+    "temporary failure report",
+    "advisory notice only",
+    "do not need to resend",
+    "do not need to re-send",
+    "no action is required on your part",
+    "will keep trying",
+    "will continue to attempt",
+    "will continue trying",
+    "attempts will continue",
+    "still being retried",
+    "will be retried",
+    "will retry",
+    "will try again",
+    "delivery has been delayed",
+    "delivery is delayed",
+    "delayed for more than",
+    "delays in delivering",
+    "still undelivered after",
 ];
 
 /// Words of a delay warning in the subject line.
 const DELAYED_SUBJECT: &[Needle] =
     &[Needle::new("delay"), Needle::new("warning: could not send"), Needle::new("still being retried")];
 
-/// The tense of a notice from its subject and its text (without the returned message).
-pub fn tense(subject: &str, text: &str) -> Option<Tense> {
-    if FAILED.iter().any(|n| n.is_in(text)) {
-        return Some(Tense::Failed);
-    }
-    let delayed = DELAYED.iter().any(|n| n.is_in(text)) || DELAYED_SUBJECT.iter().any(|n| n.is_in(subject));
-    delayed.then_some(Tense::Delayed)
+/// What a notice's words say, found in one pass over its text.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Reading {
+    pub tense: Option<Tense>,
+    /// Something in it points at the sender's side (see `SENDER_SIDE`).
+    pub sender_side: bool,
+}
+
+/// The word lists' tags in the scanner.
+const TAG_FAILED: u32 = 0;
+const TAG_DELAYED: u32 = 1;
+const TAG_SENDER_SIDE: u32 = 2;
+
+/// One scanner for every word list: a notice is read in one pass, however many words there are.
+fn scanner() -> &'static LiteralSet {
+    static SCANNER: OnceLock<LiteralSet> = OnceLock::new();
+    SCANNER.get_or_init(|| {
+        let lists = [(FAILED, TAG_FAILED), (DELAYED, TAG_DELAYED), (SENDER_SIDE, TAG_SENDER_SIDE)];
+        let words: Vec<Vec<u8>> =
+            lists.iter().flat_map(|(list, _)| list.iter().map(|w| w.as_bytes().to_vec())).collect();
+        let tags: Vec<Vec<u32>> = lists.iter().flat_map(|(list, tag)| list.iter().map(|_| vec![*tag])).collect();
+        LiteralSet::new(&words, &tags).expect("the notice word lists are small and non-empty")
+    })
+}
+
+/// Reads a notice from its subject and its text (without the returned message).
+pub fn read(subject: &str, text: &str) -> Reading {
+    let mut seen = [false; 3];
+    scanner().for_each(text.as_bytes(), |tag, _| seen[tag as usize] = true);
+    let tense = if seen[TAG_FAILED as usize] {
+        Some(Tense::Failed)
+    } else if seen[TAG_DELAYED as usize] || DELAYED_SUBJECT.iter().any(|n| n.is_in(subject)) {
+        Some(Tense::Delayed)
+    } else {
+        None
+    };
+    Reading { tense, sender_side: seen[TAG_SENDER_SIDE as usize] }
 }
 
 /// Words that say no more than "delivery to this address failed" (the notices' own boilerplate),
@@ -181,31 +214,26 @@ pub fn says_only_failed(text: &str) -> bool {
 /// Words that point at the sender's side (a block, a filter, a policy) somewhere in a notice that
 /// no rule could read: a failure that might be a refusal of the sender is never called a dead
 /// address on the notice's word alone.
-const SENDER_SIDE: &[Needle] = &[
-    Needle::new("spam"),
-    Needle::new("block"),
-    Needle::new("black"),
-    Needle::new("listed"),
-    Needle::new("polic"),
-    Needle::new("reject"),
-    Needle::new("refus"),
-    Needle::new("denied"),
-    Needle::new("reputation"),
-    Needle::new("not allowed"),
-    Needle::new("not permitted"),
-    Needle::new("abuse"),
-    Needle::new("virus"),
-    Needle::new("content"),
-    Needle::new("filter"),
-    Needle::new("prohibit"),
-    Needle::new("authenticat"),
-    Needle::new("relay"),
+const SENDER_SIDE: &[&str] = &[
+    "spam",
+    "block",
+    "black",
+    "listed",
+    "polic",
+    "reject",
+    "refus",
+    "denied",
+    "reputation",
+    "not allowed",
+    "not permitted",
+    "abuse",
+    "virus",
+    "content",
+    "filter",
+    "prohibit",
+    "authenticat",
+    "relay",
 ];
-
-/// Whether a notice's text mentions anything on the sender's side (see `SENDER_SIDE`).
-pub fn mentions_sender_side(text: &str) -> bool {
-    SENDER_SIDE.iter().any(|n| n.is_in(text))
-}
 
 #[cfg(test)]
 mod tests {
@@ -218,6 +246,7 @@ mod tests {
 
     #[test]
     fn delay_warnings_and_final_failures_are_told_apart() {
+        let tense = |subject, text| read(subject, text).tense;
         let postfix = "# THIS IS A WARNING ONLY.  YOU DO NOT NEED TO RESEND YOUR MESSAGE. #";
         assert_eq!(tense("Delayed Mail (still being retried)", postfix), Some(Tense::Delayed));
         let exim = "A message that you sent has not yet been delivered to one or more of its recipients";
@@ -226,6 +255,12 @@ mod tests {
         assert_eq!(tense("Returned mail: see transcript for details", sendmail), Some(Tense::Failed));
         assert_eq!(tense("failure notice", "This is a permanent error; I've given up."), Some(Tense::Failed));
         assert_eq!(tense("Undelivered Mail Returned to Sender", "could not be delivered"), None);
+    }
+
+    #[test]
+    fn words_on_the_senders_side_are_noticed() {
+        assert!(read("", "Your server is on our BLOCKLIST").sender_side);
+        assert!(!read("", "The following address failed: <a@b.example>").sender_side);
     }
 
     #[test]

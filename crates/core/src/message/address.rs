@@ -30,7 +30,7 @@ pub fn clean(raw: &str) -> Option<String> {
 fn without_type_prefixes(mut text: &str) -> &str {
     const TAGS: [&str; 6] = ["rfc822", "smtp", "mailto", "dda", "x-rfc822", "internet"];
     loop {
-        let Some(at) = text.find([':', ';', '=']) else { return text };
+        let Some(at) = memchr::memchr3(b':', b';', b'=', text.as_bytes()) else { return text };
         let (tag, rest) = (&text[..at], &text[at + 1..]);
         if !TAGS.iter().any(|t| t.eq_ignore_ascii_case(tag.trim())) {
             return text;

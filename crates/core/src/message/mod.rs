@@ -48,8 +48,6 @@ pub(crate) struct Bounce {
 struct Original {
     /// Its first `To:` address.
     to: Option<String>,
-    /// The addresses of its `Received: ... for <address>` clauses, in order.
-    received_for: Vec<String>,
     /// It is a mailing list's post (RFC 2369/2919 headers, Mailman's and ezmlm's own, `Precedence:
     /// list`). `Precedence: bulk` is not one: every bulk sender's campaign carries it, and its
     /// `To:` is the subscriber.
@@ -61,14 +59,24 @@ struct Original {
 impl Original {
     /// The field names read, in one pass: those whose addresses are on the sender's side first,
     /// then the list's own, then the rest.
-    const NAMES: [&'static str; 14] = [
-        "from", "sender", "return-path", "reply-to", "errors-to", "list-post", "x-beenthere", "to", "cc",
-        "list-id", "x-mailman-version", "mailing-list", "precedence", "received",
+    const NAMES: [&'static str; 13] = [
+        "from",
+        "sender",
+        "return-path",
+        "reply-to",
+        "errors-to",
+        "list-post",
+        "x-beenthere",
+        "to",
+        "cc",
+        "list-id",
+        "x-mailman-version",
+        "mailing-list",
+        "precedence",
     ];
     const SENDER_SIDE: usize = 7;
     const LIST_ADDRESSES: usize = 9;
     const TO: usize = 7;
-    const RECEIVED: usize = 13;
 
     fn read(bounce: &Bounce) -> Self {
         const OWN_HEADERS: [&str; 7] =
@@ -94,13 +102,7 @@ impl Original {
             sender_side.extend(addresses(value));
         }
         let to = named(Self::TO).next().and_then(|v| address::first_in(v).map(|(a, _)| a));
-        let received_for = named(Self::RECEIVED)
-            .filter_map(|v| {
-                let at = v.to_ascii_lowercase().find("for <")?;
-                address::first_in(&v[at + 4..]).map(|(a, _)| a)
-            })
-            .collect();
-        Self { to, received_for, list_post, sender_side }
+        Self { to, list_post, sender_side }
     }
 }
 
@@ -226,7 +228,12 @@ impl Bounce {
             return original.to.clone();
         }
         let own = self.sender_side();
-        original.received_for.iter().find(|a| !own.contains(&a.to_ascii_lowercase())).cloned()
+        let headers = self.original_headers.as_deref()?;
+        fields::select(headers, &["received"]).into_iter().find_map(|(_, value)| {
+            let at = value.to_ascii_lowercase().find("for <")?;
+            let (address, _) = address::first_in(&value[at + 4..])?;
+            (!own.contains(&address.to_ascii_lowercase())).then_some(address)
+        })
     }
 
     /// Addresses on the sender's side of a report, lower-cased: the bounce's own sender,
@@ -247,8 +254,8 @@ impl Bounce {
     /// Whether the message comes from a mail system (`MAILER-DAEMON`, `postmaster`, "Mail Delivery
     /// System") rather than from a person.
     pub fn sent_by_mail_system(&self) -> bool {
-        let from = self.header("From").unwrap_or_default().to_ascii_lowercase();
-        ["mailer-daemon", "postmaster", "mail delivery", "mail-daemon"].iter().any(|m| from.contains(m))
+        let from = self.header("From").unwrap_or_default();
+        ["mailer-daemon", "postmaster", "mail delivery", "mail-daemon"].iter().any(|m| contains_ignore_case(from, m))
     }
 
     /// The notice as the classifier reads it, with `text` its human-readable part.

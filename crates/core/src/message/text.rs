@@ -6,7 +6,7 @@
 
 use super::{Bounce, address};
 use crate::Reason;
-use crate::ascii::{lines, lines_inclusive, starts_with_any, starts_with_ignore_case};
+use crate::ascii::{Needle, lines, lines_inclusive, starts_with_any, starts_with_ignore_case};
 use crate::report::{Hint, Report};
 
 /// Longest diagnostic kept for one recipient; real ones are a few hundred bytes.
@@ -363,6 +363,10 @@ pub fn decode<'b>(bounce: &'b Bounce) -> Vec<Report<'b>> {
 /// (Postfix `(expanded from <a@b>)`, Sendmail `(expanded from: a@b)`, Exim `(generated from a@b)`):
 /// the address the sender mailed.
 fn expanded_from(text: &str) -> Option<String> {
+    const MARKS: [Needle; 2] = [Needle::new("(expanded from"), Needle::new("(generated from")];
+    if !MARKS.iter().any(|m| m.is_in(text)) {
+        return None;
+    }
     let lower = text.to_ascii_lowercase();
     let at = ["(expanded from", "(generated from"].iter().find_map(|p| lower.find(p).map(|i| i + p.len()))?;
     address::first_in(text[at..].trim_start_matches([':', ' '])).map(|(a, _)| a)
