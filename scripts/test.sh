@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Runs every Rebound test: formatting and lints, the native unit and integration tests (the API over
 # a real socket on SQLite and PostgreSQL, the classifier's corpus floors), the wasm32 builds and tests,
-# the fuzz targets' build, and the console's end-to-end tests in headless Chromium against the real
-# server. Installs what is missing first.
+# the fuzz targets' build, the bounce lab (real Postfix and Exim bouncing to a scripted receiver,
+# their bounces classified by the real binary), and the console's end-to-end tests in headless
+# Chromium against the real server. Installs what is missing first.
 #
 #   REBOUND_TEST_POSTGRES_URL  PostgreSQL for the tests (default postgres://postgres@127.0.0.1:5432/test);
 #                              each test creates and drops its own database on that server
 #   REBOUND_SKIP_POSTGRES=1    leave the PostgreSQL tests out (they fail, not skip, without this)
+#   REBOUND_SKIP_LAB=1         leave the bounce lab out (real Postfix and Exim; it needs root)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$REPO_ROOT"
@@ -72,8 +74,10 @@ cargo test -p rebound-core --target wasm32-unknown-unknown
 step "fuzz targets build (fuzz/)"
 cargo build --manifest-path fuzz/Cargo.toml
 
-step "browser end-to-end tests (headless Chromium, real server)"
 cargo build -p rebound-server
+tests/lab/run.sh "$REPO_ROOT/target/debug/rebound"
+
+step "browser end-to-end tests (headless Chromium, real server)"
 REBOUND_BIN="$REPO_ROOT/target/debug/rebound" REBOUND_DIST="$REPO_ROOT/dist" node --test tests/e2e/
 
 step "all tests passed"

@@ -51,7 +51,8 @@ MTAS = {
 
 def send(mta, scenario, recipients):
     sender = MTAS[mta]["sender"]
-    body = "x" * 4000 if scenario == "big" else "A message of the bounce lab."
+    # Over the size receiver's 1000-byte limit, in lines short enough for any transport.
+    body = ("x" * 70 + "\n") * 60 if scenario == "big" else "A message of the bounce lab."
     message = (
         f"From: {sender}\nTo: {', '.join(recipients)}\nSubject: lab {scenario} {mta}\n"
         f"Message-ID: <{scenario}.{mta}.{time.time_ns()}@lab.example>\n\n{body}\n"
@@ -60,7 +61,7 @@ def send(mta, scenario, recipients):
         command = ["/usr/sbin/sendmail", "-f", sender] + recipients
     else:
         command = [f"{LAB}/exim/bin/exim4", "-C", f"{LAB}/exim/exim.conf", "-odi", "-f", sender] + recipients
-    subprocess.run(command, input=message.encode(), check=True, timeout=60)
+    subprocess.run(command, input=message.encode(), check=True, timeout=60, capture_output=True)
 
 
 def recipients_of(mta, scenario):
@@ -86,9 +87,10 @@ def collect(mta, expected, deadline):
         if len(found) >= expected:
             break
         if mta == "postfix":
-            subprocess.run(["/usr/sbin/postqueue", "-f"], check=False)
+            subprocess.run(["/usr/sbin/postqueue", "-f"], check=False, capture_output=True)
         else:
-            subprocess.run([f"{LAB}/exim/bin/exim4", "-C", f"{LAB}/exim/exim.conf", "-qff"], check=False)
+            command = [f"{LAB}/exim/bin/exim4", "-C", f"{LAB}/exim/exim.conf", "-qff"]
+            subprocess.run(command, check=False, capture_output=True)
         time.sleep(2)
     return found
 

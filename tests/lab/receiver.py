@@ -60,7 +60,12 @@ class Session:
                     await self.reply("250 rx.lab.example")
             elif verb == "MAIL":
                 self.rcpts = []
-                await self.reply("250 2.1.0 Ok")
+                declared = re.search(r"SIZE=(\d+)", line, re.I)
+                if self.size and declared and int(declared.group(1)) > self.size:
+                    # As Postfix answers a declared size over its message_size_limit.
+                    await self.reply("552 5.3.4 Message size exceeds fixed limit")
+                else:
+                    await self.reply("250 2.1.0 Ok")
             elif verb == "RCPT":
                 address = re.search(r"<([^>]*)>", line)
                 address = address.group(1) if address else ""
@@ -75,10 +80,15 @@ class Session:
                     await self.reply("554 5.5.1 Error: no valid recipients")
                     continue
                 await self.reply("354 End data with <CR><LF>.<CR><LF>")
+                received = 0
                 while True:
                     data = await self.reader.readline()
                     if not data or data in (b".\r\n", b".\n"):
                         break
+                    received += len(data)
+                if self.size and received > self.size:
+                    await self.reply("552 5.3.4 Message size exceeds fixed limit")
+                    continue
                 refused = [scenario(r) for r in self.rcpts]
                 refused = [s for s in refused if s and s[0] == "data"]
                 if refused:
