@@ -201,6 +201,12 @@ pub async fn preview_policy(policy: &Policy) -> Result<PolicyPreview, ApiFailure
     fetch(write(Request::post(&url("/settings/policy/preview"))).json(policy)).await
 }
 
+/// The verdicts no rule explained over the last `hours`, grouped by the shape of their text, as
+/// JSON (see `pages::unclassified`).
+pub async fn unclassified(hours: u32) -> Result<Value, ApiFailure> {
+    fetch(Request::get(&url(&format!("/unclassified?hours={hours}"))).build()).await
+}
+
 /// Alert thresholds, the minimum volume, the hysteresis and the provider map, as JSON (see
 /// `pages::policy_alerts` for why not as `MonitoringSettings`).
 pub async fn monitoring() -> Result<Value, ApiFailure> {

@@ -14,6 +14,7 @@ use crate::pages::import::ImportPage;
 use crate::pages::login::LoginPage;
 use crate::pages::policy::PolicyPage;
 use crate::pages::suppressions::SuppressionsPage;
+use crate::pages::unclassified::UnclassifiedPage;
 use crate::pages::users::UsersPage;
 
 /// Who is signed in: `None` until known or when signed out. Provided as context to every page.
@@ -61,6 +62,7 @@ pub fn App() -> impl IntoView {
                             <A href="/import">"Import"</A>
                         </Show>
                         <A href="/audit">"Audit"</A>
+                        <A href="/unclassified">"Unclassified"</A>
                         <A href="/policy">"Policy"</A>
                         <Show when=move || session.is_admin()>
                             <A href="/users">"Users"</A>
@@ -78,6 +80,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/import") view=ImportPage/>
                     <Route path=path!("/audit") view=AuditPage/>
                     <Route path=path!("/policy") view=PolicyPage/>
+                    <Route path=path!("/unclassified") view=UnclassifiedPage/>
                     <Route path=path!("/users") view=UsersPage/>
                 </Routes>
             </main>

@@ -29,6 +29,7 @@ on_both_backends!(
     a_batch_sees_its_own_earlier_events,
     the_address_the_sender_mailed_is_the_one_suppressed,
     unexplained_permanent_failures_escalate_like_soft_bounces,
+    unexplained_verdicts_are_grouped_by_what_they_say,
 );
 
 async fn mta(server: &TestServer) -> Api<'_> {
@@ -879,4 +880,28 @@ async fn unexplained_permanent_failures_escalate_like_soft_bounces(server: &Test
     let results = api.events(json!([other, other, other])).await;
     assert!(results.iter().all(|r| r["outcome"]["effect"] == "nothing"), "{results:?}");
     assert!(!api.suppressed("other@example.com", None).await);
+}
+
+/// The verdicts no rule explained, grouped by the shape of their text for staff to write rules.
+async fn unexplained_verdicts_are_grouped_by_what_they_say(server: &TestServer) {
+    let api = mta(server).await;
+    api.events(json!([
+        {"recipient": "a@example.com", "reply": "550 Frobnicated by the gateway, ticket 4711"},
+        {"recipient": "b@example.com", "reply": "550 Frobnicated by the gateway, ticket 815"},
+        {"recipient": "c@example.com", "reply": "550 5.1.1 user unknown"},
+    ]))
+    .await;
+    let viewer = Api::key(server, server.api_key("reader", &["suppressions:read"]).await);
+    let (status, found) = viewer.get("/api/v1/unclassified").await;
+    assert_eq!(status, StatusCode::OK, "{found}");
+    assert_eq!(found["events_read"], 2, "only the unknown verdicts");
+    let group = &found["groups"][0];
+    assert_eq!(group["shape"], "550 Frobnicated by the gateway, ticket <n>");
+    assert_eq!((group["count"].as_u64(), group["recipients"].as_u64()), (Some(2), Some(2)));
+    assert_eq!(group["examples"][0]["text"], "550 Frobnicated by the gateway, ticket 815");
+    assert!(group["draft_pattern"].as_str().unwrap().contains(r"Frobnicated\s+by"), "{group}");
+    let (status, body) = viewer.get("/api/v1/unclassified?hours=0").await;
+    assert_eq!((status, body["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("hours")));
+    let (status, _) = mta(server).await.get("/api/v1/unclassified").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "an events:write key reads nothing");
 }

@@ -599,6 +599,39 @@ pub struct ReevaluateResult {
     pub lifted: u64,
 }
 
+/// `GET /api/v1/unclassified`: the verdicts no rule explained, grouped by the shape of their text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unclassified {
+    /// The stored events read (the newest `unknown` ones of the window, at most a limit).
+    pub events_read: u64,
+    /// The groups, largest first.
+    pub groups: Vec<UnclassifiedGroup>,
+}
+
+/// Unexplained verdicts whose texts have one shape (see `rebound_core::shape`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnclassifiedGroup {
+    /// The text with addresses, IP addresses, numbers and ids replaced by placeholders.
+    pub shape: String,
+    pub count: u64,
+    /// Distinct recipients among them.
+    pub recipients: u64,
+    pub first_seen: i64,
+    pub last_seen: i64,
+    /// A staff rule pattern that matches the group's texts, to narrow before saving.
+    pub draft_pattern: String,
+    /// Up to five of the group's texts as they came, newest first, with their events.
+    pub examples: Vec<UnclassifiedExample>,
+}
+
+/// One unexplained text and the event it came with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnclassifiedExample {
+    pub event_id: i64,
+    pub recipient: Option<String>,
+    pub text: String,
+}
+
 /// A staff account as listed (never its password hash).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserInfo {

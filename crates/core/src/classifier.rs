@@ -23,7 +23,8 @@ use crate::rules::{MatchContext, Rule, RuleError, RuleSet, Scan, parse_rule_file
 use crate::status::{derived_status, reason_for_status};
 use crate::{Confidence, EnhancedStatus, Kind, KindTable, Reason, SmtpCommand, SmtpReply, Verdict};
 
-const BUILTIN_RULES: &str = include_str!("../rules/builtin.rules");
+/// `rules/builtin.rules` as `build.rs` writes it (comments and alignment left out).
+const BUILTIN_RULES: &str = include_str!(concat!(env!("OUT_DIR"), "/builtin.rules"));
 
 /// Staff configuration merged over the built-in knowledge: their rules (checked first) and their
 /// overrides of the reason → kind table. The same JSON is used by the server and the console.
@@ -197,7 +198,12 @@ impl Classifier {
             _ if report.decoder != "reply" && !text.trim().is_empty() => (Reason::OnHold, report.decoder),
             _ => (Reason::Undefined, report.decoder),
         };
-        let evidence = ctx.command.map(|c| c.as_str().to_owned()).unwrap_or_default();
+        // What no rule explained is the evidence of an undecided verdict: staff group these by
+        // their shape to write the rules they lack.
+        let evidence = match reason {
+            Reason::OnHold | Reason::Undefined => unexplained_text(text),
+            _ => ctx.command.map(|c| c.as_str().to_owned()).unwrap_or_default(),
+        };
         Decision { reason, rule: Cow::Borrowed(rule), evidence, confidence: Confidence::Low, kind_of: None }
     }
 
@@ -312,6 +318,13 @@ fn unexplained_failure(
             let reading = read_notice();
             !reading.sender_side && reading.tense != Some(Tense::Delayed)
         }
+}
+
+/// The text an undecided verdict keeps as its evidence: trimmed, at most `MAX_UNEXPLAINED` bytes.
+fn unexplained_text(text: &str) -> String {
+    const MAX_UNEXPLAINED: usize = 500;
+    let text = text.trim();
+    text[..text.floor_char_boundary(MAX_UNEXPLAINED)].to_owned()
 }
 
 fn action_class(action: DsnAction) -> u8 {

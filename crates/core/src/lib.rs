@@ -17,6 +17,7 @@ mod notice;
 mod reply;
 mod report;
 pub mod rules;
+pub mod shape;
 mod status;
 mod taxonomy;
 mod verdict;

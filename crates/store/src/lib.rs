@@ -154,6 +154,10 @@ pub trait Store: monitor::MonitorStore + Send + Sync + 'static {
     /// The events linked to an entry (newest first, at most `limit`).
     async fn suppression_events(&self, id: i64, limit: u32) -> Result<Vec<Event>, StoreError>;
 
+    /// The newest events whose verdict is `unknown`, received at or after `since` (at most
+    /// `limit`), without their raw input.
+    async fn unknown_events(&self, since: i64, limit: u32) -> Result<Vec<UnknownEvent>, StoreError>;
+
     /// The newest events stored with a reply or message that can be classified again, received in
     /// `[from, until)` when given.
     async fn reclassifiable_events(

@@ -114,6 +114,15 @@ pub struct NewEvent {
     pub payload_digest: Option<[u8; 32]>,
 }
 
+/// An event whose verdict is `unknown`, as the unclassified view reads it.
+#[derive(Debug, Clone)]
+pub struct UnknownEvent {
+    pub id: i64,
+    pub received_at: i64,
+    pub recipient: Option<String>,
+    pub verdict: rebound_api::v1::Verdict,
+}
+
 /// A stored event with the bytes of its input, for classifying it again.
 #[derive(Debug, Clone)]
 pub struct StoredInput {

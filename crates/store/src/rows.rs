@@ -190,6 +190,16 @@ readers! {
         Ok((event, raw))
     }
 
+    /// `id, received_at, recipient, verdict` as an `UnknownEvent`.
+    fn unknown_event(row) -> crate::UnknownEvent {
+        Ok(crate::UnknownEvent {
+            id: get(row, "id")?,
+            received_at: get(row, "received_at")?,
+            recipient: get(row, "recipient")?,
+            verdict: json_from_db("event verdict", &get::<_, String>(row, "verdict")?)?,
+        })
+    }
+
     /// `recipient_key, at, id, delivered` as a history mark.
     fn history_mark(row) -> crate::HistoryMark {
         Ok(crate::HistoryMark {

@@ -794,6 +794,23 @@ macro_rules! sql_store {
                 rows.iter().map($crate::rows::event).collect()
             }
 
+            async fn unknown_events(
+                &self,
+                since: i64,
+                limit: u32,
+            ) -> Result<Vec<$crate::UnknownEvent>, $crate::StoreError> {
+                let rows = ::sqlx::query(
+                    "SELECT id, received_at, recipient, verdict FROM events \
+                     WHERE kind = 'unknown' AND received_at >= $1 ORDER BY id DESC LIMIT $2",
+                )
+                .bind(since)
+                .bind(i64::from(limit))
+                .fetch_all(&self.reader)
+                .await
+                .map_err($crate::rows::backend)?;
+                rows.iter().map($crate::rows::unknown_event).collect()
+            }
+
             async fn reclassifiable_events(
                 &self,
                 from: Option<i64>,

@@ -16,4 +16,5 @@ pub mod policy_rules;
 pub mod record_event;
 pub mod suppression_detail;
 pub mod suppressions;
+pub mod unclassified;
 pub mod users;

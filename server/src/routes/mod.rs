@@ -15,6 +15,7 @@ mod openapi;
 mod pauses;
 mod settings;
 mod suppressions;
+mod unclassified;
 pub(crate) mod users;
 mod webhooks;
 
@@ -49,6 +50,7 @@ pub fn router() -> Router<AppState> {
         .merge(kumomta::router())
         .merge(pauses::router())
         .merge(webhooks::router())
+        .merge(unclassified::router())
         .merge(openapi::router())
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT));
     timed.merge(imports::upload_router())
