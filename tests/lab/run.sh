@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The bounce lab (see lab.py): sets up Debian's Postfix (installed: it is the system's MTA here) and
-# Exim (unpacked beside it, not installed: the two packages conflict), starts the scripted
+# The bounce lab (see lab.py): sets up Debian's Postfix (installed: it is the system's MTA here),
+# Exim and OpenSMTPD (unpacked beside it, not installed: the packages conflict), starts the scripted
 # receivers on 127.0.0.2, runs every scenario through both MTAs and checks the verdicts the real
 # `rebound` binary gives their bounces. Needs root (packages, port 25).
 #
@@ -57,13 +57,37 @@ setup_exim() {
   sed -i "s|@LAB@|$LAB|g" "$root/exim.conf"
 }
 
-step "bounce lab: Postfix and Exim"
+setup_opensmtpd() {
+  local root="$LAB/opensmtpd"
+  if [ ! -x "$root/pkg/usr/sbin/smtpd" ]; then
+    local tmp; tmp="$(mktemp -d)"
+    (cd "$tmp" && apt-get download -qq opensmtpd >/dev/null 2>&1)
+    mkdir -p "$root/pkg"
+    dpkg -x "$tmp"/opensmtpd_*.deb "$root/pkg"
+    rm -rf "$tmp"
+  fi
+  for user in opensmtpd opensmtpq; do
+    getent group "$user" >/dev/null || groupadd -r "$user"
+    getent passwd "$user" >/dev/null || useradd -r -g "$user" -M -d /var/lib/opensmtpd/empty "$user"
+  done
+  mkdir -p /var/lib/opensmtpd/empty "$root/mail"
+  # Its delivery helpers are found by their compiled-in path.
+  [ -e /usr/libexec/opensmtpd ] || ln -s "$root/pkg/usr/libexec/opensmtpd" /usr/libexec/opensmtpd
+  rm -rf "$root/mail"/* /var/spool/smtpd
+  chown news "$root/mail"
+  sed "s|@LAB@|$LAB|g" "$HERE/smtpd.conf" > "$root/smtpd.conf"
+  "$root/pkg/usr/sbin/smtpd" -d -f "$root/smtpd.conf" >"$root/log" 2>&1 & SMTPD=$!
+}
+
+step "bounce lab: Postfix, Exim and OpenSMTPD"
+SMTPD=""
 setup_postfix
 setup_exim
+setup_opensmtpd
 python3 "$HERE/receiver.py" 127.0.0.2 25 >/dev/null 2>&1 & RX=$!
 python3 "$HERE/receiver.py" 127.0.0.2 2526 --size 1000 >/dev/null 2>&1 & RX_SIZE=$!
-trap 'kill $RX $RX_SIZE 2>/dev/null || true' EXIT
-for port in 25 2526; do
-  for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.2/$port) 2>/dev/null && break; sleep 0.1; done
+trap 'kill $RX $RX_SIZE $SMTPD 2>/dev/null || true' EXIT
+for listener in 127.0.0.2/25 127.0.0.2/2526 127.0.0.4/25; do
+  for _ in $(seq 50); do (exec 3<>"/dev/tcp/$listener") 2>/dev/null && break; sleep 0.1; done
 done
 python3 "$HERE/lab.py" "$BIN" "$OUT"
