@@ -59,6 +59,8 @@ setup_exim() {
 
 setup_opensmtpd() {
   local root="$LAB/opensmtpd"
+  # The unpacked smtpd keeps its queue where an installed one does: never clear another's queue.
+  [ ! -e /usr/sbin/smtpd ] || die "an installed OpenSMTPD owns /var/spool/smtpd; the lab runs its own and would clear it"
   if [ ! -x "$root/pkg/usr/sbin/smtpd" ]; then
     local tmp; tmp="$(mktemp -d)"
     (cd "$tmp" && apt-get download -qq opensmtpd >/dev/null 2>&1)
