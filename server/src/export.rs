@@ -87,17 +87,28 @@ fn write_line(out: &mut String, format: ImportFormat, s: &Suppression) {
                 if i > 0 {
                     out.push(',');
                 }
+                let field = defused(field);
                 if field.contains([',', '"', '\n', '\r']) {
                     out.push('"');
                     out.push_str(&field.replace('"', "\"\""));
                     out.push('"');
                 } else {
-                    out.push_str(field);
+                    out.push_str(&field);
                 }
             }
             out.push('\n');
         }
     }
+}
+
+/// The first characters with which a spreadsheet reads a cell as a formula.
+pub const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// A CSV cell that a spreadsheet would run as a formula (`=HYPERLINK(...)` in a note,
+/// `=1+1@example.com` as an address) with a `'` before it, which spreadsheets show as text; the
+/// import takes the `'` off again, so the list survives a round trip.
+fn defused(field: &str) -> std::borrow::Cow<'_, str> {
+    if field.starts_with(FORMULA_STARTS) { format!("'{field}").into() } else { field.into() }
 }
 
 /// Unix seconds as an RFC 3339 UTC time.

@@ -257,7 +257,13 @@ fn header(text: &str) -> Result<Columns, String> {
 
 fn csv_row(columns: &Columns, text: &str, scope: &str, reason: SuppressionReason) -> Result<ImportRow, String> {
     let fields = split_csv(text)?;
-    let field = |i: Option<usize>| i.and_then(|i| fields.get(i)).map(|f| f.trim()).filter(|f| !f.is_empty());
+    // A cell the export defused (`'=...`, see `export::defused`) loses its `'`.
+    let field = |i: Option<usize>| {
+        i.and_then(|i| fields.get(i))
+            .map(|f| f.trim())
+            .map(|f| f.strip_prefix('\'').filter(|rest| rest.starts_with(crate::export::FORMULA_STARTS)).unwrap_or(f))
+            .filter(|f| !f.is_empty())
+    };
     let address = field(Some(columns.address)).ok_or("the address is empty")?;
     let target = rebound_policy::normalize(address).map_err(|e| format!("`{address}` {e}"))?;
     let reason = match field(columns.reason) {

@@ -1,6 +1,6 @@
-//! Input that once lost data or answered 5xx, on SQLite and PostgreSQL alike: a NUL character in
-//! stored text (PostgreSQL cannot keep one in `TEXT`), and an idempotency key reused with a
-//! different payload.
+//! Input that once lost data, answered 5xx or turned into something else, on SQLite and PostgreSQL
+//! alike: a NUL character in stored text (PostgreSQL cannot keep one in `TEXT`), an idempotency
+//! key reused with a different payload, and list entries that a spreadsheet would run as formulas.
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -11,6 +11,7 @@ on_both_backends!(
     a_nul_in_bounce_text_is_kept_byte_for_byte,
     a_nul_anywhere_else_is_refused_naming_the_field,
     an_idempotency_key_stands_for_one_payload,
+    a_csv_export_runs_no_formula_and_reads_back_the_same,
 );
 
 async fn mta(server: &TestServer) -> Api<'_> {
@@ -150,4 +151,28 @@ async fn an_idempotency_key_stands_for_one_payload(server: &TestServer) {
     assert_eq!((status, body["error"]["field"].as_str()), (StatusCode::CONFLICT, Some("events[1].idempotency_key")));
     let repeated = api.events(json!([one, one])).await;
     assert_eq!((repeated[0]["duplicate"].as_bool(), repeated[1]["duplicate"].as_bool()), (Some(false), Some(true)));
+}
+
+async fn a_csv_export_runs_no_formula_and_reads_back_the_same(server: &TestServer) {
+    let admin = Api::admin(server).await;
+    let note = "=HYPERLINK(\"http://evil.example\",\"x\")";
+    let (status, body) = admin.post("/api/v1/suppressions", json!({"address": "=1+1@example.com", "note": note})).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let response = admin.request(reqwest::Method::GET, "/api/v1/suppressions/export?format=csv").send().await.unwrap();
+    let csv = response.text().await.unwrap();
+    let line = csv.lines().find(|l| l.contains("1+1@")).unwrap();
+    assert!(line.starts_with("'=1+1@example.com,"), "{line}");
+    assert!(line.contains(r#""'=HYPERLINK(""http://evil.example"",""x"")""#), "{line}");
+    assert!(!csv.lines().skip(1).any(|l| l.starts_with(['=', '+', '-', '@'])), "{csv}");
+
+    // Imported again, the file names the same entry: nothing new, nothing rejected.
+    let (_, job) = admin.post("/api/v1/imports", json!({"format": "csv"})).await;
+    let (status, job) =
+        Api::send(admin.request(reqwest::Method::PUT, &format!("/api/v1/imports/{}/data", job["id"])).body(csv)).await;
+    assert_eq!(status, StatusCode::OK, "{job}");
+    assert_eq!(
+        (job["created"].as_i64(), job["unchanged"].as_i64(), job["rejected"].as_i64()),
+        (Some(0), Some(1), Some(0)),
+        "{job}"
+    );
 }
