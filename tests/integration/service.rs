@@ -602,6 +602,10 @@ async fn custom_rules_are_previewed_validated_and_applied(server: &TestServer) {
     let after = api.events(json!([{"recipient": "c@example.com", "reply": reply}])).await;
     assert_eq!(after[0]["verdict"]["rule"], "staff.frozen");
     assert_eq!(after[0]["verdict"]["reason"], "suspend");
+    // The classifier service reads with the same rules as /events.
+    let (status, classified) = api.post("/api/v1/classify", json!({ "reply": reply })).await;
+    assert_eq!(status, StatusCode::OK, "{classified}");
+    assert_eq!(classified["verdict"]["rule"], "staff.frozen");
     let (_, stored) = admin.get("/api/v1/settings/policy").await;
     assert_eq!(stored["rules"][0]["id"], "staff.frozen");
 }

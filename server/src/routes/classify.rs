@@ -1,6 +1,9 @@
 //! `POST /api/v1/classify`: the classifier as a service, for integrations that can't run it.
-//! Any signed-in staff member or API key may call it: it reads nothing and changes nothing.
+//! Any signed-in staff member or API key may call it: it changes nothing. It classifies with the
+//! saved policy's classifier (staff rules and kind overrides), the one `/events` and the console
+//! use, so the three never disagree.
 
+use axum::extract::State;
 use axum::routing::post;
 use axum::{Json, Router};
 use rebound_api::v1::{ClassifyRequest, ClassifyResponse};
@@ -18,6 +21,7 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn classify(
+    State(state): State<AppState>,
     _caller: Principal,
     ApiJson(request): ApiJson<ClassifyRequest>,
 ) -> Result<Json<ClassifyResponse>, ApiError> {
@@ -27,5 +31,6 @@ async fn classify(
     if request.reply.len() > MAX_REPLY_BYTES {
         return Err(ApiError::invalid_field("reply", format!("the reply is longer than {MAX_REPLY_BYTES} bytes")));
     }
-    Ok(Json(ClassifyResponse { verdict: rebound_core::classify_reply(&request.reply) }))
+    let engine = state.engine().await?;
+    Ok(Json(ClassifyResponse { verdict: engine.classifier.classify_reply(&request.reply) }))
 }
