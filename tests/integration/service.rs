@@ -128,6 +128,8 @@ async fn a_bad_item_refuses_the_whole_batch(server: &TestServer) {
         (json!({"recipient": "a@example.com", "kind": "hard", "sending_ip": "300.1.1.1"}), "sending_ip"),
         (json!({"recipient": "a@example.com", "kind": "hard", "stream": "no spaces please"}), "stream"),
         (json!({"message_base64": "%%%"}), "message_base64"),
+        (json!({"recipient": "a@example.com", "kind": "hard", "reason": "mailbox_full"}), "reason"),
+        (json!({"recipient": "a@example.com", "kind": "complaint", "reason": "user_unknown"}), "reason"),
     ];
     for (item, field) in cases {
         let (status, body) = api.post("/api/v1/events", item.clone()).await;
@@ -135,6 +137,8 @@ async fn a_bad_item_refuses_the_whole_batch(server: &TestServer) {
     }
     let (status, body) = api.post("/api/v1/events", json!({"events": []})).await;
     assert_eq!((status, body["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("events")));
+    let agreed = api.events(json!([{"recipient": "d@example.com", "kind": "soft", "reason": "mailbox_full"}])).await;
+    assert_eq!(agreed[0]["verdict"]["reason"], "mailbox_full", "a pair the kind table agrees with is taken");
 }
 
 const DSN: &str = "From: MAILER-DAEMON@mx.example.net\r\n\

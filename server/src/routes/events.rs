@@ -180,6 +180,17 @@ fn prepare(
     if item.reason.is_some() && item.kind.is_none() {
         return Err(ApiError::invalid_field(path("reason"), "`reason` goes with a pre-classified `kind`"));
     }
+    // A pre-classified pair must agree with the reason → kind table in force: `hard` with
+    // `mailbox_full` would suppress for a reason the policy retries.
+    if let (Some(kind), Some(reason)) = (item.kind, item.reason) {
+        let expected = engine.classifier.kinds().kind(reason);
+        if expected != kind {
+            return Err(ApiError::invalid_field(
+                path("reason"),
+                format!("`{reason}` is a `{expected}` reason in the policy's reason → kind table, not `{kind}`"),
+            ));
+        }
+    }
     let recipient = item.recipient.as_deref().map(|r| names::target(&path("recipient"), r)).transpose()?;
     if recipient.as_ref().is_some_and(|t| t.is_domain()) {
         return Err(ApiError::invalid_field(path("recipient"), "must be an address, not a domain"));
