@@ -126,7 +126,9 @@ async fn rates_count_attempts_per_provider_campaign_and_retry(db: &TestDatabase)
             { "recipient": "b@gmail.com", "reply": "550 5.1.1 <b@gmail.com>: user unknown", "campaign": "spring" },
             { "recipient": "c@yahoo.com", "reply": "554 5.7.9 Message not accepted for policy reasons", "campaign": "summer" },
             { "recipient": "d@outlook.com", "reply": "452 4.2.2 Mailbox full", "stream": "news" },
-            { "recipient": "d@outlook.com", "kind": "delivered" }
+            { "recipient": "d@outlook.com", "kind": "delivered" },
+            // A spam-trap report suppresses but is no delivery outcome: no rate counts it.
+            { "recipient": "trap@gmail.com", "spam_trap": true, "campaign": "spring" }
         ]))
         .await;
 
@@ -134,10 +136,11 @@ async fn rates_count_attempts_per_provider_campaign_and_retry(db: &TestDatabase)
     assert_eq!(status, StatusCode::OK, "{overview}");
     let total = &overview["total"];
     assert_eq!(total["rates"]["attempts"], 150, "sends are the denominator: {total}");
-    assert!(close(&total["rates"]["bounce_rate"], 2.0), "2 hard + 1 soft of 150: {total}");
+    assert!(close(&total["rates"]["bounce_rate"], 2.0), "2 hard + 1 soft of 150, the spam trap not counted: {total}");
+    assert_eq!(total["counts"]["hard"], 2, "{total}");
     assert!(close(&total["rates"]["block_rate"], 100.0 / 150.0), "{total}");
     assert!(close(&total["rates"]["retry_success_rate"], 100.0), "the soft bounce was followed by a delivery: {total}");
-    assert_eq!(overview["list"]["added"], 2, "two hard bounces suppressed: {overview}");
+    assert_eq!(overview["list"]["added"], 3, "two hard bounces and the spam trap suppressed: {overview}");
 
     let (_, isps) = admin.get("/api/v1/metrics/breakdown?by=isp").await;
     let row = |name: &str| isps["rows"].as_array().unwrap().iter().find(|r| r["name"] == name).cloned().unwrap();
@@ -163,7 +166,8 @@ async fn rates_count_attempts_per_provider_campaign_and_retry(db: &TestDatabase)
     let (_, growth) = admin.get("/api/v1/metrics/suppressions?days=7").await;
     let today = growth["days"].as_array().unwrap().last().cloned().unwrap();
     assert_eq!(today["added_by_reason"]["hard_bounce"], 2, "{growth}");
-    assert_eq!(today["active"], 2);
+    assert_eq!(today["added_by_reason"]["spam_trap"], 1, "{growth}");
+    assert_eq!(today["active"], 3);
 
     let (status, error) = admin.post("/api/v1/sends", json!({ "sends": [{ "count": 0 }] })).await;
     assert_eq!((status, error["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("sends[0].count")));
@@ -184,7 +188,8 @@ async fn rates_count_attempts_per_provider_campaign_and_retry(db: &TestDatabase)
         .await
         .unwrap();
     assert!(text.contains("rebound_events_total{kind=\"hard\",reason=\"user_unknown\",isp=\"Google\"} 2"), "{text}");
-    assert!(text.contains("rebound_suppressions_active 2"), "{text}");
+    assert!(text.contains("rebound_suppressions_active 3"), "{text}");
+    assert!(!text.contains("reason=\"undefined\",isp=\"Google\""), "the spam trap is no event of the rates: {text}");
     assert!(text.contains("rebound_sends_total 150"), "{text}");
 }
 

@@ -210,7 +210,10 @@ pub async fn ingest(store: &dyn Store, events: &[NewEvent], policy: &Policy) -> 
         }
     }
 
-    let mut counts: Vec<Counts> = events.iter().map(|e| kind_counts(e.verdict.kind)).collect();
+    // A spam-trap report is the sender's own knowledge of an address, not a delivery's outcome: it
+    // suppresses, but no rate counts it (as a hard bounce it would inflate the hard-bounce rate).
+    let mut counts: Vec<Counts> =
+        events.iter().map(|e| if e.spam_trap { Counts::default() } else { kind_counts(e.verdict.kind) }).collect();
     let mut plans = Vec::with_capacity(events.len());
     let mut batch_keys: HashMap<&str, usize> = HashMap::new();
     let mut pending: Vec<Pending<'_>> = Vec::new();

@@ -18,6 +18,7 @@ use base64::Engine as _;
 use rebound_api::v1::{EventBatch, EventInput, EventResult, EventsResponse, Verdict};
 use rebound_core::{Confidence, Kind, Reason};
 use rebound_monitor::OTHER_ISP;
+use rebound_store::ops::Ingested;
 use rebound_store::{NewEvent, StoreError, ops};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -137,7 +138,8 @@ pub(crate) async fn ingest_items(
     state.index.apply(&report.changed);
     let metrics = &state.monitor.metrics;
     metrics.ingest_request();
-    metrics.events(report.events.iter().zip(&events).filter(|(done, _)| !done.duplicate).map(|(done, event)| {
+    let counted = |(done, event): &(&Ingested, &NewEvent)| !done.duplicate && !event.spam_trap;
+    metrics.events(report.events.iter().zip(&events).filter(counted).map(|(done, event)| {
         (done.verdict.kind.as_str(), done.verdict.reason.as_str(), event.isp.as_deref().unwrap_or(OTHER_ISP))
     }));
     state.monitor.wake.notify_one();
