@@ -107,7 +107,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         return Err(nul_refused(if path.is_empty() { "body".to_owned() } else { path }));
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         if inner.is_syntax() || inner.is_eof() {
@@ -119,12 +119,19 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         }
         let field = if path == "." { named_in_message(&inner.to_string()) } else { Some(path) };
         ApiError::Invalid { code: "invalid_field", message: inner.to_string(), field }
-    })
+    })?;
+    // Something after the JSON value (`{...} garbage`) is refused, not ignored.
+    de.end().map_err(|e| ApiError::Invalid {
+        code: "malformed_json",
+        message: format!("the body is not valid JSON: {e}"),
+        field: None,
+    })?;
+    Ok(value)
 }
 
 /// serde reports missing and unknown fields at the parent's path, naming the field in backquotes.
 fn named_in_message(message: &str) -> Option<String> {
-    ["missing field `", "unknown field `"]
+    ["missing field `", "unknown field `", "duplicate field `"]
         .iter()
         .find_map(|prefix| message.strip_prefix(prefix))
         .and_then(|rest| rest.split('`').next())
@@ -174,5 +181,7 @@ mod tests {
     #[test]
     fn malformed_json_is_its_own_code() {
         assert_eq!(field_of(r#"{"reply": "#).1, "malformed_json");
+        assert_eq!(field_of(r#"{"reply": "550"} trailing"#).1, "malformed_json");
+        assert_eq!(field_of(r#"{"reply": "550", "reply": "551"}"#).0.as_deref(), Some("reply"));
     }
 }

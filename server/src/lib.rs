@@ -33,6 +33,7 @@ pub fn app(state: AppState) -> Router {
     let console = console::router(&state.config.console_dir);
     Router::new()
         .nest("/api/v1", routes::router().layer(axum::middleware::map_response(error::json_errors)))
+        .route("/api", axum::routing::any(routes::unknown_api_path))
         .route("/api/{*rest}", axum::routing::any(routes::unknown_api_path))
         .route("/metrics", axum::routing::get(monitor::prometheus::handler))
         .fallback_service(console)

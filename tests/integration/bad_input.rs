@@ -12,6 +12,7 @@ on_both_backends!(
     a_nul_anywhere_else_is_refused_naming_the_field,
     an_idempotency_key_stands_for_one_payload,
     a_csv_export_runs_no_formula_and_reads_back_the_same,
+    errors_keep_their_shape_and_write_nothing,
 );
 
 async fn mta(server: &TestServer) -> Api<'_> {
@@ -174,5 +175,35 @@ async fn a_csv_export_runs_no_formula_and_reads_back_the_same(server: &TestServe
         (job["created"].as_i64(), job["unchanged"].as_i64(), job["rejected"].as_i64()),
         (Some(0), Some(1), Some(0)),
         "{job}"
+    );
+}
+
+async fn errors_keep_their_shape_and_write_nothing(server: &TestServer) {
+    let api = mta(server).await;
+    let body = r#"{"recipient": "tail@example.com", "kind": "hard"} and then some"#;
+    let (status, error) = Api::send(
+        api.request(reqwest::Method::POST, "/api/v1/events").header("Content-Type", "application/json").body(body),
+    )
+    .await;
+    assert_eq!((status, error["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("malformed_json")), "{error}");
+    assert!(!api.suppressed("tail@example.com", None).await, "JSON followed by garbage writes nothing");
+
+    let duplicate = r#"{"recipient": "a@example.com", "recipient": "b@example.com", "kind": "hard"}"#;
+    let (status, error) = Api::send(
+        api.request(reqwest::Method::POST, "/api/v1/events").header("Content-Type", "application/json").body(duplicate),
+    )
+    .await;
+    assert_eq!((status, error["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("recipient")), "{error}");
+
+    let long = format!("{}@example.com", "x".repeat(8_000));
+    let (status, error) = api.post("/api/v1/events", json!({"recipient": long, "kind": "hard"})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(error["error"]["message"].as_str().unwrap().len() < 300, "the value is not echoed whole: {error}");
+
+    let (status, error) = api.get("/api").await;
+    assert_eq!(
+        (status, error["error"]["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found")),
+        "/api is no console page"
     );
 }

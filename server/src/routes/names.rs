@@ -42,7 +42,17 @@ pub fn text(field: &str, value: &str, max: usize) -> Result<String, ApiError> {
     Ok(value.to_owned())
 }
 
-/// An address or domain, normalised.
+/// Most of a refused value an error message repeats.
+const ECHO: usize = 100;
+
+/// An address or domain, normalised. The error repeats at most `ECHO` characters of the value.
 pub fn target(field: &str, value: &str) -> Result<Target, ApiError> {
-    normalize(value).map_err(|e| ApiError::invalid_field(field, format!("`{}` {e}", value.trim())))
+    normalize(value).map_err(|e| {
+        let value = value.trim();
+        let shown = match value.char_indices().nth(ECHO) {
+            Some((at, _)) => format!("{}…", &value[..at]),
+            None => value.to_owned(),
+        };
+        ApiError::invalid_field(field, format!("`{shown}` {e}"))
+    })
 }
