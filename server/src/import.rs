@@ -275,7 +275,7 @@ fn csv_row(columns: &Columns, text: &str, scope: &str, reason: SuppressionReason
         None => scope.to_owned(),
     };
     let note = field(columns.note).map(|n| n.chars().take(1_000).collect::<String>());
-    if let Some(c) = note.as_deref().and_then(|n| n.chars().find(|&c| c.is_control() && c != '\t')) {
+    if let Some(c) = note.as_deref().and_then(names::stray_control) {
         return Err(format!("the note contains the control character {c:?}"));
     }
     let expires_at = field(columns.expires_at).map(parse_time).transpose()?;

@@ -25,6 +25,12 @@ pub fn optional_label(field: &str, value: Option<&str>) -> Result<Option<String>
     value.map(|v| label(field, v)).transpose()
 }
 
+/// The first control character of a free text other than a tab or a line break: what no note,
+/// reason or key may carry (a NUL above all: PostgreSQL cannot store one in text).
+pub fn stray_control(value: &str) -> Option<char> {
+    value.chars().find(|&c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+}
+
 /// Free text (notes, reasons, keys) of at most `max` characters; empty after trimming is refused,
 /// and so is a control character other than a tab or a line break (a NUL above all: PostgreSQL
 /// cannot store one in text).
@@ -33,7 +39,7 @@ pub fn text(field: &str, value: &str, max: usize) -> Result<String, ApiError> {
     if value.is_empty() {
         return Err(ApiError::invalid_field(field, "must not be empty"));
     }
-    if let Some(c) = value.chars().find(|&c| c.is_control() && !matches!(c, '\t' | '\n' | '\r')) {
+    if let Some(c) = stray_control(value) {
         return Err(ApiError::invalid_field(field, format!("must not contain the control character {c:?}")));
     }
     if value.chars().count() > max {
