@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Runs every Rebound test: formatting and lints, the native unit and integration tests (the API over
 # a real socket on SQLite and PostgreSQL, the classifier's corpus floors), the wasm32 builds and tests,
-# the fuzz targets' build, the bounce lab (real Postfix, Exim and OpenSMTPD bouncing to a scripted receiver,
+# the fuzz targets' build, the bounce lab (real Postfix, Exim, Sendmail and OpenSMTPD bouncing to a scripted receiver,
 # their bounces classified by the real binary), and the console's end-to-end tests in headless
 # Chromium against the real server. Installs what is missing first.
 #
 #   REBOUND_TEST_POSTGRES_URL  PostgreSQL for the tests (default postgres://postgres@127.0.0.1:5432/test);
 #                              each test creates and drops its own database on that server
 #   REBOUND_SKIP_POSTGRES=1    leave the PostgreSQL tests out (they fail, not skip, without this)
-#   REBOUND_SKIP_LAB=1         leave the bounce lab out (real Postfix, Exim and OpenSMTPD; it needs root)
+#   REBOUND_SKIP_LAB=1         leave the bounce lab out (real Postfix, Exim, Sendmail and OpenSMTPD; it needs root)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$REPO_ROOT"

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The bounce lab: real MTAs (Debian's Postfix, Exim and OpenSMTPD) send real messages to a scripted receiving
+"""The bounce lab: real MTAs (Debian's Postfix, Exim, Sendmail and OpenSMTPD) send real messages to a scripted receiving
 server (`receiver.py`) that answers each recipient as a scenario says, and to cases the MTAs fail
 on their own (an unknown local user, a refused connection, a size limit). Every bounce they write
 is collected and classified by the real `rebound` binary, and each verdict is checked against
@@ -22,6 +22,7 @@ import time
 LAB = "/var/lib/rebound-lab"
 RECEIVER = ("127.0.0.2", 25)
 SIZE_RECEIVER = ("127.0.0.2", 2526)
+SENDMAIL = [f"{LAB}/sendmail/pkg/usr/libexec/sendmail/sendmail", "-C", f"{LAB}/sendmail/sendmail.cf"]
 
 # name -> (recipients, expected kind, acceptable reasons, expected status class)
 SCENARIOS = {
@@ -40,23 +41,43 @@ SCENARIOS = {
     "local": (None, "hard", {"user_unknown"}, 5),
     "refused": (["anyone@refused.lab.example"], "soft", {"network_error", "expired"}, 4),
     "big": (["big1@big.lab.example"], "soft", {"message_too_big", "exceed_limit"}, 5),
+    # Found in DNS (the lab's dnsmasq): a domain that does not exist, a null MX (RFC 7505), an MX
+    # whose host does not exist. Each says the address cannot receive mail: hard.
+    "nxdomain": (["user1@nxdomain.lab.example"], "hard", {"host_unknown"}, 5),
+    "nullmx": (["user1@nullmx.lab.example"], "hard", {"not_accept", "host_unknown"}, 5),
+    "nohost": (["user1@nohost.lab.example"], "hard", {"host_unknown"}, 5),
+    # A server that never greets: the sending MTA times out and gives up. Never a block.
+    "stall": (["user1@stall.lab.example"], "soft", {"network_error", "expired"}, 4),
+    # A server that wants TLS the sender did not offer: the sender's problem, not the address's.
+    "tls": (["user1@tls.lab.example"], "block", {"failed_starttls", "security_error"}, 5),
 }
 # What an MTA's bounce cannot say: OpenSMTPD's notice for a 4xx it gave up on says only
 # "Envelope expired", the reply before it is lost.
-REASONS_OF = {("opensmtpd", "quota"): {"expired"}, ("opensmtpd", "later"): {"expired"}}
+# Exim's notice says "Unrouteable address" for a domain DNS does not know, as for an unknown local user.
+REASONS_OF = {("opensmtpd", "quota"): {"expired"}, ("opensmtpd", "later"): {"expired"},
+              ("exim", "nxdomain"): {"host_unknown", "user_unknown"}}
+# What an MTA does differently: OpenSMTPD knows no null MX and takes an MX host it cannot find for a
+# temporary failure, so it retries until its queue lifetime ends; its notice says only that.
+EXPIRED = ("soft", {"expired"}, 4)
+EXPECTED_OF = {("opensmtpd", "nullmx"): EXPIRED, ("opensmtpd", "nohost"): EXPIRED}
 MULTI_EXTRA = ["ok1@rx.lab.example"]
 MULTI_EXPECT = {"dead2@rx.lab.example": ("hard", {"user_unknown"}), "full2@rx.lab.example": ("soft", {"mailbox_full"})}
 
 MTAS = {
     "postfix": {"sender": "news@mta.lab.example", "local": "nosuchuser@mta.lab.example", "mbox": "/var/mail/news"},
     "exim": {"sender": "news@exim.lab.example", "local": "nosuchuser@exim.lab.example", "mbox": f"{LAB}/exim/mail/news"},
+    "sendmail": {"sender": "news@sendmail.lab.example", "local": "nosuchuser@sendmail.lab.example",
+                 "maildir": f"{LAB}/sendmail/mail"},
     # OpenSMTPD takes mail over SMTP, so it refuses an unknown local user at RCPT: no bounce to read.
-    "opensmtpd": {"sender": "news@osmtpd.lab.example", "local": None, "maildir": f"{LAB}/opensmtpd/mail"},
+    # Its SMTP client's timeouts are fixed at minutes: no stalled server either.
+    "opensmtpd": {"sender": "news@osmtpd.lab.example", "local": None, "maildir": f"{LAB}/opensmtpd/mail",
+                  "without": {"stall"}},
 }
 
 
 def scenarios_of(mta):
-    return [s for s in SCENARIOS if not (s == "local" and MTAS[mta]["local"] is None)]
+    without = MTAS[mta].get("without", set())
+    return [s for s in SCENARIOS if s not in without and not (s == "local" and MTAS[mta]["local"] is None)]
 
 
 def send(mta, scenario, recipients):
@@ -73,9 +94,12 @@ def send(mta, scenario, recipients):
         return
     if mta == "postfix":
         command = ["/usr/sbin/sendmail", "-f", sender] + recipients
+    elif mta == "sendmail":
+        command = SENDMAIL + ["-odi", "-f", sender] + recipients
     else:
         command = [f"{LAB}/exim/bin/exim4", "-C", f"{LAB}/exim/exim.conf", "-odi", "-f", sender] + recipients
-    subprocess.run(command, input=message.encode(), check=True, timeout=60, capture_output=True)
+    # Sendmail delivering at once (-odi) exits with the failure's sysexits code; its bounce is what counts.
+    subprocess.run(command, input=message.encode(), check=mta != "sendmail", timeout=60, capture_output=True)
 
 
 def recipients_of(mta, scenario):
@@ -108,6 +132,8 @@ def collect(mta, expected, deadline):
             pass
         elif mta == "postfix":
             subprocess.run(["/usr/sbin/postqueue", "-f"], check=False, capture_output=True)
+        elif mta == "sendmail":
+            subprocess.run(SENDMAIL + ["-q"], check=False, capture_output=True, timeout=60)
         else:
             command = [f"{LAB}/exim/bin/exim4", "-C", f"{LAB}/exim/exim.conf", "-qff"]
             subprocess.run(command, check=False, capture_output=True)
@@ -124,6 +150,7 @@ def check(mta, scenario, verdicts):
     """Problems with one bounce's verdicts, as text."""
     problems = []
     listed, kind, reasons, status_class = SCENARIOS[scenario]
+    kind, reasons, status_class = EXPECTED_OF.get((mta, scenario), (kind, reasons, status_class))
     reasons = REASONS_OF.get((mta, scenario), reasons)
     if scenario == "multi":
         by_recipient = {(v["recipient"] or "").lower(): v for v in verdicts}

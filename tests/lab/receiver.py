@@ -6,7 +6,10 @@ A scenario is chosen by the recipient's local part up to its last digit run (`de
 the content. Anything else is accepted. Standard library only (asyncio), so the lab needs no
 package beyond the MTAs themselves.
 
-Usage: receiver.py ADDRESS PORT [--size N]   (--size advertises an EHLO SIZE limit)
+Usage: receiver.py ADDRESS PORT [--size N | --stall | --require-tls]
+  --size N        advertise an EHLO SIZE limit of N bytes and refuse anything bigger
+  --stall         accept connections and never greet (the sending MTA's timeout ends them)
+  --require-tls   refuse MAIL as a server requiring TLS does (STARTTLS itself is not offered)
 """
 import argparse
 import asyncio
@@ -32,8 +35,8 @@ def scenario(address):
 
 
 class Session:
-    def __init__(self, reader, writer, size):
-        self.reader, self.writer, self.size = reader, writer, size
+    def __init__(self, reader, writer, size, require_tls):
+        self.reader, self.writer, self.size, self.require_tls = reader, writer, size, require_tls
         self.rcpts = []
 
     async def reply(self, line):
@@ -58,6 +61,9 @@ class Session:
                     await self.reply("250 ENHANCEDSTATUSCODES")
                 else:
                     await self.reply("250 rx.lab.example")
+            elif verb == "MAIL" and self.require_tls:
+                # Postfix's smtpd answer when smtpd_tls_security_level = encrypt.
+                await self.reply("530 5.7.0 Must issue a STARTTLS command first")
             elif verb == "MAIL":
                 self.rcpts = []
                 declared = re.search(r"SIZE=(\d+)", line, re.I)
@@ -113,11 +119,16 @@ async def main():
     parser.add_argument("address")
     parser.add_argument("port", type=int)
     parser.add_argument("--size", type=int, default=0)
+    parser.add_argument("--stall", action="store_true")
+    parser.add_argument("--require-tls", action="store_true")
     args = parser.parse_args()
 
     async def serve(reader, writer):
         try:
-            await Session(reader, writer, args.size).run()
+            if args.stall:
+                await reader.read()
+                return
+            await Session(reader, writer, args.size, args.require_tls).run()
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
 
