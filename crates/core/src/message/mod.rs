@@ -258,6 +258,18 @@ impl Bounce {
         ["mailer-daemon", "postmaster", "mail delivery", "mail-daemon"].iter().any(|m| contains_ignore_case(from, m))
     }
 
+    /// The domain of the mail-system address the notice comes from (`MAILER-DAEMON@example.com`).
+    pub fn mail_system_domain(&self) -> Option<&str> {
+        if !self.sent_by_mail_system() {
+            return None;
+        }
+        let from = self.header("From")?;
+        let (_, end) = address::first_in(from)?;
+        let start = from[..end].rfind('@')? + 1;
+        let domain = from[start..end].trim_end_matches(['>', '.']);
+        domain.contains('.').then_some(domain)
+    }
+
     /// The notice as the classifier reads it, with `text` its human-readable part.
     pub fn notice<'b>(&'b self, text: &'b str) -> crate::Notice<'b> {
         crate::Notice {

@@ -6,7 +6,7 @@
 
 use super::{Bounce, address};
 use crate::Reason;
-use crate::ascii::{Needle, lines, lines_inclusive, starts_with_any, starts_with_ignore_case};
+use crate::ascii::{Needle, contains_ignore_case, lines, lines_inclusive, starts_with_any, starts_with_ignore_case};
 use crate::report::{Hint, Report};
 
 /// Longest diagnostic kept for one recipient; real ones are a few hundred bytes.
@@ -333,6 +333,9 @@ pub fn decode<'b>(bounce: &'b Bounce) -> Vec<Report<'b>> {
             })
             .collect();
     }
+    if blocks.is_empty() {
+        blocks = listed_local_parts(notification, bounce.mail_system_domain());
+    }
     let inferred = blocks.is_empty();
     if inferred && let Some(address) = bounce.original_recipient().or_else(|| address_in_prose(bounce, notification)) {
         blocks.push(Block { address, text: String::new() });
@@ -357,6 +360,44 @@ pub fn decode<'b>(bounce: &'b Bounce) -> Vec<Report<'b>> {
             ..Report::default()
         })
         .collect()
+}
+
+/// Recipients a mail system lists by their local part alone, on indented lines under a line that
+/// introduces them (AOL's `Your mail to the following recipients could not be delivered because
+/// ...:` then `\tjane`): mailboxes of the system's own domain, which is `domain` (the domain of the
+/// notice's `From:` mail-system address). The introducing line is each one's diagnostic.
+fn listed_local_parts(notification: &str, domain: Option<&str>) -> Vec<Block> {
+    let Some(domain) = domain else { return Vec::new() };
+    let mut blocks = Vec::new();
+    let mut lead: Option<&str> = None;
+    for line in lines(notification) {
+        let listed = lead.filter(|_| line.starts_with([' ', '\t'])).zip(bare_local_part(line));
+        match listed {
+            Some((lead, local)) => {
+                blocks.push(Block { address: format!("{local}@{domain}"), text: lead.trim().to_owned() })
+            }
+            None if !blocks.is_empty() => break,
+            None if line.trim_end().ends_with(':')
+                && ["recipient", "address"].iter().any(|w| contains_ignore_case(line, w)) =>
+            {
+                lead = Some(line);
+            }
+            None if !line.trim().is_empty() => lead = None,
+            None => {}
+        }
+    }
+    blocks
+}
+
+/// A line that holds one local part and nothing else.
+fn bare_local_part(line: &str) -> Option<&str> {
+    let word = line.trim();
+    let plausible = !word.is_empty()
+        && word.len() <= 64
+        && !word.starts_with('.')
+        && !word.ends_with('.')
+        && word.bytes().all(|b| b.is_ascii_alphanumeric() || b"._+-".contains(&b));
+    plausible.then_some(word)
 }
 
 /// The address an alias or forward was expanded from, as MTAs note it after the final address
@@ -415,6 +456,20 @@ pub fn compact(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn local_parts_listed_alone_belong_to_the_mail_system_domain() {
+        let text = "Sorry jo@example.com. Your mail to the following recipients could not be delivered:\n\tjane.doe\n\tbob_2\n\nMore text\n\tnot-listed\n";
+        let blocks = listed_local_parts(text, Some("example.net"));
+        let addresses: Vec<_> = blocks.iter().map(|b| b.address.as_str()).collect();
+        assert_eq!(addresses, ["jane.doe@example.net", "bob_2@example.net"]);
+        assert!(blocks[0].text.ends_with("could not be delivered:"));
+        // Not under a line introducing recipients, not indented, or more than one word: no recipient.
+        assert!(listed_local_parts("Hello:\n\tjane\n", Some("example.net")).is_empty());
+        assert!(listed_local_parts("The following recipients failed:\njane\n", Some("example.net")).is_empty());
+        assert!(listed_local_parts("The following recipients failed:\n\tjane doe\n", Some("example.net")).is_empty());
+        assert!(listed_local_parts("The following recipients failed:\n\tjane\n", None).is_empty());
+    }
 
     #[test]
     fn cuts_the_original_message() {
