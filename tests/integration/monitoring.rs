@@ -21,6 +21,7 @@ on_both_backends!(
     alerts_notify_pause_and_resolve_and_kumo_follows,
     pauses_hold_checks_and_are_staff_actions,
     kumomta_log_records_feed_events_and_sends,
+    kumomta_records_are_read_for_what_they_mean,
     provider_and_campaign_thresholds_alert_on_their_own_scope,
 );
 
@@ -378,13 +379,13 @@ async fn pauses_hold_checks_and_are_staff_actions(db: &TestDatabase) {
     assert_eq!(held["paused"]["scope"], "isp:Corp");
 }
 
-/// A KumoMTA log record as its log hook ships it.
+/// A KumoMTA log record as its log hook ships it, about a session with a remote host.
 fn kumo_record(kind: &str, id: &str, recipient: Value, response: Value) -> Value {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
     json!({
         "type": kind, "id": id, "sender": "bounces@sender.example", "recipient": recipient,
         "queue": "spring:acme@gmail.com", "site": "", "size": 2048, "response": response,
-        "peer_address": null, "timestamp": now, "created": now,
+        "peer_address": { "name": "gmail-smtp-in.l.google.com.", "addr": "192.0.2.25" }, "timestamp": now, "created": now,
         "event_time": "2023-11-14T22:13:20Z", "num_attempts": 1, "bounce_classification": "Uncategorized",
         "egress_pool": null, "egress_source": null, "feedback_report": null, "meta": {}, "headers": {},
         "delivery_protocol": "ESMTP", "reception_protocol": "ESMTP", "nodeid": "557f3ad4-2c8c-11ee-976e-782d7e12e173"
@@ -401,8 +402,12 @@ async fn kumomta_log_records_feed_events_and_sends(db: &TestDatabase) {
         "content": "The email account that you tried to reach does not exist.", "command": "RCPT TO" });
     let later = json!({ "code": 421, "enhanced_code": { "class": 4, "subject": 7, "detail": 0 },
         "content": "Try again later, closing connection.", "command": "MAIL FROM" });
-    let mut feedback = kumo_record("Feedback", "f1", json!("angry@gmail.com"), ok.clone());
-    feedback["feedback_report"] = json!({ "feedback_type": "abuse", "user_agent": "ISP/1.0", "version": 1 });
+    // A Feedback record's recipient is the feedback-loop mailbox the report came to; the person
+    // who complained is in the X-KumoRef trace KumoMTA decoded from the original message.
+    let mut feedback = kumo_record("Feedback", "f1", json!("fbl@sender.example"), ok.clone());
+    feedback["feedback_report"] = json!({ "feedback_type": "abuse", "user_agent": "ISP/1.0", "version": 1,
+        "original_rcpto_to": ["not-this@gmail.com"],
+        "supplemental_trace": { "_@_": "\\_/", "recipient": "angry@gmail.com" } });
     let batch = json!([
         kumo_record("Reception", "m1", json!(["a@gmail.com", "gone@gmail.com", "slow@gmail.com"]), ok.clone()),
         kumo_record("Delivery", "m1", json!("a@gmail.com"), ok.clone()),
@@ -430,6 +435,8 @@ async fn kumomta_log_records_feed_events_and_sends(db: &TestDatabase) {
     assert!(kumo.suppressed("gone@gmail.com", None).await, "a user-unknown at RCPT TO is a hard bounce");
     assert!(!kumo.suppressed("slow@gmail.com", None).await, "a deferral is never hard");
     assert!(kumo.suppressed("angry@gmail.com", None).await, "an abuse report is a complaint");
+    assert!(!kumo.suppressed("fbl@sender.example", None).await, "the feedback-loop mailbox did not complain");
+    assert!(!kumo.suppressed("not-this@gmail.com", None).await, "the trace outranks Original-Rcpt-To");
 
     // The hook sending the same batch again records no event twice.
     let (_, again) = kumo.post("/api/v1/integrations/kumomta", batch).await;
@@ -442,6 +449,74 @@ async fn kumomta_log_records_feed_events_and_sends(db: &TestDatabase) {
         .post("/api/v1/integrations/kumomta", kumo_record("Reception", "m3", json!("b@yahoo.com"), json!(null)))
         .await;
     assert_eq!((status, one["sends"].as_u64()), (StatusCode::OK, Some(1)), "{one}");
+}
+
+/// What KumoMTA's records mean, read against its sources: who complained, which failures are its
+/// own, and one bad record never holding up a batch.
+async fn kumomta_records_are_read_for_what_they_mean(db: &TestDatabase) {
+    let server = TestServer::start(db, None).await;
+    let admin = &Api::admin(&server).await;
+    let token = server.api_key("kumomta", &["events:write", "check"]).await;
+    let kumo = Api::key(&server, token);
+    let ok = json!({ "code": 250, "enhanced_code": null, "content": "", "command": null });
+    let unknown = json!({ "code": 550, "enhanced_code": { "class": 5, "subject": 1, "detail": 1 },
+        "content": "No such user", "command": "RCPT TO" });
+    let report = |extra: Value| {
+        let mut report = json!({ "feedback_type": "abuse", "user_agent": "ISP/1.0", "version": 1 });
+        report.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        report
+    };
+    let feedback = |id: &str, extra: Value| {
+        let mut record = kumo_record("Feedback", id, json!("fbl@sender.example"), ok.clone());
+        record["feedback_report"] = report(extra);
+        record
+    };
+    // Without a trace: the report's Original-Rcpt-To, else the To: of the attached original message
+    // (as text, or as bytes when it is not UTF-8); with none of them, nobody.
+    let original = "From: news@sender.example\r\nTo: \"Bytes\" <bytes@gmail.com>\r\nSubject: x\r\n\r\nhello";
+    let as_bytes: Vec<u8> = original.bytes().collect();
+    // KumoMTA's own deferral for a suspended queue: no remote host said anything.
+    let mut internal = kumo_record(
+        "TransientFailure",
+        "m1",
+        json!("held@gmail.com"),
+        json!({ "code": 451, "enhanced_code": { "class": 4, "subject": 4, "detail": 4 },
+            "content": "KumoMTA internal: queue is suspended", "command": null }),
+    );
+    internal["peer_address"] = Value::Null;
+    let mut future = kumo_record("Bounce", "m2", json!("future@gmail.com"), unknown.clone());
+    future["timestamp"] = json!(4_102_444_800_u64);
+    let batch = json!([
+        feedback("f1", json!({ "original_rcpto_to": ["rcpt@gmail.com"] })),
+        feedback("f2", json!({ "original_message": "From: a@sender.example\nTo: text@gmail.com\n\nhi" })),
+        feedback("f3", json!({ "original_message": as_bytes })),
+        feedback("f4", json!({})),
+        internal,
+        future,
+        kumo_record("Bounce", "m3", json!("gone@gmail.com"), unknown),
+    ]);
+    let (status, body) = kumo.post("/api/v1/integrations/kumomta", batch).await;
+    assert_eq!(status, StatusCode::OK, "one bad record does not refuse the batch: {body}");
+    assert_eq!((body["events"].as_u64(), body["ignored"].as_u64()), (Some(4), Some(3)), "{body}");
+    let problems = body["problems"].to_string();
+    assert!(problems.contains("record 3") && problems.contains("no complainer"), "{body}");
+    assert!(problems.contains("record 5") && problems.contains("occurred_at"), "{body}");
+    for complainer in ["rcpt@gmail.com", "text@gmail.com", "bytes@gmail.com"] {
+        assert!(kumo.suppressed(complainer, None).await, "{complainer} complained");
+    }
+    assert!(kumo.suppressed("gone@gmail.com", None).await, "the good record after the bad one is stored");
+    for untouched in ["fbl@sender.example", "held@gmail.com", "future@gmail.com"] {
+        assert!(!kumo.suppressed(untouched, None).await, "{untouched}");
+    }
+    let (_, campaigns) = admin.get("/api/v1/metrics/breakdown?by=campaign").await;
+    let counts = &campaigns["rows"][0]["counts"];
+    let seen = ["hard", "soft", "complaint"].map(|k| counts[k].as_u64().unwrap());
+    assert_eq!(seen, [1, 0, 3], "an internal deferral is no soft bounce: {counts}");
+    let metrics = admin.request(reqwest::Method::GET, "/metrics").send().await.unwrap().text().await.unwrap();
+    for (why, n) in [("unreadable", 1), ("internal", 1), ("no_complainer", 1)] {
+        let line = format!("rebound_log_records_skipped_total{{why=\"{why}\"}} {n}");
+        assert!(metrics.contains(&line), "{line} in\n{metrics}");
+    }
 }
 
 async fn provider_and_campaign_thresholds_alert_on_their_own_scope(db: &TestDatabase) {

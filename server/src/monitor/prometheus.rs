@@ -37,6 +37,18 @@ pub struct Metrics {
     latency_count: AtomicU64,
     latency_sum_ns: AtomicU64,
     webhooks: [AtomicU64; 2],
+    skipped_records: [AtomicU64; 3],
+}
+
+/// Why an MTA log record was left out (see `routes::kumomta`).
+#[derive(Debug, Clone, Copy)]
+pub enum SkippedRecord {
+    /// Its fields could not be read or failed a check (a bad address, a time in the future).
+    Unreadable = 0,
+    /// The MTA's own transient failure, with no remote host behind it (a suspended queue).
+    Internal = 1,
+    /// A complaint that does not say who complained.
+    NoComplainer = 2,
 }
 
 /// What a checked address was answered.
@@ -83,6 +95,10 @@ impl Metrics {
         }
         self.latency_count.fetch_add(1, Ordering::Relaxed);
         self.latency_sum_ns.fetch_add(u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX), Ordering::Relaxed);
+    }
+
+    pub fn skipped_record(&self, why: SkippedRecord) {
+        self.skipped_records[why as usize].fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn webhook_attempt(&self, delivered: bool) {
@@ -136,6 +152,10 @@ fn render(m: &Metrics, state_lines: &str) -> String {
     family(&mut out, "rebound_webhook_attempts_total", "counter", "Webhook delivery attempts, by result.");
     for (result, n) in ["delivered", "failed"].iter().zip(&m.webhooks) {
         let _ = writeln!(out, "rebound_webhook_attempts_total{{result=\"{result}\"}} {}", n.load(Ordering::Relaxed));
+    }
+    family(&mut out, "rebound_log_records_skipped_total", "counter", "MTA log records left out, by why.");
+    for (why, n) in ["unreadable", "internal", "no_complainer"].iter().zip(&m.skipped_records) {
+        let _ = writeln!(out, "rebound_log_records_skipped_total{{why=\"{why}\"}} {}", n.load(Ordering::Relaxed));
     }
     out.push_str(state_lines);
     out

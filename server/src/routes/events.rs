@@ -95,13 +95,38 @@ async fn ingest(
 }
 
 /// Classifies and stores items (a batch unless `single`), answering each event's verdict and what
-/// the policy did. Field paths in errors are `events[i].field` in a batch.
+/// the policy did. Field paths in errors are `events[i].field` in a batch. One bad item refuses
+/// the whole batch, and nothing of it is written.
 pub(crate) async fn ingest_items(
     state: &AppState,
     principal: &Principal,
     items: &[EventInput],
     single: bool,
 ) -> Result<EventsResponse, ApiError> {
+    ingest_checked(state, principal, items, single, BadItems::Refuse).await.map(|(response, _)| response)
+}
+
+/// What a batch does with an item that fails its checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BadItems {
+    /// The whole batch is refused (the API's contract: a client fixes its request).
+    Refuse,
+    /// The item is left out and named in the answer (an MTA's log stream: a batch refused for
+    /// one record would be sent again and again, holding up every good record behind it).
+    Skip,
+}
+
+/// An item left out of a batch, by its index and the error that refused it.
+pub(crate) type SkippedItem = (usize, ApiError);
+
+/// `ingest_items`, with a choice of what a bad item does; answers the items left out too.
+pub(crate) async fn ingest_checked(
+    state: &AppState,
+    principal: &Principal,
+    items: &[EventInput],
+    single: bool,
+    bad: BadItems,
+) -> Result<(EventsResponse, Vec<SkippedItem>), ApiError> {
     if items.is_empty() {
         return Err(ApiError::invalid_field("events", "the batch is empty"));
     }
@@ -112,12 +137,22 @@ pub(crate) async fn ingest_items(
     let now = auth::now();
     let mut events = Vec::with_capacity(items.len());
     let mut item_of = Vec::with_capacity(items.len());
+    let mut skipped = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let path = |field: &str| if single { field.to_owned() } else { format!("events[{i}].{field}") };
-        for event in prepare(item, &engine, principal, now, &path)? {
-            events.push(event);
-            item_of.push(i);
+        match prepare(item, &engine, principal, now, &path) {
+            Ok(prepared) => {
+                for event in prepared {
+                    events.push(event);
+                    item_of.push(i);
+                }
+            }
+            Err(e) if bad == BadItems::Skip => skipped.push((i, e)),
+            Err(e) => return Err(e),
         }
+    }
+    if events.is_empty() {
+        return Ok((EventsResponse { results: Vec::new() }, skipped));
     }
     let monitoring = state.monitoring().await?;
     for event in &mut events {
@@ -157,7 +192,7 @@ pub(crate) async fn ingest_items(
             outcome: done.outcome,
         })
         .collect();
-    Ok(EventsResponse { results })
+    Ok((EventsResponse { results }, skipped))
 }
 
 /// Checks one item and turns it into the events it stands for (a bounce email may name several

@@ -6,8 +6,23 @@
 //! reply (`response`), classified like any SMTP reply, with the command it answered; `Feedback`
 //! records are complaints (or unsubscribes, for opt-out reports). Other types are ignored. Each
 //! event's idempotency key is built from the spool id, type, attempt and recipient, so a batch the
-//! hook sends again is recorded once. A record whose recipient cannot be read is skipped and
-//! reported rather than failing the batch: one bad record must not block an MTA's log stream.
+//! hook sends again is recorded once.
+//!
+//! What the records mean, read against KumoMTA's own sources:
+//! - A `Feedback` record's `recipient` is the envelope recipient of the incoming report: the
+//!   feedback-loop mailbox. The person who complained is in the report: the `X-KumoRef` trace
+//!   KumoMTA put on the original message (`feedback_report.supplemental_trace.recipient`), else
+//!   the report's `Original-Rcpt-To` (`original_rcpto_to`), else the `To:` of the attached
+//!   original message. A report that names none of them is left out and reported: suppressing the
+//!   mailbox would refuse every later report at RCPT.
+//! - A `TransientFailure` with no `peer_address` is KumoMTA speaking for itself (a suspended or
+//!   throttled queue: `451 4.4.4 KumoMTA internal: ...`), not a receiving server: it says nothing
+//!   about the address and is left out, as counting it would inflate soft rates.
+//! - One bad record (an unreadable address, a time in the future, a campaign that is not a
+//!   label) is left out and named in `problems`; the rest of the batch is stored. Refusing the
+//!   batch would make the hook send it again and again, holding up every good record behind it.
+//!
+//! Records left out are counted in `/metrics` (`rebound_log_records_skipped_total`).
 
 use axum::extract::{DefaultBodyLimit, State};
 use axum::routing::post;
@@ -20,7 +35,8 @@ use crate::AppState;
 use crate::auth::{Permission, Principal};
 use crate::error::ApiError;
 use crate::extract::ApiJson;
-use crate::routes::events::{MAX_BATCH, MAX_EVENTS_BODY, ingest_items};
+use crate::monitor::prometheus::SkippedRecord;
+use crate::routes::events::{BadItems, MAX_BATCH, MAX_EVENTS_BODY, ingest_checked};
 use crate::routes::metrics::record_sends_checked;
 
 /// How many problems an answer lists.
@@ -66,6 +82,9 @@ struct LogRecord {
     num_attempts: u32,
     #[serde(default)]
     feedback_report: Option<FeedbackReport>,
+    /// The remote host the record is about; absent for what KumoMTA says on its own behalf.
+    #[serde(default)]
+    peer_address: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -90,6 +109,65 @@ struct EnhancedCode {
 struct FeedbackReport {
     #[serde(default)]
     feedback_type: String,
+    /// The report's `Original-Rcpt-To` fields (KumoMTA's spelling of the name).
+    #[serde(default)]
+    original_rcpto_to: Vec<String>,
+    /// The decoded `X-KumoRef` header of the original message: `{"recipient": ..., ...}`.
+    #[serde(default)]
+    supplemental_trace: Option<serde_json::Value>,
+    /// The original message: a string, or an array of bytes when it is not UTF-8.
+    #[serde(default)]
+    original_message: Option<serde_json::Value>,
+}
+
+impl FeedbackReport {
+    /// The address that complained, from the most to the least reliable source.
+    fn complainer(&self) -> Option<String> {
+        let traced = self.supplemental_trace.as_ref().and_then(|t| t.get("recipient")).and_then(|r| match r {
+            serde_json::Value::String(s) => Some(s.clone()),
+            serde_json::Value::Array(list) => list.first().and_then(|v| v.as_str()).map(str::to_owned),
+            _ => None,
+        });
+        let given = |s: &String| !s.trim().is_empty();
+        traced
+            .filter(given)
+            .or_else(|| self.original_rcpto_to.iter().find(|s| given(s)).cloned())
+            .or_else(|| self.original_message.as_ref().and_then(original_to))
+    }
+}
+
+/// The first address of the `To:` header of an original message given as a string or as bytes.
+fn original_to(message: &serde_json::Value) -> Option<String> {
+    let text = match message {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Array(bytes) => {
+            let bytes: Vec<u8> = bytes.iter().filter_map(|b| b.as_u64().and_then(|b| u8::try_from(b).ok())).collect();
+            String::from_utf8_lossy(&bytes).into_owned()
+        }
+        _ => return None,
+    };
+    let headers = text.split("\r\n\r\n").next()?.split("\n\n").next()?;
+    let mut value: Option<String> = None;
+    for line in headers.lines() {
+        match value.as_mut() {
+            Some(v) if line.starts_with([' ', '\t']) => v.push_str(line),
+            Some(_) => break,
+            None => {
+                if let Some((name, rest)) = line.split_once(':')
+                    && name.trim().eq_ignore_ascii_case("to")
+                {
+                    value = Some(rest.to_owned());
+                }
+            }
+        }
+    }
+    let value = value?;
+    let inner = match (value.find('<'), value.find('>')) {
+        (Some(open), Some(close)) if open < close => &value[open + 1..close],
+        _ => value.split(',').next()?,
+    };
+    let address = inner.trim();
+    address.contains('@').then(|| address.to_owned())
 }
 
 /// The campaign of a queue name `campaign:tenant@domain!routing_domain` (the campaign part is
@@ -121,6 +199,20 @@ enum Use {
     Send(SendCount),
     Event(Box<EventInput>),
     Ignore,
+    Skip(SkippedRecord),
+}
+
+/// The addresses a record is about: its recipients, or for a complaint the complainer.
+fn addresses_of(record: &LogRecord) -> Result<Vec<String>, SkippedRecord> {
+    if record.kind == "Feedback" {
+        let complainer = record.feedback_report.as_ref().and_then(FeedbackReport::complainer);
+        return complainer.map(|c| vec![c]).ok_or(SkippedRecord::NoComplainer);
+    }
+    Ok(match &record.recipient {
+        Recipients::One(r) => vec![r.clone()],
+        Recipients::Many(list) => list.clone(),
+        Recipients::None => Vec::new(),
+    })
 }
 
 fn use_of(record: &LogRecord, recipient: &str) -> Use {
@@ -143,6 +235,9 @@ fn use_of(record: &LogRecord, recipient: &str) -> Use {
             Use::Send(SendCount { count: 1, at: record.timestamp, domain, isp: None, campaign, stream: None })
         }
         ("Delivery", _) => event(None, Some(Kind::Delivered)),
+        ("TransientFailure", _) if record.peer_address.as_ref().is_none_or(serde_json::Value::is_null) => {
+            Use::Skip(SkippedRecord::Internal)
+        }
         ("Bounce" | "TransientFailure" | "Expiration" | "OOB", Some(response)) => {
             event(Some(reply_text(response)), None)
         }
@@ -168,34 +263,53 @@ async fn ingest(
     if records.len() > MAX_BATCH {
         return Err(ApiError::invalid_field("records", format!("at most {MAX_BATCH} records per request")));
     }
-    let (mut sends, mut items, mut ignored, mut problems) = (Vec::new(), Vec::new(), 0, Vec::new());
+    let metrics = &state.monitor.metrics;
+    let (mut sends, mut items, mut record_of, mut ignored, mut problems) =
+        (Vec::new(), Vec::new(), Vec::new(), 0, Vec::new());
+    let mut problem = |text: String| {
+        if problems.len() < MAX_PROBLEMS {
+            problems.push(text);
+        }
+    };
     for (i, record) in records.iter().enumerate() {
-        let recipients = match &record.recipient {
-            Recipients::One(r) => vec![r.as_str()],
-            Recipients::Many(list) => list.iter().map(String::as_str).collect(),
-            Recipients::None => Vec::new(),
+        let recipients = match addresses_of(record) {
+            Ok(list) => list,
+            Err(why) => {
+                ignored += 1;
+                metrics.skipped_record(why);
+                problem(format!(
+                    "record {i}: a Feedback record that names no complainer (no X-KumoRef trace, Original-Rcpt-To or original To:)"
+                ));
+                continue;
+            }
         };
         if recipients.is_empty() {
             ignored += 1;
             continue;
         }
-        for recipient in recipients {
-            let problem = match rebound_policy::normalize(recipient) {
+        for recipient in &recipients {
+            let refused = match rebound_policy::normalize(recipient) {
                 Ok(target) if target.is_domain() => Some("is a domain, not an address".to_owned()),
                 Ok(_) => None,
                 Err(e) => Some(e.to_string()),
             };
-            if let Some(e) = problem {
+            if let Some(e) = refused {
                 ignored += 1;
-                if problems.len() < MAX_PROBLEMS {
-                    problems.push(format!("record {i}: recipient `{recipient}` {e}"));
-                }
+                metrics.skipped_record(SkippedRecord::Unreadable);
+                problem(format!("record {i}: recipient `{}` {e}", shorten(recipient)));
                 continue;
             }
             match use_of(record, recipient) {
                 Use::Send(send) => sends.push(send),
-                Use::Event(item) => items.push(*item),
+                Use::Event(item) => {
+                    items.push(*item);
+                    record_of.push(i);
+                }
                 Use::Ignore => ignored += 1,
+                Use::Skip(why) => {
+                    ignored += 1;
+                    metrics.skipped_record(why);
+                }
             }
         }
     }
@@ -204,9 +318,27 @@ async fn ingest(
     } else {
         record_sends_checked(&state, &sends, |i, name| format!("sends[{i}].{name}")).await?
     };
-    let events =
-        if items.is_empty() { 0 } else { ingest_items(&state, &principal, &items, false).await?.results.len() };
+    let events = if items.is_empty() {
+        0
+    } else {
+        let (response, skipped) = ingest_checked(&state, &principal, &items, false, BadItems::Skip).await?;
+        for (item, error) in skipped {
+            ignored += 1;
+            metrics.skipped_record(SkippedRecord::Unreadable);
+            let field = match &error {
+                ApiError::Invalid { field: Some(field), .. } => field.rsplit('.').next().unwrap_or(field).to_owned(),
+                _ => String::new(),
+            };
+            problem(format!("record {}: {field} {error}", record_of[item]));
+        }
+        response.results.len()
+    };
     Ok(Json(LogRecordsIngested { events: events as u64, sends: sent, ignored, problems }))
+}
+
+/// An address as a problem quotes it: at most 100 characters.
+fn shorten(text: &str) -> &str {
+    &text[..text.floor_char_boundary(100)]
 }
 
 #[cfg(test)]
