@@ -1,7 +1,9 @@
 //! Bulk import of suppressions from a stream of bytes (an HTTP upload or a file), in the seed's
-//! text format (one address or domain per line, `#` comment lines) or as CSV with a header.
+//! text format (one address or domain per line, `#` comment lines) or as CSV with a header
+//! (RFC 4180, read by `csv-core`: quoted fields with commas, quotes and line breaks, CRLF or LF,
+//! a byte-order mark, `#` comment lines).
 //!
-//! The stream is read chunk by chunk and never held whole: lines are parsed as they complete,
+//! The stream is read chunk by chunk and never held whole: lines (CSV records) are parsed as they complete,
 //! collected into batches of `BATCH` rows, and each batch is committed in its own transaction
 //! together with the job's progress, so memory stays flat for any file size, a client polling the
 //! job sees only committed counts, and an interrupted upload leaves whole batches, never half of
@@ -30,6 +32,10 @@ pub const MAX_BATCH: usize = 160_000;
 pub const MAX_REPORTED: usize = 1_000;
 /// Longest line accepted; a longer one is rejected and skipped.
 const MAX_LINE: usize = 4_096;
+/// Longest CSV record accepted (a quoted note may span lines); a longer one is rejected and skipped.
+const MAX_RECORD: usize = 65_536;
+/// Most fields a CSV record may have.
+const MAX_FIELDS: usize = 64;
 /// Largest upload accepted.
 pub const MAX_UPLOAD: i64 = 4 * 1024 * 1024 * 1024;
 
@@ -41,6 +47,98 @@ struct Columns {
     scope: Option<usize>,
     note: Option<usize>,
     expires_at: Option<usize>,
+}
+
+/// A CSV record in the making: `csv-core` parses the bytes as they come, whatever the chunk
+/// boundaries, into one record's fields.
+struct CsvRecords {
+    reader: csv_core::Reader,
+    output: Vec<u8>,
+    ends: Vec<usize>,
+    out_len: usize,
+    ends_len: usize,
+    /// Why the record being read will be rejected (too long, too many fields): it is read to its
+    /// end and dropped.
+    oversized: Option<&'static str>,
+    /// The last byte read: a record that ended on `\n` has had its line counted already.
+    last: u8,
+}
+
+/// What reading a chunk of CSV gave.
+enum CsvStep {
+    /// The chunk is used up; more input is needed.
+    NeedInput,
+    /// A whole record (or why it is refused), and the line on which it ends.
+    Record(Result<Vec<String>, &'static str>, u64),
+    /// The end of the input.
+    End,
+}
+
+impl CsvRecords {
+    fn new() -> Self {
+        Self {
+            reader: csv_core::ReaderBuilder::new().comment(Some(b'#')).build(),
+            output: vec![0; MAX_RECORD],
+            ends: vec![0; MAX_FIELDS],
+            out_len: 0,
+            ends_len: 0,
+            oversized: None,
+            last: 0,
+        }
+    }
+
+    /// Reads from `input` (empty: the end of the stream) up to the next record; returns what it
+    /// found and how many bytes it used.
+    fn step(&mut self, mut input: &[u8]) -> (CsvStep, usize) {
+        let mut used = 0;
+        loop {
+            let (result, read, written, ended) =
+                self.reader.read_record(input, &mut self.output[self.out_len..], &mut self.ends[self.ends_len..]);
+            if read > 0 {
+                self.last = input[read - 1];
+            }
+            input = &input[read..];
+            used += read;
+            self.out_len += written;
+            self.ends_len += ended;
+            match result {
+                csv_core::ReadRecordResult::InputEmpty => return (CsvStep::NeedInput, used),
+                csv_core::ReadRecordResult::End => return (CsvStep::End, used),
+                csv_core::ReadRecordResult::OutputFull => {
+                    self.oversized.get_or_insert("longer than 65,536 bytes (an unclosed quote?)");
+                    self.out_len = 0;
+                }
+                csv_core::ReadRecordResult::OutputEndsFull => {
+                    self.oversized.get_or_insert("made of more than 64 fields");
+                    self.ends_len = 0;
+                }
+                csv_core::ReadRecordResult::Record => {
+                    let line = self.reader.line() - u64::from(self.last == b'\n');
+                    return (CsvStep::Record(self.take(), line), used);
+                }
+            }
+        }
+    }
+
+    fn take(&mut self) -> Result<Vec<String>, &'static str> {
+        let record = match self.oversized.take() {
+            Some(why) => Err(why),
+            None => {
+                let mut start = 0;
+                Ok(self.ends[..self.ends_len]
+                    .iter()
+                    .map(|&end| {
+                        let field = String::from_utf8_lossy(&self.output[start..end]).into_owned();
+                        start = end;
+                        field
+                    })
+                    .collect())
+            }
+        };
+        self.out_len = 0;
+        self.ends_len = 0;
+        record
+    }
 }
 
 struct Importer<'a> {
@@ -60,6 +158,8 @@ struct Importer<'a> {
     carry: Vec<u8>,
     /// The current line is too long: skip to its end.
     skipping: bool,
+    /// The CSV reader, for a CSV import.
+    csv: Option<Box<CsvRecords>>,
 }
 
 /// Runs a claimed (`running`) job over `body` to the end and returns it `done` or `failed`.
@@ -75,6 +175,7 @@ where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
     E: Display,
 {
+    let csv = (job.format == ImportFormat::Csv).then(|| Box::new(CsvRecords::new()));
     let mut importer = Importer {
         store,
         index,
@@ -88,6 +189,7 @@ where
         batch_size: BATCH,
         carry: Vec::new(),
         skipping: false,
+        csv,
     };
     let outcome = importer.consume(&mut body).await;
     let mut job = importer.job;
@@ -130,6 +232,16 @@ impl Importer<'_> {
                 self.flush().await?;
                 return Ok(Err(format!("the file is larger than {MAX_UPLOAD} bytes")));
             }
+            if self.csv.is_some() {
+                // An empty input tells the CSV reader the stream ended: only the end may give one.
+                if !chunk.is_empty()
+                    && let Err(message) = self.read_csv(&chunk).await?
+                {
+                    self.flush().await?;
+                    return Ok(Err(message));
+                }
+                continue;
+            }
             let mut rest: &[u8] = &chunk;
             while let Some(end) = rest.iter().position(|&b| b == b'\n') {
                 self.extend_line(&rest[..end]);
@@ -145,9 +257,14 @@ impl Importer<'_> {
             }
             self.extend_line(rest);
         }
-        if (!self.carry.is_empty() || self.skipping)
-            && let Err(message) = self.end_line()
-        {
+        let ended = if self.csv.is_some() {
+            self.read_csv(&[]).await?
+        } else if !self.carry.is_empty() || self.skipping {
+            self.end_line()
+        } else {
+            Ok(())
+        };
+        if let Err(message) = ended {
             self.flush().await?;
             return Ok(Err(message));
         }
@@ -156,6 +273,66 @@ impl Importer<'_> {
         }
         self.flush().await?;
         Ok(Ok(()))
+    }
+
+    /// Reads the records `input` completes (an empty `input` is the end of the stream),
+    /// committing batches as they fill. The inner error fails the job (an unusable header).
+    async fn read_csv(&mut self, mut input: &[u8]) -> Result<Result<(), String>, StoreError> {
+        loop {
+            let Some(csv) = self.csv.as_mut() else { return Ok(Ok(())) };
+            let (step, used) = csv.step(input);
+            input = &input[used..];
+            match step {
+                CsvStep::NeedInput | CsvStep::End => return Ok(Ok(())),
+                CsvStep::Record(record, line) => {
+                    self.job.lines = i64::try_from(line).unwrap_or(i64::MAX);
+                    self.line = line;
+                    if let Err(message) = self.end_record(record) {
+                        return Ok(Err(message));
+                    }
+                    if self.rows.len() >= self.batch_size {
+                        self.flush().await?;
+                        self.batch_size = (self.batch_size * 2).min(MAX_BATCH);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Handles a CSV record just completed. `Err` is fatal to the job (a header without an
+    /// address column).
+    fn end_record(&mut self, record: Result<Vec<String>, &'static str>) -> Result<(), String> {
+        let fields = match record {
+            Ok(fields) => fields,
+            Err(why) => {
+                self.reject(String::new(), format!("the record is {why}"));
+                return Ok(());
+            }
+        };
+        if fields.iter().all(|f| f.trim().is_empty()) {
+            return Ok(());
+        }
+        let Some(columns) = &self.columns else {
+            self.columns = Some(header(&fields)?);
+            return Ok(());
+        };
+        let parsed = csv_row(columns, &fields, &self.job.scope, self.job.reason);
+        self.take(parsed, || fields.join(","));
+        Ok(())
+    }
+
+    /// Keeps a parsed row for the batch (once per scope and address), or rejects the line.
+    fn take(&mut self, parsed: Result<ImportRow, String>, text: impl FnOnce() -> String) {
+        match parsed {
+            Ok(row) => {
+                if self.seen.insert((row.scope.clone(), row.target.key().to_owned())) {
+                    self.rows.push(row);
+                } else {
+                    self.job.unchanged += 1;
+                }
+            }
+            Err(error) => self.reject(text(), error),
+        }
     }
 
     fn extend_line(&mut self, bytes: &[u8]) {
@@ -170,8 +347,7 @@ impl Importer<'_> {
         }
     }
 
-    /// Handles the line just completed. `Err` is fatal to the job (a CSV header without an
-    /// address column).
+    /// Handles the text line just completed.
     fn end_line(&mut self) -> Result<(), String> {
         self.line += 1;
         self.job.lines += 1;
@@ -185,26 +361,8 @@ impl Importer<'_> {
         if text.is_empty() || text.starts_with('#') {
             return Ok(());
         }
-        let parsed = match self.job.format {
-            ImportFormat::Text => self.text_row(text),
-            ImportFormat::Csv => match &self.columns {
-                None => {
-                    self.columns = Some(header(text)?);
-                    return Ok(());
-                }
-                Some(columns) => csv_row(columns, text, &self.job.scope, self.job.reason),
-            },
-        };
-        match parsed {
-            Ok(row) => {
-                if self.seen.insert((row.scope.clone(), row.target.key().to_owned())) {
-                    self.rows.push(row);
-                } else {
-                    self.job.unchanged += 1;
-                }
-            }
-            Err(error) => self.reject(text.to_owned(), error),
-        }
+        let parsed = self.text_row(text);
+        self.take(parsed, || text.to_owned());
         Ok(())
     }
 
@@ -240,10 +398,10 @@ impl Importer<'_> {
     }
 }
 
-/// Reads a CSV header line.
-fn header(text: &str) -> Result<Columns, String> {
-    let fields = split_csv(text).map_err(|e| format!("line 1 (the header): {e}"))?;
-    let position = |names: &[&str]| fields.iter().position(|f| names.contains(&f.trim().to_lowercase().as_str()));
+/// Reads a CSV header record (the file's first, after any byte-order mark).
+fn header(fields: &[String]) -> Result<Columns, String> {
+    let name = |f: &String| f.trim_start_matches('\u{feff}').trim().to_lowercase();
+    let position = |names: &[&str]| fields.iter().position(|f| names.contains(&name(f).as_str()));
     let address = position(&["address", "email", "email_address"])
         .ok_or("the CSV header must name an `address` (or `email`) column")?;
     Ok(Columns {
@@ -255,8 +413,7 @@ fn header(text: &str) -> Result<Columns, String> {
     })
 }
 
-fn csv_row(columns: &Columns, text: &str, scope: &str, reason: SuppressionReason) -> Result<ImportRow, String> {
-    let fields = split_csv(text)?;
+fn csv_row(columns: &Columns, fields: &[String], scope: &str, reason: SuppressionReason) -> Result<ImportRow, String> {
     // A cell the export defused (`'=...`, see `export::defused`) loses its `'`.
     let field = |i: Option<usize>| {
         i.and_then(|i| fields.get(i))
@@ -292,64 +449,77 @@ fn parse_time(text: &str) -> Result<i64, String> {
         .map_err(|_| format!("`{text}` is neither Unix seconds nor an RFC 3339 time"))
 }
 
-/// Splits one CSV record (RFC 4180: fields may be quoted, `""` is a quote inside quotes).
-fn split_csv(line: &str) -> Result<Vec<String>, String> {
-    let mut fields = Vec::new();
-    let mut field = String::new();
-    let mut chars = line.chars().peekable();
-    let mut quoted = false;
-    let mut at_start = true;
-    while let Some(c) = chars.next() {
-        match (quoted, c) {
-            (false, '"') if at_start => {
-                quoted = true;
-                at_start = false;
-            }
-            (true, '"') if chars.peek() == Some(&'"') => {
-                field.push('"');
-                chars.next();
-            }
-            (true, '"') => quoted = false,
-            (false, ',') => {
-                fields.push(std::mem::take(&mut field));
-                at_start = true;
-            }
-            (_, c) => {
-                field.push(c);
-                at_start = at_start && c.is_whitespace();
-            }
-        }
-    }
-    if quoted {
-        return Err("a quoted field is not closed".to_owned());
-    }
-    fields.push(field);
-    Ok(fields)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// The records of a CSV text fed in chunks of `chunk` bytes.
+    fn records(text: &[u8], chunk: usize) -> Vec<(Result<Vec<String>, &'static str>, u64)> {
+        let mut csv = CsvRecords::new();
+        let mut found = Vec::new();
+        let mut collect = |csv: &mut CsvRecords, mut input: &[u8]| loop {
+            let (step, used) = csv.step(input);
+            input = &input[used..];
+            match step {
+                CsvStep::Record(record, line) => found.push((record, line)),
+                CsvStep::NeedInput | CsvStep::End => break,
+            }
+        };
+        for piece in text.chunks(chunk) {
+            collect(&mut csv, piece);
+        }
+        collect(&mut csv, &[]);
+        found
+    }
+
+    fn fields(list: &[&str]) -> Vec<String> {
+        list.iter().map(|f| (*f).to_owned()).collect()
+    }
+
     #[test]
-    fn csv_fields_may_be_quoted() {
-        assert_eq!(split_csv(r#"a@b.c,"x, ""y""",,z"#).unwrap(), ["a@b.c", r#"x, "y""#, "", "z"]);
-        assert!(split_csv(r#""open"#).is_err());
+    fn csv_records_keep_quotes_commas_and_line_breaks_across_chunks() {
+        let text = "\u{feff}address,note\r\n# a comment\r\na@b.c,\"x, \"\"y\"\"\r\nline two\"\r\nd@e.f,plain";
+        let expected = [
+            fields(&["address", "note"]),
+            fields(&["a@b.c", "x, \"y\"\r\nline two"]),
+            fields(&["d@e.f", "plain"]),
+        ];
+        for chunk in [1, 2, 3, 7, 1024] {
+            let found = records(text.as_bytes(), chunk);
+            let lines: Vec<u64> = found.iter().map(|(_, line)| *line).collect();
+            // csv-core drops a byte-order mark it reads whole; `header` drops one split across chunks.
+            let unmarked = |record: Vec<String>| record.into_iter().map(|f| f.replace('\u{feff}', "")).collect();
+            let got: Vec<Vec<String>> = found.into_iter().map(|(record, _)| unmarked(record.unwrap())).collect();
+            assert_eq!(got, expected, "in chunks of {chunk} bytes");
+            assert_eq!(lines, [1, 4, 5], "the line each record ends on, in chunks of {chunk} bytes");
+        }
+    }
+
+    #[test]
+    fn an_oversized_record_is_refused_and_the_next_one_read() {
+        let long = format!("a@b.c,{}\nd@e.f,ok\n", "x".repeat(MAX_RECORD + 10));
+        let found = records(long.as_bytes(), 4096);
+        assert!(found[0].0.is_err());
+        assert_eq!(found[1], (Ok(fields(&["d@e.f", "ok"])), 2));
+        let wide = format!("{}\nd@e.f\n", ",".repeat(MAX_FIELDS + 1));
+        let found = records(wide.as_bytes(), 4096);
+        assert!(found[0].0.is_err());
+        assert_eq!(found[1], (Ok(fields(&["d@e.f"])), 2));
     }
 
     #[test]
     fn headers_need_an_address_column() {
-        let columns = header("Email,Reason,expires_at").unwrap();
+        let columns = header(&fields(&["\u{feff}Email", "Reason", "expires_at"])).unwrap();
         assert_eq!((columns.address, columns.reason, columns.expires_at), (0, Some(1), Some(2)));
-        assert!(header("name,phone").is_err());
+        assert!(header(&fields(&["name", "phone"])).is_err());
     }
 
     #[test]
     fn csv_rows_take_their_own_reason_scope_and_expiry() {
-        let columns = header("address,reason,scope,expires_at").unwrap();
+        let columns = header(&fields(&["address", "reason", "scope", "expires_at"])).unwrap();
         let row = csv_row(
             &columns,
-            "Jane@Example.com,complaint,news,2030-01-01T00:00:00Z",
+            &fields(&["Jane@Example.com", "complaint", "news", "2030-01-01T00:00:00Z"]),
             "global",
             SuppressionReason::Manual,
         )
@@ -359,6 +529,6 @@ mod tests {
             (row.reason, row.scope.as_str(), row.expires_at),
             (SuppressionReason::Complaint, "news", Some(1_893_456_000))
         );
-        assert!(csv_row(&columns, "a@b.c,bored", "global", SuppressionReason::Manual).is_err());
+        assert!(csv_row(&columns, &fields(&["a@b.c", "bored"]), "global", SuppressionReason::Manual).is_err());
     }
 }

@@ -12,6 +12,7 @@ on_both_backends!(
     a_nul_anywhere_else_is_refused_naming_the_field,
     an_idempotency_key_stands_for_one_payload,
     a_csv_export_runs_no_formula_and_reads_back_the_same,
+    a_csv_round_trip_keeps_commas_quotes_and_line_breaks,
     errors_keep_their_shape_and_write_nothing,
 );
 
@@ -176,6 +177,34 @@ async fn a_csv_export_runs_no_formula_and_reads_back_the_same(server: &TestServe
         (Some(0), Some(1), Some(0)),
         "{job}"
     );
+}
+
+/// An exported note with a comma, quotes and line breaks (LF and CRLF) imports back as the same
+/// entry, and so does the same file with CRLF line ends and a byte-order mark, as spreadsheets
+/// save it.
+async fn a_csv_round_trip_keeps_commas_quotes_and_line_breaks(server: &TestServer) {
+    let admin = Api::admin(server).await;
+    let note = "called, said \"stop\"\nthen wrote again\r\non Monday";
+    let (status, body) =
+        admin.post("/api/v1/suppressions", json!({"address": "multi@example.com", "note": note})).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let response = admin.request(reqwest::Method::GET, "/api/v1/suppressions/export?format=csv").send().await.unwrap();
+    let csv = response.text().await.unwrap();
+    assert!(csv.contains("\"called, said \"\"stop\"\"\nthen wrote again\r\non Monday\""), "{csv}");
+    let saved_by_a_spreadsheet = format!("\u{feff}{}", csv.replace("\r\n", "\n").replace('\n', "\r\n"));
+    for file in [csv, saved_by_a_spreadsheet] {
+        let (_, job) = admin.post("/api/v1/imports", json!({"format": "csv"})).await;
+        let path = format!("/api/v1/imports/{}/data", job["id"]);
+        let (status, job) = Api::send(admin.request(reqwest::Method::PUT, &path).body(file)).await;
+        assert_eq!(status, StatusCode::OK, "{job}");
+        assert_eq!(
+            (job["created"].as_i64(), job["unchanged"].as_i64(), job["rejected"].as_i64()),
+            (Some(0), Some(1), Some(0)),
+            "{job}"
+        );
+    }
+    let (_, page) = admin.get("/api/v1/suppressions?q=multi").await;
+    assert_eq!(page["items"][0]["note"], note, "{page}");
 }
 
 async fn errors_keep_their_shape_and_write_nothing(server: &TestServer) {
