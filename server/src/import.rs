@@ -479,11 +479,8 @@ mod tests {
     #[test]
     fn csv_records_keep_quotes_commas_and_line_breaks_across_chunks() {
         let text = "\u{feff}address,note\r\n# a comment\r\na@b.c,\"x, \"\"y\"\"\r\nline two\"\r\nd@e.f,plain";
-        let expected = [
-            fields(&["address", "note"]),
-            fields(&["a@b.c", "x, \"y\"\r\nline two"]),
-            fields(&["d@e.f", "plain"]),
-        ];
+        let expected =
+            [fields(&["address", "note"]), fields(&["a@b.c", "x, \"y\"\r\nline two"]), fields(&["d@e.f", "plain"])];
         for chunk in [1, 2, 3, 7, 1024] {
             let found = records(text.as_bytes(), chunk);
             let lines: Vec<u64> = found.iter().map(|(_, line)| *line).collect();
