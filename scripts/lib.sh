@@ -46,7 +46,7 @@ ensure_build_tools() {
   command -v brotli >/dev/null || apt_install brotli
 }
 
-# Builds the console into dist/ (release, wasm-opt -Oz) and writes .br/.gz siblings for the server.
+# Builds the console into dist/ (release, wasm-opt -Oz and more: see frontend/index.html) and writes .br/.gz siblings for the server.
 build_console() {
   step "building the console (trunk build --release)"
   (cd "$REPO_ROOT" && trunk build --release)
