@@ -53,6 +53,9 @@ type Map = HashMap<u128, Hit, BuildHasherDefault<PassThrough>>;
 pub struct SuppressionIndex {
     hashers: (RandomState, RandomState),
     map: RwLock<Map>,
+    /// Woken whenever the index takes changes (this process's commits, or other replicas' as
+    /// their notifications arrive): what a long poll of the change feed waits for.
+    changed: tokio::sync::Notify,
 }
 
 const LOAD_PAGE: u32 = 20_000;
@@ -60,7 +63,11 @@ const LOAD_PAGE: u32 = 20_000;
 impl SuppressionIndex {
     /// Loads every active entry from the store.
     pub async fn load(store: &dyn Store) -> Result<Arc<Self>, StoreError> {
-        let index = Arc::new(Self { hashers: (RandomState::new(), RandomState::new()), map: RwLock::default() });
+        let index = Arc::new(Self {
+            hashers: (RandomState::new(), RandomState::new()),
+            map: RwLock::default(),
+            changed: tokio::sync::Notify::new(),
+        });
         index.reload(store).await?;
         Ok(index)
     }
@@ -81,7 +88,14 @@ impl SuppressionIndex {
         }
         map.shrink_to_fit();
         *self.write() = map;
+        self.changed.notify_waiters();
         Ok(())
+    }
+
+    /// A wait for the next change the index takes. Create it before looking at the store, so
+    /// that a change committed in between is not missed.
+    pub fn next_change(&self) -> tokio::sync::futures::Notified<'_> {
+        self.changed.notified()
     }
 
     fn hash(&self, scope: &str, key: &str) -> u128 {
@@ -118,6 +132,8 @@ impl SuppressionIndex {
                 map.remove(&key);
             }
         }
+        drop(map);
+        self.changed.notify_waiters();
     }
 
     /// Entries in force (all scopes).

@@ -30,6 +30,7 @@ on_both_backends!(
     the_address_the_sender_mailed_is_the_one_suppressed,
     unexplained_permanent_failures_escalate_like_soft_bounces,
     unexplained_verdicts_are_grouped_by_what_they_say,
+    the_change_feed_tells_every_change_in_order,
 );
 
 async fn mta(server: &TestServer) -> Api<'_> {
@@ -575,8 +576,104 @@ async fn postgres_replicas_see_each_others_changes() {
     assert_eq!(status, StatusCode::OK);
     until_checked(&on_a, "imported@example.com", true).await;
 
+    // Both replicas tell one feed, in commit order, whichever of them made each change; a long
+    // poll on one is ended by a change made on the other.
+    let (_, from_a) = on_a.get("/api/v1/suppressions/changes").await;
+    let (_, from_b) = on_b.get("/api/v1/suppressions/changes").await;
+    assert_eq!(from_a, from_b);
+    let changes: Vec<&str> =
+        from_a["items"].as_array().unwrap().iter().map(|c| c["change"].as_str().unwrap()).collect();
+    assert_eq!(changes, ["added", "lifted", "added"], "{from_a}");
+    let next = from_a["next"].as_i64().unwrap();
+    let poll_path = format!("/api/v1/suppressions/changes?after={next}&wait=20");
+    let (poll, ()) = tokio::join!(on_b.get(&poll_path), async {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        on_a.events(json!([{"recipient": "late@example.com", "reply": "550 5.1.1 user unknown"}])).await;
+    });
+    assert_eq!(poll.1["items"][0]["address"], "late@example.com", "{}", poll.1);
+
     drop((a, b));
     db.drop_database().await;
+}
+
+/// The change feed of the list: every way an entry changes (an event, a staff add and lift, a
+/// complaint escalating an entry, an import reopening a lifted one), in order, paged by `after`,
+/// and a long poll that an answer ends early.
+async fn the_change_feed_tells_every_change_in_order(server: &TestServer) {
+    let api = mta(server).await;
+    let admin = Api::admin(server).await;
+    let reader = Api::key(server, server.api_key("follower", &["suppressions:read"]).await);
+    let (status, empty) = reader.get("/api/v1/suppressions/changes").await;
+    assert_eq!(status, StatusCode::OK, "{empty}");
+    assert_eq!((empty["items"].as_array().map(Vec::len), empty["next"].as_i64()), (Some(0), Some(0)));
+
+    let results = api.events(json!([{"recipient": "gone@example.com", "reply": "550 5.1.1 user unknown"}])).await;
+    let (_, added) = admin.post("/api/v1/suppressions", json!({"address": "staff@example.com", "note": "asked"})).await;
+    api.events(json!([{"recipient": "gone@example.com", "kind": "complaint"}])).await;
+    let (status, _) = admin
+        .post(&format!("/api/v1/suppressions/{}/lift", added["suppression"]["id"]), json!({"reason": "mistake"}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, job) = admin.post("/api/v1/imports", json!({"format": "text"})).await;
+    let path = format!("/api/v1/imports/{}/data", job["id"]);
+    let (status, _) = Api::send(admin.request(reqwest::Method::PUT, &path).body("staff@example.com\n")).await;
+    assert_eq!(status, StatusCode::OK);
+
+    let (_, feed) = reader.get("/api/v1/suppressions/changes").await;
+    let seen: Vec<(String, String, String)> = feed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["change"].as_str().unwrap().into(),
+                c["address"].as_str().unwrap().into(),
+                c["reason"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("added", "gone@example.com", "hard_bounce"),
+        ("added", "staff@example.com", "manual"),
+        ("escalated", "gone@example.com", "complaint"),
+        ("lifted", "staff@example.com", "manual"),
+        ("reopened", "staff@example.com", "manual"),
+    ]
+    .map(|(a, b, c)| (a.to_owned(), b.to_owned(), c.to_owned()));
+    assert_eq!(seen, expected, "{feed}");
+    let items = feed["items"].as_array().unwrap();
+    assert_eq!(items[0]["suppression_id"], results[0]["outcome"]["suppression_id"]);
+    assert_eq!(items[3]["actor"], "user:admin", "a lift names who lifted: {feed}");
+    assert_eq!(items[4]["actor"], format!("import:{}", job["id"]), "{feed}");
+    let sequences: Vec<i64> = items.iter().map(|c| c["sequence"].as_i64().unwrap()).collect();
+    assert!(sequences.windows(2).all(|w| w[0] < w[1]), "{sequences:?}");
+    assert_eq!(feed["next"].as_i64(), sequences.last().copied());
+
+    // Paged: two at a time from the start gives the same changes.
+    let (_, first) = reader.get("/api/v1/suppressions/changes?limit=2").await;
+    let (_, second) = reader.get(&format!("/api/v1/suppressions/changes?limit=2&after={}", first["next"])).await;
+    assert_eq!(second["items"][0]["sequence"].as_i64(), Some(sequences[2]), "{second}");
+
+    // A long poll with nothing new waits, and a change ends it early.
+    let next = feed["next"].as_i64().unwrap();
+    let started = std::time::Instant::now();
+    let poll_path = format!("/api/v1/suppressions/changes?after={next}&wait=20");
+    let (poll, ()) = tokio::join!(reader.get(&poll_path), async {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        api.events(json!([{"recipient": "late@example.com", "reply": "550 5.1.1 user unknown"}])).await;
+    });
+    assert!(started.elapsed() < std::time::Duration::from_secs(15), "the change ended the wait");
+    assert_eq!(poll.1["items"][0]["address"], "late@example.com", "{}", poll.1);
+    let (_, quiet) = reader.get(&format!("/api/v1/suppressions/changes?after={}&wait=1", poll.1["next"])).await;
+    assert_eq!(quiet["items"].as_array().map(Vec::len), Some(0), "{quiet}");
+
+    for (query, field) in [("after=-1", "after"), ("limit=0", "limit"), ("limit=1001", "limit"), ("wait=61", "wait")] {
+        let (status, body) = reader.get(&format!("/api/v1/suppressions/changes?{query}")).await;
+        assert_eq!((status, body["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some(field)), "{query}");
+    }
+    let checker = Api::key(server, server.api_key("checker", &["check"]).await);
+    let (status, _) = checker.get("/api/v1/suppressions/changes").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
 }
 
 async fn custom_rules_are_previewed_validated_and_applied(server: &TestServer) {

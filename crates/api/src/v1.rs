@@ -224,6 +224,58 @@ pub struct SuppressionChange {
     pub change: String,
 }
 
+/// What happened to a list entry, as the change feed tells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ListChangeKind {
+    /// A new entry.
+    Added,
+    /// A lifted entry in force again.
+    Reopened,
+    /// An entry in force took a stronger reason (a complaint).
+    Escalated,
+    Lifted,
+}
+
+impl ListChangeKind {
+    pub fn parse(name: &str) -> Option<Self> {
+        Some(match name {
+            "added" => Self::Added,
+            "reopened" => Self::Reopened,
+            "escalated" => Self::Escalated,
+            "lifted" => Self::Lifted,
+            _ => return None,
+        })
+    }
+}
+
+/// One change to the list (`GET /api/v1/suppressions/changes`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListChange {
+    /// Grows with every change, in commit order (across replicas); there may be gaps.
+    pub sequence: i64,
+    pub change: ListChangeKind,
+    pub suppression_id: i64,
+    /// The address, or the domain of a domain-wide entry.
+    pub address: String,
+    pub scope: String,
+    pub reason: SuppressionReason,
+    /// Who caused it: the entry's source (`api`, `console`, `import:7`, an integration), or for a
+    /// lift who lifted it.
+    pub actor: String,
+    pub at: i64,
+    /// When the entry stops applying by itself, if it does.
+    pub expires_at: Option<i64>,
+}
+
+/// A stretch of the change feed, and the sequence to ask after next.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListChanges {
+    pub items: Vec<ListChange>,
+    /// The last sequence in `items`, or the `after` asked for when there are none.
+    pub next: i64,
+}
+
 /// A page of a list, with the cursor of the next page when there is one. Lists are newest first,
 /// except a suppression search by address prefix (`q`), which is in address order; a cursor only
 /// continues the list (same filters and order) it came from.

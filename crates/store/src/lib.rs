@@ -24,7 +24,7 @@ mod sql_monitor;
 pub use records::*;
 
 use async_trait::async_trait;
-use rebound_api::v1::{ApiKey, AuditEntry, Event, ImportJob, Role, Suppression};
+use rebound_api::v1::{ApiKey, AuditEntry, Event, ImportJob, ListChange, Role, Suppression};
 
 /// What can go wrong in a store. Backends map their own errors into these.
 #[derive(Debug, thiserror::Error)]
@@ -180,6 +180,9 @@ pub trait Store: monitor::MonitorStore + Send + Sync + 'static {
     async fn claim_import(&self, id: i64, now: i64) -> Result<Option<ImportJob>, StoreError>;
     /// The most recent jobs, newest first.
     async fn import_jobs(&self, limit: u32) -> Result<Vec<ImportJob>, StoreError>;
+
+    /// The change feed after `after`, in sequence order: at most `limit` changes.
+    async fn list_changes(&self, after: i64, limit: u32) -> Result<Vec<ListChange>, StoreError>;
 
     /// Waits for suppressions changed by other processes (PostgreSQL `LISTEN`); `None` when the
     /// backend has a single writer process and no feed is needed.

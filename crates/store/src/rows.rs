@@ -1,7 +1,7 @@
 //! Reading rows back into records, written once for both backends: the column names are the same
 //! in both schemas, and these functions are generic over sqlx's row type.
 
-use rebound_api::v1::{ApiKey, AuditEntry, Event, ImportFormat, ImportJob, Suppression};
+use rebound_api::v1::{ApiKey, AuditEntry, Event, ImportFormat, ImportJob, ListChange, ListChangeKind, Suppression};
 use sqlx::{ColumnIndex, Decode, Row, Type};
 
 use crate::audit::{AuditRow, ChainRow};
@@ -34,6 +34,9 @@ macro_rules! columns {
     };
     (index) => {
         "id, key, scope, reason, active, created_at, expires_at"
+    };
+    (change) => {
+        "c.sequence, c.change, c.suppression_id, s.address, s.scope, c.reason, c.actor, c.at, c.expires_at"
     };
 }
 
@@ -132,6 +135,23 @@ readers! {
             lifted_at: get(row, "lifted_at")?,
             lifted_by: get(row, "lifted_by")?,
             lift_reason: get(row, "lift_reason")?,
+        })
+    }
+
+    /// `columns!(change)` as `ListChange`.
+    fn list_change(row) -> ListChange {
+        let change: String = get(row, "change")?;
+        Ok(ListChange {
+            sequence: get(row, "sequence")?,
+            change: ListChangeKind::parse(&change)
+                .ok_or_else(|| StoreError::Corrupt { what: "list change", detail: change.clone() })?,
+            suppression_id: get(row, "suppression_id")?,
+            address: get(row, "address")?,
+            scope: get(row, "scope")?,
+            reason: reason_from_db(&get::<_, String>(row, "reason")?)?,
+            actor: get(row, "actor")?,
+            at: get(row, "at")?,
+            expires_at: get(row, "expires_at")?,
         })
     }
 

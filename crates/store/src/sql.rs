@@ -933,6 +933,23 @@ macro_rules! sql_store {
                 row.as_ref().map($crate::rows::import_job).transpose()
             }
 
+            async fn list_changes(
+                &self,
+                after: i64,
+                limit: u32,
+            ) -> Result<Vec<::rebound_api::v1::ListChange>, $crate::StoreError> {
+                let rows = ::sqlx::query(concat!(
+                    "SELECT ", $crate::columns!(change), " FROM suppression_changes c JOIN suppressions s ON s.id = c.suppression_id \
+                     WHERE c.sequence > $1 ORDER BY c.sequence LIMIT $2"
+                ))
+                .bind(after)
+                .bind(i64::from(limit))
+                .fetch_all(&self.reader)
+                .await
+                .map_err($crate::rows::backend)?;
+                rows.iter().map($crate::rows::list_change).collect()
+            }
+
             async fn import_jobs(&self, limit: u32) -> Result<Vec<::rebound_api::v1::ImportJob>, $crate::StoreError> {
                 let rows = ::sqlx::query(concat!(
                     "SELECT ", $crate::columns!(import), " FROM import_jobs ORDER BY id DESC LIMIT $1"

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use rebound_api::v1::{
-    AddSuppression, LiftByCause, LiftByCauseResult, LiftSuppression, Page, Suppression, SuppressionChange,
+    AddSuppression, LiftByCause, LiftByCauseResult, LiftSuppression, ListChanges, Page, Suppression, SuppressionChange,
     SuppressionDetail, SuppressionReason,
 };
 use rebound_policy::GLOBAL_SCOPE;
@@ -26,6 +26,55 @@ pub fn router() -> Router<AppState> {
         .route("/suppressions/{id}", get(detail))
         .route("/suppressions/{id}/lift", post(lift))
         .route("/suppressions/lift-by-cause", post(lift_by_cause))
+        .route("/suppressions/changes", get(changes))
+}
+
+/// The longest a change-feed request may wait for a change.
+const MAX_WAIT_SECONDS: u64 = 60;
+/// The most changes one answer holds.
+const MAX_CHANGES: u32 = 1_000;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChangesParams {
+    after: Option<i64>,
+    limit: Option<u32>,
+    wait: Option<u64>,
+}
+
+/// `GET /suppressions/changes`: the list's changes after `after`, in commit order; with `wait`, an
+/// answer with none waits up to that many seconds for the next.
+async fn changes(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(p): ApiQuery<ChangesParams>,
+) -> Result<Json<ListChanges>, ApiError> {
+    principal.require(Permission::Read)?;
+    let after = p.after.unwrap_or(0);
+    if after < 0 {
+        return Err(ApiError::invalid_field("after", "must be 0 or a sequence number"));
+    }
+    let limit = match p.limit {
+        None => 100,
+        Some(n @ 1..=MAX_CHANGES) => n,
+        Some(_) => return Err(ApiError::invalid_field("limit", format!("must be between 1 and {MAX_CHANGES}"))),
+    };
+    let wait = match p.wait {
+        None => 0,
+        Some(s @ 0..=MAX_WAIT_SECONDS) => s,
+        Some(_) => return Err(ApiError::invalid_field("wait", format!("must be 0 to {MAX_WAIT_SECONDS} seconds"))),
+    };
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(wait);
+    loop {
+        let next_change = state.index.next_change();
+        let items = state.store.list_changes(after, limit).await?;
+        if !items.is_empty() || tokio::time::Instant::now() >= deadline {
+            let next = items.last().map_or(after, |c| c.sequence);
+            return Ok(Json(ListChanges { items, next }));
+        }
+        // A change elsewhere wakes this; the deadline ends the wait in any case.
+        let _ = tokio::time::timeout_at(deadline, next_change).await;
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
