@@ -255,7 +255,11 @@ async fn suppressions_are_lifted_reopened_and_never_deleted(server: &TestServer)
         detail["history"].as_array().unwrap().iter().map(|h| h["action"].as_str().unwrap()).collect();
     assert_eq!(actions, ["suppression.reopen", "suppression.lift", "suppression.add"]);
     assert_eq!(detail["history"][1]["reason"], "confirmed valid by the customer");
-    assert_eq!(detail["history"][0]["actor"], "system");
+    // The event came with the `mta` key: the audit row names it, and the event that caused it.
+    assert_eq!(detail["history"][0]["actor"], "key:mta");
+    let cause = detail["history"][0]["reason"].as_str().unwrap();
+    let event = reopened[0]["event_id"].as_i64().unwrap();
+    assert!(cause.starts_with(&format!("event {event} from ")), "{cause}");
     assert_eq!(detail["events"].as_array().unwrap().len(), 1);
     assert_eq!(detail["suppression"]["reason"], "hard_bounce");
 

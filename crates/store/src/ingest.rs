@@ -106,7 +106,8 @@ struct AuditPlan {
     action: &'static str,
     before: Option<Value>,
     subject: AuditSubject,
-    cause: String,
+    /// The event that caused it, by its index in the batch.
+    event: usize,
 }
 
 enum AuditSubject {
@@ -144,12 +145,20 @@ fn facts_of(e: &NewEvent) -> EventFacts<'_> {
     }
 }
 
-fn cause(verdict: &Verdict) -> String {
-    format!("{} event: {} ({})", verdict.kind, verdict.reason, verdict.rule)
+/// What an audit row says caused a change: the event (its id and source) and its verdict.
+fn cause(event: &NewEvent, id: i64) -> String {
+    let verdict = &event.verdict;
+    format!("event {id} from {}: {} {} ({})", event.source, verdict.kind, verdict.reason, verdict.rule)
 }
 
-/// Records a batch of events and applies the policy to each, in one transaction.
-pub async fn ingest(store: &dyn Store, events: &[NewEvent], policy: &Policy) -> Result<IngestReport, StoreError> {
+/// Records a batch of events and applies the policy to each, in one transaction. `actor` is who
+/// sent them (a staff user or an API key), named by the audit rows of the changes they cause.
+pub async fn ingest(
+    store: &dyn Store,
+    events: &[NewEvent],
+    policy: &Policy,
+    actor: &Actor,
+) -> Result<IngestReport, StoreError> {
     let mut tx = store.begin().await?;
 
     let idempotency_keys: Vec<&str> = events.iter().filter_map(|e| e.idempotency_key.as_deref()).collect();
@@ -314,7 +323,7 @@ pub async fn ingest(store: &dyn Store, events: &[NewEvent], policy: &Policy) -> 
                             action: if reopened { "suppression.reopen" } else { "suppression.escalate" },
                             before: snapshot(old),
                             subject: AuditSubject::Known(Box::new(entry.clone())),
-                            cause: cause(&event.verdict),
+                            event: i,
                         });
                         let outcome = Outcome::Suppressed {
                             suppression_id: entry.id,
@@ -339,7 +348,7 @@ pub async fn ingest(store: &dyn Store, events: &[NewEvent], policy: &Policy) -> 
                             action: "suppression.add",
                             before: None,
                             subject: AuditSubject::Pending(j),
-                            cause: cause(&event.verdict),
+                            event: i,
                         });
                         Plan::NewEntry { pending: j, already: false }
                     }
@@ -383,29 +392,6 @@ pub async fn ingest(store: &dyn Store, events: &[NewEvent], policy: &Policy) -> 
     if !deltas.is_empty() {
         tx.add_metric_counts(&deltas).await?;
     }
-
-    fn subject<'a>(s: &'a AuditSubject, created: &'a [Suppression]) -> Option<&'a Suppression> {
-        match s {
-            AuditSubject::Known(entry) => Some(entry),
-            AuditSubject::Pending(j) => created.get(*j),
-        }
-    }
-    let targets: Vec<String> = audits.iter().filter_map(|a| subject(&a.subject, &created)).map(audit_target).collect();
-    let changes: Vec<Change<'_>> = audits
-        .iter()
-        .filter_map(|a| Some((a, subject(&a.subject, &created)?)))
-        .zip(&targets)
-        .map(|((a, entry), target)| Change {
-            at: a.at,
-            actor: &Actor::System,
-            action: a.action,
-            target,
-            before: a.before.clone(),
-            after: snapshot(entry),
-            reason: Some(&a.cause),
-        })
-        .collect();
-    audit::append_many(tx.as_mut(), changes).await?;
 
     let mut resolved: Vec<Option<(Outcome, Option<i64>)>> = Vec::with_capacity(plans.len());
     for plan in &plans {
@@ -452,6 +438,34 @@ pub async fn ingest(store: &dyn Store, events: &[NewEvent], policy: &Policy) -> 
     for ((i, _, _), id) in texts.iter().zip(&ids) {
         id_of[*i] = *id;
     }
+
+    fn subject<'a>(s: &'a AuditSubject, created: &'a [Suppression]) -> Option<&'a Suppression> {
+        match s {
+            AuditSubject::Known(entry) => Some(entry),
+            AuditSubject::Pending(j) => created.get(*j),
+        }
+    }
+    let targets: Vec<String> = audits.iter().filter_map(|a| subject(&a.subject, &created)).map(audit_target).collect();
+    let causes: Vec<String> = audits
+        .iter()
+        .filter(|a| subject(&a.subject, &created).is_some())
+        .map(|a| cause(&events[a.event], id_of[a.event]))
+        .collect();
+    let changes: Vec<Change<'_>> = audits
+        .iter()
+        .filter_map(|a| Some((a, subject(&a.subject, &created)?)))
+        .zip(targets.iter().zip(&causes))
+        .map(|((a, entry), (target, cause))| Change {
+            at: a.at,
+            actor,
+            action: a.action,
+            target,
+            before: a.before.clone(),
+            after: snapshot(entry),
+            reason: Some(cause.as_str()),
+        })
+        .collect();
+    audit::append_many(tx.as_mut(), changes).await?;
 
     for (i, plan) in plans.into_iter().enumerate() {
         let (first, duplicate) = match plan {

@@ -161,7 +161,7 @@ pub(crate) async fn ingest_checked(
             event.isp = Some(isp.to_owned());
         }
     }
-    let report = match ops::ingest(state.store.as_ref(), &events, &engine.policy).await {
+    let report = match ops::ingest(state.store.as_ref(), &events, &engine.policy, &principal.actor()).await {
         Err(StoreError::KeyReused { event }) => {
             let i = item_of.get(event).copied().unwrap_or_default();
             let field = if single { "idempotency_key".to_owned() } else { format!("events[{i}].idempotency_key") };
