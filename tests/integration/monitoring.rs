@@ -22,6 +22,7 @@ on_both_backends!(
     pauses_hold_checks_and_are_staff_actions,
     kumomta_log_records_feed_events_and_sends,
     kumomta_records_are_read_for_what_they_mean,
+    kumomta_suspensions_survive_a_kumod_restart,
     provider_and_campaign_thresholds_alert_on_their_own_scope,
 );
 
@@ -35,10 +36,14 @@ struct Recorded {
 }
 
 /// A real HTTP listener that records every request: a webhook receiver (`/hook`, which fails its
-/// first request to exercise retries) and KumoMTA's suspend API.
+/// first request to exercise retries) and KumoMTA's suspend API as kumod keeps it: in memory (a
+/// restart loses every suspension), listed by `GET`, one per criteria (a second `POST` with the
+/// same domain, campaign and tenant answers the first one's id), deleted by id.
 #[derive(Clone, Default)]
 struct Recorder {
     requests: Arc<Mutex<Vec<Recorded>>>,
+    suspensions: Arc<Mutex<Vec<Value>>>,
+    created: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Recorder {
@@ -54,6 +59,44 @@ impl Recorder {
     fn requests(&self, path: &str) -> Vec<Recorded> {
         self.requests.lock().unwrap().iter().filter(|r| r.path == path).cloned().collect()
     }
+
+    /// kumod restarting: its suspensions are gone.
+    fn restart(&self) {
+        self.suspensions.lock().unwrap().clear();
+    }
+
+    fn suspension_ids(&self) -> Vec<String> {
+        self.suspensions.lock().unwrap().iter().map(|s| s["id"].as_str().unwrap().to_owned()).collect()
+    }
+
+    fn suspend_api(&self, method: &Method, body: &str) -> (StatusCode, String) {
+        let mut suspensions = self.suspensions.lock().unwrap();
+        let request: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+        let criteria = |s: &Value| ["domain", "campaign", "tenant"].map(|k| s.get(k).cloned().unwrap_or(Value::Null));
+        match *method {
+            Method::GET => (StatusCode::OK, Value::Array(suspensions.clone()).to_string()),
+            Method::POST => {
+                if let Some(same) = suspensions.iter().find(|s| criteria(s) == criteria(&request)) {
+                    return (StatusCode::OK, json!({ "id": same["id"] }).to_string());
+                }
+                let id = format!("susp-{}", self.created.fetch_add(1, std::sync::atomic::Ordering::SeqCst));
+                let mut entry = request.clone();
+                entry["id"] = json!(id);
+                suspensions.push(entry);
+                (StatusCode::OK, json!({ "id": id }).to_string())
+            }
+            Method::DELETE => {
+                let before = suspensions.len();
+                suspensions.retain(|s| s["id"] != request["id"]);
+                if suspensions.len() < before {
+                    (StatusCode::OK, String::new())
+                } else {
+                    (StatusCode::NOT_FOUND, String::new())
+                }
+            }
+            _ => (StatusCode::METHOD_NOT_ALLOWED, String::new()),
+        }
+    }
 }
 
 async fn record(
@@ -64,18 +107,16 @@ async fn record(
     body: Bytes,
 ) -> (StatusCode, String) {
     let path = uri.path().to_owned();
-    let request =
-        Recorded { method: method.clone(), path: path.clone(), headers, body: String::from_utf8_lossy(&body).into() };
+    let body = String::from_utf8_lossy(&body).into_owned();
+    let request = Recorded { method: method.clone(), path: path.clone(), headers, body: body.clone() };
     let earlier = {
         let mut requests = recorder.requests.lock().unwrap();
         requests.push(request);
         requests.iter().filter(|r| r.path == path).count() - 1
     };
-    match (path.as_str(), method) {
-        ("/hook", _) if earlier == 0 => (StatusCode::INTERNAL_SERVER_ERROR, "not yet".into()),
-        ("/api/admin/suspend/v1", Method::POST) => {
-            (StatusCode::OK, json!({ "id": format!("susp-{earlier}") }).to_string())
-        }
+    match path.as_str() {
+        "/hook" if earlier == 0 => (StatusCode::INTERNAL_SERVER_ERROR, "not yet".into()),
+        "/api/admin/suspend/v1" => recorder.suspend_api(&method, &body),
         _ => (StatusCode::OK, "ok".into()),
     }
 }
@@ -517,6 +558,52 @@ async fn kumomta_records_are_read_for_what_they_mean(db: &TestDatabase) {
         let line = format!("rebound_log_records_skipped_total{{why=\"{why}\"}} {n}");
         assert!(metrics.contains(&line), "{line} in\n{metrics}");
     }
+}
+
+/// kumod keeps suspensions in memory: after a restart Rebound creates again those of the pauses in
+/// force, and resuming lifts the new one; a pause resumed and made again gets a suspension again.
+async fn kumomta_suspensions_survive_a_kumod_restart(db: &TestDatabase) {
+    let (recorder, url) = Recorder::start().await;
+    let recorder = &recorder;
+    let server = TestServer::start_with(db, move |config| {
+        config.monitor_interval = Duration::from_secs(1);
+        config.kumo =
+            Some(rebound_server::config::KumoConfig { url, username: None, password: None, duration: "7d".into() });
+    })
+    .await;
+    let admin = &Api::admin(&server).await;
+    let pause = |reason: &'static str| async move {
+        let (status, pause) =
+            admin.post("/api/v1/pauses", json!({ "scope": "campaign:spring", "reason": reason })).await;
+        assert_eq!(status, StatusCode::CREATED, "{pause}");
+        pause["id"].as_i64().unwrap()
+    };
+    let mirrored = |id: i64, state: &'static str| {
+        move || async move {
+            let (_, list) = admin.get("/api/v1/pauses").await;
+            list.as_array().unwrap().iter().any(|p| p["id"] == id && p["mta_state"] == state).then_some(())
+        }
+    };
+    let suspensions = |expected: Vec<&'static str>| {
+        move || {
+            let expected = expected.clone();
+            async move { (recorder.suspension_ids() == expected).then_some(()) }
+        }
+    };
+    let first = pause("complaints from the spring campaign").await;
+    eventually("the pause suspended on KumoMTA", mirrored(first, "suspended")).await;
+    assert_eq!(recorder.suspension_ids(), ["susp-0"]);
+
+    recorder.restart();
+    eventually("the lost suspension created again", suspensions(vec!["susp-1"])).await;
+    let (status, _) = admin.post(&format!("/api/v1/pauses/{first}/resume"), json!({ "reason": "done" })).await;
+    assert_eq!(status, StatusCode::OK);
+    eventually("the new suspension lifted", suspensions(vec![])).await;
+    eventually("the pause resumed on KumoMTA", mirrored(first, "resumed")).await;
+
+    let second = pause("again").await;
+    eventually("a new pause suspended", mirrored(second, "suspended")).await;
+    assert_eq!(recorder.suspension_ids(), ["susp-2"]);
 }
 
 async fn provider_and_campaign_thresholds_alert_on_their_own_scope(db: &TestDatabase) {

@@ -163,6 +163,9 @@ pub trait MonitorTx: Send {
     async fn resume_pause(&mut self, id: i64, now: i64, by: &str, reason: &str) -> Result<Pause, StoreError>;
     async fn claim_mta(&mut self, now: i64, lease_until: i64, limit: u32) -> Result<Vec<DueMta>, StoreError>;
     async fn update_mta(&mut self, id: i64, update: &MtaUpdate) -> Result<(), StoreError>;
+    /// Replaces a suspended pause's suspension ids, if they are still `expected` and the pause is
+    /// still suspended; whether it did.
+    async fn replace_mta_ids(&mut self, id: i64, expected: &[String], ids: &[String]) -> Result<bool, StoreError>;
 }
 
 /// Monitoring reads.
@@ -187,6 +190,8 @@ pub trait MonitorStore: Send + Sync {
     async fn webhook_deliveries(&self, webhook_id: i64, limit: u32) -> Result<Vec<WebhookDelivery>, StoreError>;
     /// Pauses, newest first; only those in force when `active_only`.
     async fn pauses(&self, active_only: bool, limit: u32) -> Result<Vec<Pause>, StoreError>;
+    /// Pauses in force that an MTA mirrors (suspending or suspended), with their suspension ids.
+    async fn mirrored_pauses(&self) -> Result<Vec<DueMta>, StoreError>;
 }
 
 /// Adds attempts reported in bulk.
@@ -481,6 +486,19 @@ pub async fn claim_mta(store: &dyn Store, now: i64, lease: i64, limit: u32) -> R
     let due = tx.claim_mta(now, now + lease, limit).await?;
     tx.commit().await?;
     Ok(due)
+}
+
+/// Replaces a suspended pause's suspension ids (see `MonitorTx::replace_mta_ids`).
+pub async fn replace_mta_ids(
+    store: &dyn Store,
+    id: i64,
+    expected: &[String],
+    ids: &[String],
+) -> Result<bool, StoreError> {
+    let mut tx = store.begin().await?;
+    let replaced = tx.replace_mta_ids(id, expected, ids).await?;
+    tx.commit().await?;
+    Ok(replaced)
 }
 
 /// Records what an MTA call did.

@@ -583,6 +583,26 @@ macro_rules! monitor_sql {
                 .map_err(::rebound_store::rows::backend)?;
                 Ok(())
             }
+
+            async fn replace_mta_ids(
+                &mut self,
+                id: i64,
+                expected: &[String],
+                ids: &[String],
+            ) -> Result<bool, ::rebound_store::StoreError> {
+                let json = |ids: &[String]| ::serde_json::to_string(ids).unwrap_or_else(|_| "[]".to_owned());
+                let done = ::sqlx::query(
+                    "UPDATE pauses SET mta_ids = $3 WHERE id = $1 AND mta_ids = $2 AND mta_state = 'suspended' \
+                     AND resumed_at IS NULL",
+                )
+                .bind(id)
+                .bind(json(expected))
+                .bind(json(ids))
+                .execute(&mut *self.tx)
+                .await
+                .map_err(::rebound_store::rows::backend)?;
+                Ok(done.rows_affected() == 1)
+            }
         }
 
         #[::async_trait::async_trait]
@@ -737,6 +757,18 @@ macro_rules! monitor_sql {
                     .await
                     .map_err(::rebound_store::rows::backend)?;
                 rows.iter().map(monitor_rows::pause).collect()
+            }
+
+            async fn mirrored_pauses(
+                &self,
+            ) -> Result<Vec<::rebound_store::monitor::DueMta>, ::rebound_store::StoreError> {
+                let sql = format!(
+                    "SELECT {} FROM pauses WHERE resumed_at IS NULL AND mta_state IN ('suspending', 'suspended') \
+                     ORDER BY id",
+                    monitor_rows::PAUSE
+                );
+                let rows = ::sqlx::query(&sql).fetch_all(&self.reader).await.map_err(::rebound_store::rows::backend)?;
+                rows.iter().map(monitor_rows::due_mta).collect()
             }
         }
     };

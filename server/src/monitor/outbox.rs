@@ -1,10 +1,18 @@
 //! Delivering what monitoring decided: signed webhook notifications and KumoMTA suspensions.
 //!
+//! KumoMTA keeps suspensions in memory: a restarted kumod has none. Each round, the suspensions
+//! it lists are compared with the pauses in force, and one that is missing is created again, so a
+//! pause shown as in force holds mail on KumoMTA too. KumoMTA answers a suspension with the same
+//! criteria as one it has with that one's id (a pause resumed and made again before its lift went
+//! out); lifting a pause leaves an id alone while another pause in force holds it.
+//!
 //! Both are claimed from the database (leased, so a crash or another replica never loses or
 //! doubles one), attempted, and retried with exponential back-off based on the monitor interval
 //! (1×, 2×, 4×, ... up to `MAX_ATTEMPTS` attempts). A webhook request carries
 //! `X-Rebound-Timestamp` and `X-Rebound-Signature: sha256=HEX`, the HMAC-SHA256 of
 //! `TIMESTAMP.BODY` under the webhook's secret, so receivers can check origin and freshness.
+
+use std::collections::HashSet;
 
 use hmac::{Hmac, Mac};
 use rebound_api::v1::{DeliveryState, MtaState, WebhookFormat};
@@ -50,8 +58,82 @@ pub async fn drain(state: &AppState) -> Result<(), StoreError> {
             let update = mirror(state, kumo, &due).await;
             ops::update_mta(state.store.as_ref(), due.pause.id, &update).await?;
         }
+        reconcile(state, kumo).await?;
     }
     Ok(())
+}
+
+/// The suspension ids KumoMTA lists, or why it could not say.
+async fn listed_suspensions(state: &AppState, kumo: &KumoConfig) -> Result<HashSet<String>, String> {
+    let response = kumo_request(state, kumo, reqwest::Method::GET).send().await.map_err(|e| e.to_string())?;
+    if !response.status().is_success() {
+        return Err(format!("KumoMTA answered {}", response.status()));
+    }
+    let listed: Vec<Value> = response.json().await.map_err(|e| format!("KumoMTA's list is not JSON: {e}"))?;
+    Ok(listed.iter().filter_map(|s| s["id"].as_str().map(str::to_owned)).collect())
+}
+
+/// Creates again the suspensions of pauses in force that KumoMTA no longer lists (it restarted).
+async fn reconcile(state: &AppState, kumo: &KumoConfig) -> Result<(), StoreError> {
+    let pauses: Vec<DueMta> = state
+        .store
+        .mirrored_pauses()
+        .await?
+        .into_iter()
+        .filter(|p| p.pause.mta_state == Some(MtaState::Suspended) && !p.ids.is_empty())
+        .collect();
+    if pauses.is_empty() {
+        return Ok(());
+    }
+    let listed = match listed_suspensions(state, kumo).await {
+        Ok(listed) => listed,
+        Err(error) => {
+            tracing::warn!(%error, "cannot list KumoMTA's suspensions to check them");
+            return Ok(());
+        }
+    };
+    let Ok(monitoring) = state.monitoring().await else { return Ok(()) };
+    for due in pauses {
+        if due.ids.iter().all(|id| listed.contains(id)) {
+            continue;
+        }
+        let reason = format!("Rebound pause #{}: {}", due.pause.id, due.pause.reason);
+        let bodies = suspensions(&monitoring.isps, &due.pause.scope, &reason, &kumo.duration);
+        let mut ids = due.ids.clone();
+        let mut created = Vec::new();
+        for (id, body) in ids.iter_mut().zip(&bodies).filter(|(id, _)| !listed.contains(id.as_str())) {
+            match create_suspension(state, kumo, body).await {
+                Ok(new) => {
+                    created.push(new.clone());
+                    *id = new;
+                }
+                Err(error) => {
+                    tracing::warn!(pause = due.pause.id, %error, "re-creating a lost KumoMTA suspension failed");
+                    break;
+                }
+            }
+        }
+        if created.is_empty() {
+            continue;
+        }
+        if ops::replace_mta_ids(state.store.as_ref(), due.pause.id, &due.ids, &ids).await? {
+            tracing::info!(pause = due.pause.id, count = created.len(), "re-created KumoMTA suspensions it had lost");
+        } else {
+            // The pause was resumed meanwhile: the suspensions just made would hold mail for nothing.
+            let held = held_elsewhere(state, due.pause.id).await?;
+            let orphans: Vec<String> = created.into_iter().filter(|id| !held.contains(id)).collect();
+            if let Err((_, error)) = lift(state, kumo, &orphans).await {
+                tracing::warn!(pause = due.pause.id, %error, "deleting a KumoMTA suspension made for a resumed pause failed");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The suspension ids that pauses in force other than `pause` hold.
+async fn held_elsewhere(state: &AppState, pause: i64) -> Result<HashSet<String>, StoreError> {
+    let pauses = state.store.mirrored_pauses().await?;
+    Ok(pauses.into_iter().filter(|p| p.pause.id != pause).flat_map(|p| p.ids).collect())
 }
 
 /// A Slack-compatible message for a stored JSON notification.
@@ -144,7 +226,18 @@ fn kumo_request(state: &AppState, kumo: &KumoConfig, method: reqwest::Method) ->
 async fn mirror(state: &AppState, kumo: &KumoConfig, due: &DueMta) -> MtaUpdate {
     let attempts = due.attempts + 1;
     let resuming = due.pause.resumed_at.is_some();
-    let result = if resuming { lift(state, kumo, &due.ids).await } else { suspend(state, kumo, due).await };
+    let result = if resuming {
+        // An id another pause in force holds (KumoMTA gave both the same suspension) stays.
+        match held_elsewhere(state, due.pause.id).await {
+            Ok(held) => {
+                let own: Vec<String> = due.ids.iter().filter(|id| !held.contains(*id)).cloned().collect();
+                lift(state, kumo, &own).await
+            }
+            Err(e) => Err((due.ids.clone(), e.to_string())),
+        }
+    } else {
+        suspend(state, kumo, due).await
+    };
     match result {
         Ok(ids) => MtaUpdate {
             state: if resuming { MtaState::Resumed } else { MtaState::Suspended },
@@ -182,21 +275,26 @@ async fn suspend(state: &AppState, kumo: &KumoConfig, due: &DueMta) -> MtaResult
     // Suspension ids are kept in request order, so a retry after a partial failure carries on
     // with the first request that has none.
     let mut ids = due.ids.clone();
-    for body in bodies.into_iter().skip(due.ids.len()) {
-        let response = kumo_request(state, kumo, reqwest::Method::POST).json(&body).send().await;
-        let id = match response {
-            Ok(r) if r.status().is_success() => {
-                r.json::<Value>().await.ok().and_then(|v| v["id"].as_str().map(str::to_owned))
-            }
-            Ok(r) => return Err((ids, format!("KumoMTA answered {}", r.status()))),
-            Err(e) => return Err((ids, format!("KumoMTA unreachable: {e}"))),
-        };
-        match id {
-            Some(id) => ids.push(id),
-            None => return Err((ids, "KumoMTA's answer had no suspension id".to_owned())),
+    for body in bodies.iter().skip(due.ids.len()) {
+        match create_suspension(state, kumo, body).await {
+            Ok(id) => ids.push(id),
+            Err(error) => return Err((ids, error)),
         }
     }
     Ok(ids)
+}
+
+/// Creates one suspension; its id.
+async fn create_suspension(state: &AppState, kumo: &KumoConfig, body: &Value) -> Result<String, String> {
+    let response = kumo_request(state, kumo, reqwest::Method::POST).json(body).send().await;
+    let id = match response {
+        Ok(r) if r.status().is_success() => {
+            r.json::<Value>().await.ok().and_then(|v| v["id"].as_str().map(str::to_owned))
+        }
+        Ok(r) => return Err(format!("KumoMTA answered {}", r.status())),
+        Err(e) => return Err(format!("KumoMTA unreachable: {e}")),
+    };
+    id.ok_or_else(|| "KumoMTA's answer had no suspension id".to_owned())
 }
 
 async fn lift(state: &AppState, kumo: &KumoConfig, ids: &[String]) -> MtaResult {
