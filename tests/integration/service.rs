@@ -622,6 +622,10 @@ async fn the_change_feed_tells_every_change_in_order(server: &TestServer) {
     let path = format!("/api/v1/imports/{}/data", job["id"]);
     let (status, _) = Api::send(admin.request(reqwest::Method::PUT, &path).body("staff@example.com\n")).await;
     assert_eq!(status, StatusCode::OK);
+    let (_, second_job) = admin.post("/api/v1/imports", json!({"format": "text"})).await;
+    let path = format!("/api/v1/imports/{}/data", second_job["id"]);
+    let (status, _) = Api::send(admin.request(reqwest::Method::PUT, &path).body("new@example.com\n")).await;
+    assert_eq!(status, StatusCode::OK);
 
     let (_, feed) = reader.get("/api/v1/suppressions/changes").await;
     let seen: Vec<(String, String, String)> = feed["items"]
@@ -642,6 +646,7 @@ async fn the_change_feed_tells_every_change_in_order(server: &TestServer) {
         ("escalated", "gone@example.com", "complaint"),
         ("lifted", "staff@example.com", "manual"),
         ("reopened", "staff@example.com", "manual"),
+        ("added", "new@example.com", "manual"),
     ]
     .map(|(a, b, c)| (a.to_owned(), b.to_owned(), c.to_owned()));
     assert_eq!(seen, expected, "{feed}");

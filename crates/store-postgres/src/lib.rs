@@ -68,6 +68,13 @@ async fn announce(tx: &mut sqlx::Transaction<'static, Postgres>, changed: &[i64]
     Ok(())
 }
 
+/// The lock under which the change feed's sequence numbers are drawn, held to the end of the
+/// commit, so that they are in commit order across replicas (the feed's trigger takes it too).
+async fn feed_lock(tx: &mut sqlx::Transaction<'static, Postgres>) -> Result<(), StoreError> {
+    sqlx::query("SELECT pg_advisory_xact_lock(7365021)").execute(&mut **tx).await.map_err(backend)?;
+    Ok(())
+}
+
 /// Notifications of `CHANNEL`.
 struct Feed(PgListener);
 
@@ -86,6 +93,7 @@ rebound_store::sql_store! {
     store: PostgresStore,
     tx: PostgresTx,
     announce: announce,
+    feed_lock: feed_lock,
     specific: {
         fn backend(&self) -> &'static str {
             "postgres"

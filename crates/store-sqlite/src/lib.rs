@@ -67,11 +67,17 @@ async fn announce(_tx: &mut sqlx::Transaction<'static, Sqlite>, _changed: &[i64]
     Ok(())
 }
 
+/// SQLite serialises writers: the change feed's row order is the commit order already.
+async fn feed_lock(_tx: &mut sqlx::Transaction<'static, Sqlite>) -> Result<(), StoreError> {
+    Ok(())
+}
+
 rebound_store::sql_store! {
     db: Sqlite,
     store: SqliteStore,
     tx: SqliteTx,
     announce: announce,
+    feed_lock: feed_lock,
     specific: {
         fn backend(&self) -> &'static str {
             "sqlite"

@@ -15,17 +15,40 @@ macro_rules! sql_store {
         store: $store:ty,
         tx: $tx:ident,
         announce: $announce:path,
+        feed_lock: $feed_lock:path,
         specific: { $($specific:tt)* }
     ) => {
-        /// A write transaction; suppressions it changes are announced on commit.
+        /// A write transaction; suppressions it changes are announced on commit, and the entries it
+        /// creates get their `added` row in the change feed then (changes to existing entries get
+        /// theirs from triggers).
         pub struct $tx {
             tx: ::sqlx::Transaction<'static, $db>,
             changed: Vec<i64>,
+            added: Vec<i64>,
         }
 
         impl $tx {
             fn new(tx: ::sqlx::Transaction<'static, $db>) -> Self {
-                Self { tx, changed: Vec::new() }
+                Self { tx, changed: Vec::new(), added: Vec::new() }
+            }
+
+            /// The change feed's rows for the entries this transaction created, in bulk: a
+            /// million-row import pays one statement per thousand entries, not a trigger per row.
+            async fn feed_added(&mut self) -> Result<(), $crate::StoreError> {
+                if self.added.is_empty() {
+                    return Ok(());
+                }
+                $feed_lock(&mut self.tx).await?;
+                for chunk in self.added.chunks(1_000) {
+                    let mut b = ::sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO suppression_changes (suppression_id, change, reason, actor, at, expires_at) \
+                         SELECT id, 'added', reason, source, created_at, expires_at FROM suppressions WHERE id IN (",
+                    );
+                    $crate::rows::push_list(&mut b, chunk);
+                    b.push(" ORDER BY id");
+                    b.build().execute(&mut *self.tx).await.map_err($crate::rows::backend)?;
+                }
+                Ok(())
             }
 
             fn changed(&mut self, entry: ::rebound_api::v1::Suppression) -> ::rebound_api::v1::Suppression {
@@ -37,6 +60,7 @@ macro_rules! sql_store {
         #[::async_trait::async_trait]
         impl $crate::Tx for $tx {
             async fn commit(mut self: Box<Self>) -> Result<(), $crate::StoreError> {
+                self.feed_added().await?;
                 $announce(&mut self.tx, &self.changed).await?;
                 self.tx.commit().await.map_err($crate::rows::backend)
             }
@@ -201,6 +225,7 @@ macro_rules! sql_store {
                     let mut entries = rows.iter().map($crate::rows::suppression).collect::<Result<Vec<_>, _>>()?;
                     entries.sort_unstable_by_key(|e| e.id);
                     self.changed.extend(entries.iter().map(|e| e.id));
+                    self.added.extend(entries.iter().map(|e| e.id));
                     out.extend(entries);
                 }
                 Ok(out)
@@ -258,7 +283,9 @@ macro_rules! sql_store {
                 .fetch_one(&mut *self.tx)
                 .await
                 .map_err(|e| $crate::rows::write_error(e, "suppression"))?;
-                Ok(self.changed($crate::rows::suppression(&row)?))
+                let entry = self.changed($crate::rows::suppression(&row)?);
+                self.added.push(entry.id);
+                Ok(entry)
             }
 
             async fn reopen_suppression(
@@ -315,6 +342,10 @@ macro_rules! sql_store {
                 let mut out = $crate::ImportCounts::default();
                 // 11 parameters a row; SQLite allows 32,766 per statement, PostgreSQL 65,535.
                 for chunk in rows.chunks(2_500) {
+                    let newest: i64 = ::sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM suppressions")
+                        .fetch_one(&mut *self.tx)
+                        .await
+                        .map_err($crate::rows::backend)?;
                     let mut b = ::sqlx::QueryBuilder::<$db>::new(
                         "INSERT INTO suppressions (key, address, domain, domain_wide, scope, reason, source, note, \
                          active, created_at, updated_at, expires_at) ",
@@ -337,23 +368,30 @@ macro_rules! sql_store {
                         " ON CONFLICT (key, scope) DO UPDATE SET active = TRUE, reason = excluded.reason, ",
                         "source = excluded.source, rule = NULL, note = excluded.note, updated_at = excluded.updated_at, ",
                         "expires_at = excluded.expires_at, lifted_at = NULL, lifted_by = NULL, lift_reason = NULL ",
-                        "WHERE suppressions.active = FALSE RETURNING created_at = updated_at AS fresh, "
+                        "WHERE suppressions.active = FALSE RETURNING id > "
                     ));
+                    // Entries are never deleted, so a row this statement inserted has an id above
+                    // every id before it; a reopened one has not (its times may be equal to the
+                    // second when it was created and reopened in the same second).
+                    b.push_bind(newest).push(" AS fresh, ");
                     b.push(if want_entries { $crate::columns!(index) } else { "id" });
                     let returned = b.build().fetch_all(&mut *self.tx).await.map_err($crate::rows::backend)?;
                     for row in &returned {
                         let fresh: bool = ::sqlx::Row::try_get(row, "fresh").map_err($crate::rows::backend)?;
+                        let id = if want_entries {
+                            let entry = $crate::rows::index_entry(row)?;
+                            let id = entry.id;
+                            out.entries.push(entry);
+                            id
+                        } else {
+                            ::sqlx::Row::try_get(row, "id").map_err($crate::rows::backend)?
+                        };
+                        self.changed.push(id);
                         if fresh {
                             out.created += 1;
+                            self.added.push(id);
                         } else {
                             out.reopened += 1;
-                        }
-                        if want_entries {
-                            let entry = $crate::rows::index_entry(row)?;
-                            self.changed.push(entry.id);
-                            out.entries.push(entry);
-                        } else {
-                            self.changed.push(::sqlx::Row::try_get(row, "id").map_err($crate::rows::backend)?);
                         }
                     }
                 }
