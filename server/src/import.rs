@@ -18,6 +18,7 @@ use rebound_api::v1::{ImportFormat, ImportJob, RejectedLine, SuppressionReason};
 use rebound_store::{Actor, ImportRow, Store, StoreError, ops};
 
 use crate::auth;
+use crate::csv::{CsvRecords, CsvStep};
 use crate::index::SuppressionIndex;
 use crate::routes::names;
 
@@ -47,98 +48,6 @@ struct Columns {
     scope: Option<usize>,
     note: Option<usize>,
     expires_at: Option<usize>,
-}
-
-/// A CSV record in the making: `csv-core` parses the bytes as they come, whatever the chunk
-/// boundaries, into one record's fields.
-struct CsvRecords {
-    reader: csv_core::Reader,
-    output: Vec<u8>,
-    ends: Vec<usize>,
-    out_len: usize,
-    ends_len: usize,
-    /// Why the record being read will be rejected (too long, too many fields): it is read to its
-    /// end and dropped.
-    oversized: Option<&'static str>,
-    /// The last byte read: a record that ended on `\n` has had its line counted already.
-    last: u8,
-}
-
-/// What reading a chunk of CSV gave.
-enum CsvStep {
-    /// The chunk is used up; more input is needed.
-    NeedInput,
-    /// A whole record (or why it is refused), and the line on which it ends.
-    Record(Result<Vec<String>, &'static str>, u64),
-    /// The end of the input.
-    End,
-}
-
-impl CsvRecords {
-    fn new() -> Self {
-        Self {
-            reader: csv_core::ReaderBuilder::new().comment(Some(b'#')).build(),
-            output: vec![0; MAX_RECORD],
-            ends: vec![0; MAX_FIELDS],
-            out_len: 0,
-            ends_len: 0,
-            oversized: None,
-            last: 0,
-        }
-    }
-
-    /// Reads from `input` (empty: the end of the stream) up to the next record; returns what it
-    /// found and how many bytes it used.
-    fn step(&mut self, mut input: &[u8]) -> (CsvStep, usize) {
-        let mut used = 0;
-        loop {
-            let (result, read, written, ended) =
-                self.reader.read_record(input, &mut self.output[self.out_len..], &mut self.ends[self.ends_len..]);
-            if read > 0 {
-                self.last = input[read - 1];
-            }
-            input = &input[read..];
-            used += read;
-            self.out_len += written;
-            self.ends_len += ended;
-            match result {
-                csv_core::ReadRecordResult::InputEmpty => return (CsvStep::NeedInput, used),
-                csv_core::ReadRecordResult::End => return (CsvStep::End, used),
-                csv_core::ReadRecordResult::OutputFull => {
-                    self.oversized.get_or_insert("longer than 65,536 bytes (an unclosed quote?)");
-                    self.out_len = 0;
-                }
-                csv_core::ReadRecordResult::OutputEndsFull => {
-                    self.oversized.get_or_insert("made of more than 64 fields");
-                    self.ends_len = 0;
-                }
-                csv_core::ReadRecordResult::Record => {
-                    let line = self.reader.line() - u64::from(self.last == b'\n');
-                    return (CsvStep::Record(self.take(), line), used);
-                }
-            }
-        }
-    }
-
-    fn take(&mut self) -> Result<Vec<String>, &'static str> {
-        let record = match self.oversized.take() {
-            Some(why) => Err(why),
-            None => {
-                let mut start = 0;
-                Ok(self.ends[..self.ends_len]
-                    .iter()
-                    .map(|&end| {
-                        let field = String::from_utf8_lossy(&self.output[start..end]).into_owned();
-                        start = end;
-                        field
-                    })
-                    .collect())
-            }
-        };
-        self.out_len = 0;
-        self.ends_len = 0;
-        record
-    }
 }
 
 struct Importer<'a> {
@@ -175,7 +84,7 @@ where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
     E: Display,
 {
-    let csv = (job.format == ImportFormat::Csv).then(|| Box::new(CsvRecords::new()));
+    let csv = (job.format == ImportFormat::Csv).then(|| Box::new(CsvRecords::new(MAX_RECORD, MAX_FIELDS, true)));
     let mut importer = Importer {
         store,
         index,
@@ -301,7 +210,7 @@ impl Importer<'_> {
 
     /// Handles a CSV record just completed. `Err` is fatal to the job (a header without an
     /// address column).
-    fn end_record(&mut self, record: Result<Vec<String>, &'static str>) -> Result<(), String> {
+    fn end_record(&mut self, record: Result<Vec<String>, String>) -> Result<(), String> {
         let fields = match record {
             Ok(fields) => fields,
             Err(why) => {
@@ -454,8 +363,8 @@ mod tests {
     use super::*;
 
     /// The records of a CSV text fed in chunks of `chunk` bytes.
-    fn records(text: &[u8], chunk: usize) -> Vec<(Result<Vec<String>, &'static str>, u64)> {
-        let mut csv = CsvRecords::new();
+    fn records(text: &[u8], chunk: usize) -> Vec<(Result<Vec<String>, String>, u64)> {
+        let mut csv = CsvRecords::new(MAX_RECORD, MAX_FIELDS, true);
         let mut found = Vec::new();
         let mut collect = |csv: &mut CsvRecords, mut input: &[u8]| loop {
             let (step, used) = csv.step(input);

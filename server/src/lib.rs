@@ -9,6 +9,7 @@ mod classify_cmd;
 pub mod cli;
 pub mod config;
 mod console;
+mod csv;
 pub mod error;
 mod export;
 mod extract;

@@ -23,6 +23,7 @@ on_both_backends!(
     kumomta_log_records_feed_events_and_sends,
     kumomta_records_are_read_for_what_they_mean,
     kumomta_suspensions_survive_a_kumod_restart,
+    powermta_accounting_files_feed_events_and_sends,
     provider_and_campaign_thresholds_alert_on_their_own_scope,
 );
 
@@ -604,6 +605,81 @@ async fn kumomta_suspensions_survive_a_kumod_restart(db: &TestDatabase) {
     let second = pause("again").await;
     eventually("a new pause suspended", mirrored(second, "suspended")).await;
     assert_eq!(recorder.suspension_ids(), ["susp-2"]);
+}
+
+/// PowerMTA's accounting records, in the CSV its `<acct-file>` writes (the field list of its
+/// documentation, a combined file's union of columns): deliveries and bounces are attempts, a
+/// bounce's status and diagnostic are classified, its category only helps a reply nothing
+/// explains, a temporary failure is never hard, a feedback record is a complaint; a file sent
+/// again records nothing twice, and a bad record is named while the rest are stored.
+async fn powermta_accounting_files_feed_events_and_sends(db: &TestDatabase) {
+    let server = TestServer::start(db, None).await;
+    let admin = &Api::admin(&server).await;
+    let token = server.api_key("powermta", &["events:write", "check"]).await;
+    let pmta = &Api::key(&server, token);
+    let template = "type,timeLogged,timeQueued,orig,rcpt,orcpt,dsnAction,dsnStatus,dsnDiag,dsnMta,bounceCat,srcType,srcMta,\
+dlvType,dlvSourceIp,dlvDestinationIp,dlvEsmtpAvailable,dlvSize,vmta,jobId,envId,queue,vmtaPool,feedbackType\r\n\
+d,@NOW@,@NOW@,news@sender.example,ok@gmail.com,,relayed,2.0.0 (success),\
+smtp;250 2.0.0 OK,gmail-smtp-in.l.google.com (192.0.2.25),,smtp,,smtp,198.51.100.7,192.0.2.25,yes,2048,vmta-a,spring,,gmail.com/vmta-a,,\r\n\
+b,@NOW@,,news@sender.example,gone@gmail.com,,failed,5.1.1 (bad destination mailbox address),\
+\"smtp;550-5.1.1 The email account that you tried to reach does not exist, please check it\",gmail-smtp-in.l.google.com,bad-mailbox,smtp,,smtp,198.51.100.7,,,,vmta-a,spring,,,,\r\n\
+b,@NOW@,,news@sender.example,blocked@yahoo.com,,failed,5.7.1 (delivery not authorized),\
+\"smtp;553 5.7.1 [BL21] Connections will not be accepted from 198.51.100.7, because the ip is in Spamhaus's list\",mta5.am0.yahoodns.net,bad-mailbox,smtp,,smtp,198.51.100.7,,,,vmta-a,spring,,,,\r\n\
+b,@NOW@,,news@sender.example,hinted@example.net,,failed,5.0.0 (undefined status),smtp;550 xyzzy,mx.example.net,bad-mailbox,smtp,,smtp,198.51.100.7,,,,vmta-a,spring,,,,\r\n\
+t,@NOW@,,news@sender.example,later@gmail.com,,delayed,4.2.2 (mailbox full),smtp;452 4.2.2 Mailbox full,gmail-smtp-in.l.google.com,quota-issues,smtp,,smtp,198.51.100.7,,,,vmta-a,spring,,,,\r\n\
+f,@NOW@,,news@sender.example,angry@yahoo.com,,,,,,,,,,,,,,vmta-a,spring,,,,abuse\r\n\
+b,yesterday-ish,,news@sender.example,not an address,,failed,5.1.1,smtp;550 5.1.1 unknown,,,smtp,,smtp,,,,,vmta-a,spring,,,,\r\n";
+    // Logged a minute ago, as Unix seconds (the other form PowerMTA writes is read by the unit tests).
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() - 60;
+    let file = template.replace("@NOW@", &now.to_string());
+    let post = |body: String| async move {
+        Api::send(
+            pmta.request(reqwest::Method::POST, "/api/v1/integrations/powermta")
+                .header("Content-Type", "text/csv")
+                .body(body),
+        )
+        .await
+    };
+    let (status, body) = post(file.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        (body["events"].as_u64(), body["sends"].as_u64(), body["ignored"].as_u64()),
+        (Some(6), Some(4), Some(1)),
+        "{body}"
+    );
+    assert!(body["problems"][0].as_str().unwrap().starts_with("line 8:"), "{body}");
+
+    assert!(pmta.suppressed("gone@gmail.com", None).await, "a user unknown is hard");
+    assert!(!pmta.suppressed("blocked@yahoo.com", None).await, "a block stays a block whatever the category says");
+    assert!(pmta.suppressed("hinted@example.net", None).await, "bad-mailbox helps a reply nothing explains");
+    assert!(!pmta.suppressed("later@gmail.com", None).await, "a temporary failure is never hard");
+    assert!(pmta.suppressed("angry@yahoo.com", None).await, "a feedback record is a complaint");
+    assert!(!pmta.suppressed("ok@gmail.com", None).await);
+
+    let (_, campaigns) = admin.get("/api/v1/metrics/breakdown?by=campaign").await;
+    let counts = &campaigns["rows"][0]["counts"];
+    assert_eq!(campaigns["rows"][0]["name"], "spring", "the campaign comes from jobId: {campaigns}");
+    let seen = ["sent", "delivered", "hard", "soft", "block", "complaint"].map(|k| counts[k].as_u64().unwrap());
+    assert_eq!(seen, [4, 1, 2, 1, 1, 1], "{counts}");
+    let (_, streams) = admin.get("/api/v1/metrics/breakdown?by=stream").await;
+    assert_eq!(streams["rows"][0]["name"], "vmta-a", "the VMTA is the stream: {streams}");
+
+    // The same file again: every event is a repeat.
+    let (_, again) = post(file.clone()).await;
+    assert_eq!(again["events"], 6, "{again}");
+    let (_, campaigns) = admin.get("/api/v1/metrics/breakdown?by=campaign").await;
+    assert_eq!(campaigns["rows"][0]["counts"]["hard"], 2, "{campaigns}");
+
+    for (bad, why) in [("", "empty"), ("a,b,c\r\nd,e,f\r\n", "type")] {
+        let (status, error) = Api::send(
+            pmta.request(reqwest::Method::POST, "/api/v1/integrations/powermta")
+                .header("Content-Type", "text/csv")
+                .body(bad),
+        )
+        .await;
+        assert_eq!((status, error["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("body")), "{error}");
+        assert!(error["error"]["message"].as_str().unwrap().contains(why), "{error}");
+    }
 }
 
 async fn provider_and_campaign_thresholds_alert_on_their_own_scope(db: &TestDatabase) {

@@ -13,6 +13,7 @@ pub(crate) mod metrics;
 pub(crate) mod names;
 mod openapi;
 mod pauses;
+mod powermta;
 mod settings;
 mod suppressions;
 mod unclassified;
@@ -48,6 +49,7 @@ pub fn router() -> Router<AppState> {
         .merge(users::router())
         .merge(metrics::router())
         .merge(kumomta::router())
+        .merge(powermta::router())
         .merge(pauses::router())
         .merge(webhooks::router())
         .merge(unclassified::router())
