@@ -18,8 +18,8 @@ INSERT INTO suppression_changes (suppression_id, change, reason, actor, at, expi
     SELECT id, 'added', reason, source, updated_at, expires_at
     FROM suppressions WHERE active ORDER BY id;
 
--- A new entry gets its `added` row from the store, in bulk at the commit of the transaction that
--- created it (a trigger per row would cost a million-row import a third of its time); a change to
+-- A new entry gets its `added` row from the store, in bulk, in the transaction that created it (a
+-- trigger per row would cost a million-row import a third of its time); a change to
 -- an existing entry gets its row from this trigger, deferred to the commit. Both take one lock
 -- there, held to the end of the commit: sequence numbers are drawn in commit order, so a follower
 -- that has read number N never later finds a smaller one committed by another replica.

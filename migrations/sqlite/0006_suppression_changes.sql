@@ -18,8 +18,8 @@ INSERT INTO suppression_changes (suppression_id, change, reason, actor, at, expi
     SELECT id, 'added', reason, source, updated_at, expires_at
     FROM suppressions WHERE active = 1 ORDER BY id;
 
--- A new entry gets its `added` row from the store, in bulk at the commit of the transaction that
--- created it (a trigger per row would cost a million-row import a third of its time); a change to
+-- A new entry gets its `added` row from the store, in bulk, in the transaction that created it (a
+-- trigger per row would cost a million-row import a third of its time); a change to
 -- an existing entry gets its row from this trigger. SQLite serialises writers and rows here are
 -- never deleted, so each new rowid is the largest yet plus one: the rowid order is the commit order.
 CREATE TRIGGER suppression_changes_updated AFTER UPDATE OF active, reason ON suppressions

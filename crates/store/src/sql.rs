@@ -389,10 +389,27 @@ macro_rules! sql_store {
                         self.changed.push(id);
                         if fresh {
                             out.created += 1;
-                            self.added.push(id);
                         } else {
                             out.reopened += 1;
                         }
+                    }
+                    // The new entries' rows in the change feed, in one range read of what this
+                    // statement inserted (ids above `newest`, this source, this second): cheaper
+                    // than listing a large import's ids. The feed's lock is held from here to the
+                    // commit, so the numbers stay in commit order.
+                    if returned.iter().any(|row| ::sqlx::Row::try_get::<bool, _>(row, "fresh").unwrap_or(true)) {
+                        $feed_lock(&mut self.tx).await?;
+                        ::sqlx::query(
+                            "INSERT INTO suppression_changes (suppression_id, change, reason, actor, at, expires_at) \
+                             SELECT id, 'added', reason, source, created_at, expires_at FROM suppressions \
+                             WHERE id > $1 AND source = $2 AND created_at = $3 ORDER BY id",
+                        )
+                        .bind(newest)
+                        .bind(source)
+                        .bind(now)
+                        .execute(&mut *self.tx)
+                        .await
+                        .map_err($crate::rows::backend)?;
                     }
                 }
                 Ok(out)
