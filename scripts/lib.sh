@@ -50,6 +50,7 @@ ensure_build_tools() {
 build_console() {
   step "building the console (trunk build --release)"
   (cd "$REPO_ROOT" && trunk build --release)
+  python3 "$REPO_ROOT/scripts/boot-script.py" "$REPO_ROOT/dist" "$REPO_ROOT/frontend/sw-register.js"
   local f
   for f in "$REPO_ROOT"/dist/*.wasm "$REPO_ROOT"/dist/*.js "$REPO_ROOT"/dist/*.css "$REPO_ROOT"/dist/*.html; do
     [ -e "$f" ] || continue

@@ -55,6 +55,27 @@ test('classifies replies in the browser, with the network off', async () => {
   assert.deepEqual(errors, []);
 });
 
+test('every response says what a browser may do with it, and the console runs no inline script', async () => {
+  const { page, errors } = browser;
+  const response = await page.goto(server.url);
+  await page.getByRole('heading', { name: 'Classify a bounce' }).waitFor();
+  const html = await response.text();
+  assert.doesNotMatch(html, /<script(?![^>]*\bsrc=)[^>]*>/, 'no inline script in the page');
+  const assets = [...html.matchAll(/(?:src|href)="(\/[^"]+\.(?:js|wasm|css))"/g)].map((m) => m[1]);
+  assert.ok(assets.length >= 3, `${assets}`);
+  for (const path of ['/', '/suppressions', '/api/v1/health', '/api/v1/nothing-here', ...assets]) {
+    const headers = (await page.request.get(new URL(path, server.url).href)).headers();
+    const csp = headers['content-security-policy'] || '';
+    assert.match(csp, /default-src 'self'/, path);
+    assert.match(csp, /script-src 'self' 'wasm-unsafe-eval';/, path);
+    assert.match(csp, /frame-ancestors 'none'/, path);
+    assert.doesNotMatch(csp, /unsafe-inline/, path);
+    assert.equal(headers['x-content-type-options'], 'nosniff', path);
+    assert.equal(headers['referrer-policy'], 'same-origin', path);
+  }
+  assert.deepEqual(errors, []);
+});
+
 test('pasted text is shown as text, never as markup', async () => {
   const { page, errors } = browser;
   await page.goto(server.url);

@@ -56,7 +56,11 @@ export async function startServer({ args = [] } = {}) {
   };
 }
 
-/** A fresh browser page that records page errors and requests, so tests can assert on both. */
+/**
+ * A fresh browser page that records page errors and requests, so tests can assert on both. What the
+ * server's Content-Security-Policy refused counts as a page error: every test that expects no error
+ * also proves the console runs under that policy.
+ */
 export async function openBrowser() {
   const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: CHROMIUM_FLAGS });
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
@@ -64,6 +68,9 @@ export async function openBrowser() {
   const errors = [];
   const requests = [];
   page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && /Content Security Policy/i.test(m.text())) errors.push(m.text());
+  });
   page.on('request', (r) => requests.push(r.url()));
   return { browser, context, page, errors, requests };
 }
