@@ -889,6 +889,20 @@ mod tests {
         assert_eq!(&text[hit.span], "over quota");
     }
 
+    /// A rule without prefix literals is tried on every text; each built-in one costs every
+    /// classification, so only the `*` rules (which a scope alone decides) may be one.
+    #[test]
+    fn every_builtin_pattern_has_prefix_literals() {
+        let set = crate::classifier::builtin_rules().unwrap();
+        let unfiltered: Vec<&str> = set
+            .unfiltered
+            .iter()
+            .filter(|&&rule| set.patterns[rule].is_some())
+            .map(|&rule| set.ids[rule].as_str())
+            .collect();
+        assert_eq!(unfiltered, Vec::<&str>::new());
+    }
+
     #[test]
     fn rules_without_prefix_literals_still_match() {
         let set = rules("[blocked]\nshort  (ip|rbl) listed\n");
