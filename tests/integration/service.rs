@@ -555,8 +555,19 @@ async fn until_checked(api: &Api<'_>, email: &str, expected: bool) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_replicas_see_each_others_changes() {
-    use crate::support::{Backend, TestDatabase};
-    let Some(db) = TestDatabase::create(Backend::Postgres).await else {
+    replicas_see_each_others_changes(crate::support::Backend::Postgres).await;
+}
+
+/// On SQLite the other writer is the command line (`rebound import`, `rebound ingest`) writing to
+/// the file the server serves: the server's index learns of it from the polled change feed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_writers_on_one_file_see_each_others_changes() {
+    replicas_see_each_others_changes(crate::support::Backend::Sqlite).await;
+}
+
+async fn replicas_see_each_others_changes(backend: crate::support::Backend) {
+    use crate::support::TestDatabase;
+    let Some(db) = TestDatabase::create(backend).await else {
         eprintln!("PostgreSQL left out: REBOUND_SKIP_POSTGRES=1");
         return;
     };

@@ -8,14 +8,16 @@
 //! from `migrations/sqlite` are embedded and applied by `open`. The statements themselves are
 //! shared with PostgreSQL (`rebound_store::sql_store!`).
 //!
-//! One server process owns the file: there is no change feed between processes.
+//! One server process serves the file, but the command line (`rebound import`, `rebound ingest`)
+//! may write to it while the server runs: the change feed polls the `suppression_changes` table
+//! (see `Poll`), so the server's pre-send index learns of those writes within a poll interval.
 
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
 use rebound_store::rows::backend;
-use rebound_store::{ChangeFeed, StoreError, Tx};
+use rebound_store::{ChangeFeed, Store, StoreError, Tx};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool};
 
@@ -72,6 +74,37 @@ async fn feed_lock(_tx: &mut sqlx::Transaction<'static, Sqlite>) -> Result<(), S
     Ok(())
 }
 
+/// How often the change feed looks for changes when there were none.
+const POLL_INTERVAL: Duration = Duration::from_millis(500);
+/// Most changes one poll reads.
+const POLL_BATCH: u32 = 10_000;
+
+/// The change feed of a SQLite file: the `suppression_changes` rows after the last one seen. SQLite
+/// has no notifications between processes, so it polls; a poll is one indexed range read, and
+/// finds nothing unless something was written. It also sees the server's own writes, which its
+/// index already holds: applying those again changes nothing.
+struct Poll {
+    store: SqliteStore,
+    last: i64,
+}
+
+#[async_trait::async_trait]
+impl ChangeFeed for Poll {
+    async fn next(&mut self) -> Result<Option<Vec<i64>>, StoreError> {
+        loop {
+            let changes = self.store.list_changes(self.last, POLL_BATCH).await?;
+            if let Some(last) = changes.last() {
+                self.last = last.sequence;
+                let mut ids: Vec<i64> = changes.iter().map(|c| c.suppression_id).collect();
+                ids.sort_unstable();
+                ids.dedup();
+                return Ok(Some(ids));
+            }
+            tokio::time::sleep(POLL_INTERVAL).await;
+        }
+    }
+}
+
 rebound_store::sql_store! {
     db: Sqlite,
     store: SqliteStore,
@@ -94,7 +127,8 @@ rebound_store::sql_store! {
         }
 
         async fn change_feed(&self) -> Result<Option<Box<dyn ChangeFeed>>, StoreError> {
-            Ok(None)
+            let last = self.last_change().await?;
+            Ok(Some(Box::new(Poll { store: self.clone(), last })))
         }
     }
 }

@@ -184,8 +184,11 @@ pub trait Store: monitor::MonitorStore + Send + Sync + 'static {
     /// The change feed after `after`, in sequence order: at most `limit` changes.
     async fn list_changes(&self, after: i64, limit: u32) -> Result<Vec<ListChange>, StoreError>;
 
-    /// Waits for suppressions changed by other processes (PostgreSQL `LISTEN`); `None` when the
-    /// backend has a single writer process and no feed is needed.
+    /// The change feed's latest sequence (0 when it is empty).
+    async fn last_change(&self) -> Result<i64, StoreError>;
+
+    /// Waits for suppressions changed by other processes: other replicas on PostgreSQL (`LISTEN`),
+    /// the command line (`rebound import`, `rebound ingest`) writing to the same SQLite file.
     async fn change_feed(&self) -> Result<Option<Box<dyn ChangeFeed>>, StoreError>;
 }
 

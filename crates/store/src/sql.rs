@@ -1005,6 +1005,14 @@ macro_rules! sql_store {
                 rows.iter().map($crate::rows::list_change).collect()
             }
 
+            async fn last_change(&self) -> Result<i64, $crate::StoreError> {
+                let row = ::sqlx::query("SELECT COALESCE(MAX(sequence), 0) FROM suppression_changes")
+                    .fetch_one(&self.reader)
+                    .await
+                    .map_err($crate::rows::backend)?;
+                ::sqlx::Row::try_get::<i64, _>(&row, 0).map_err($crate::rows::backend)
+            }
+
             async fn import_jobs(&self, limit: u32) -> Result<Vec<::rebound_api::v1::ImportJob>, $crate::StoreError> {
                 let rows = ::sqlx::query(concat!(
                     "SELECT ", $crate::columns!(import), " FROM import_jobs ORDER BY id DESC LIMIT $1"
