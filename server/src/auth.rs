@@ -192,10 +192,12 @@ impl Permission {
     }
 }
 
-/// Whoever is making the request: a signed-in staff member or an API key.
+/// Whoever is making the request: a signed-in staff member or an API key, or someone with shell
+/// access running the `rebound` command on the server's database (who could write to it anyway).
 pub enum Principal {
     User(User),
     Key(ApiKey),
+    Cli,
 }
 
 impl Principal {
@@ -204,6 +206,7 @@ impl Principal {
         let allowed = match self {
             Principal::User(user) => needed.allowed_for_role(user.role),
             Principal::Key(key) => needed.allowed_for_scopes(&key.scopes),
+            Principal::Cli => true,
         };
         if allowed { Ok(()) } else { Err(ApiError::Forbidden) }
     }
@@ -213,14 +216,17 @@ impl Principal {
         match self {
             Principal::User(user) => Actor::User(user.username.clone()),
             Principal::Key(key) => Actor::Key(key.name.clone()),
+            Principal::Cli => Actor::Cli,
         }
     }
 
-    /// The event source a write defaults to: `api` for keys, `console` for staff.
+    /// The event source a write defaults to: `api` for keys, `console` for staff, `cli` for the
+    /// command.
     pub fn default_source(&self) -> &'static str {
         match self {
             Principal::User(_) => "console",
             Principal::Key(_) => "api",
+            Principal::Cli => "cli",
         }
     }
 }

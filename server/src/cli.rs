@@ -1,4 +1,5 @@
-//! The `rebound` command line: `serve` runs the server, `user add` creates staff accounts.
+//! The `rebound` command line: `serve` runs the server; the other commands work on its database
+//! (staff accounts, API keys, the list's import and export, the audit check, MTA log files).
 //!
 //! Every option has an environment fallback (`REBOUND_*`) so the same binary runs from a shell,
 //! a systemd unit or a container without wrappers.
@@ -83,6 +84,24 @@ enum Command {
     Key {
         #[command(subcommand)]
         command: KeyCommand,
+    },
+    /// Read an MTA's log files into the database: one JSON summary line per file.
+    Ingest {
+        #[command(subcommand)]
+        command: IngestCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum IngestCommand {
+    /// PowerMTA accounting files (CSV with a header line): deliveries, bounces, deferrals and
+    /// feedback-loop complaints.
+    Pmta {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The accounting files.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
     },
 }
 
@@ -232,6 +251,9 @@ pub fn run(cli: Cli) -> Result<(), StartError> {
         Command::Audit { command: AuditCommand::Verify { store } } => runtime()?.block_on(verify_audit(store)),
         Command::Key { command: KeyCommand::Add { store, name, scopes } } => {
             runtime()?.block_on(add_key(store, name, scopes))
+        }
+        Command::Ingest { command: IngestCommand::Pmta { store, paths } } => {
+            runtime()?.block_on(crate::ingest_cmd::pmta(store.database()?, &paths))
         }
     }
 }

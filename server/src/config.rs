@@ -74,8 +74,9 @@ impl fmt::Debug for KumoConfig {
 }
 
 impl Config {
-    /// A configuration for tests: an ephemeral port, the given database, no console.
-    pub fn for_test(database: Database) -> Self {
+    /// The defaults on `database`: an ephemeral port, no console, no KumoMTA (for tests, and for
+    /// commands that write through the application state without serving).
+    pub fn defaults(database: Database) -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             database,

@@ -63,13 +63,18 @@ const LOAD_PAGE: u32 = 20_000;
 impl SuppressionIndex {
     /// Loads every active entry from the store.
     pub async fn load(store: &dyn Store) -> Result<Arc<Self>, StoreError> {
-        let index = Arc::new(Self {
+        let index = Self::empty();
+        index.reload(store).await?;
+        Ok(index)
+    }
+
+    /// An index holding nothing: for a command that writes to the list and answers no check.
+    pub fn empty() -> Arc<Self> {
+        Arc::new(Self {
             hashers: (RandomState::new(), RandomState::new()),
             map: RwLock::default(),
             changed: tokio::sync::Notify::new(),
-        });
-        index.reload(store).await?;
-        Ok(index)
+        })
     }
 
     /// Rebuilds the whole index from the store, then swaps it in.

@@ -15,6 +15,7 @@ mod export;
 mod extract;
 mod import;
 pub mod index;
+mod ingest_cmd;
 mod limit;
 pub mod monitor;
 mod reclassify;

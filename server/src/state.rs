@@ -56,6 +56,22 @@ impl AppState {
         Ok(state)
     }
 
+    /// The state a command (`rebound ingest`) writes through, on `database`: the same store, policy
+    /// and monitoring counters as the server's, without serving, monitoring or the pre-send index
+    /// (a server on the same database learns of the changes from the change feed).
+    pub async fn for_command(database: Database) -> Result<Self, StartError> {
+        let store = open_store(&database).await?;
+        Ok(Self {
+            config: Arc::new(Config::defaults(database)),
+            store,
+            index: SuppressionIndex::empty(),
+            keys: Arc::default(),
+            logins: Arc::default(),
+            monitor: Arc::default(),
+            engine: Arc::default(),
+        })
+    }
+
     /// The current policy and its classifier. The saved policy is read on each call (one indexed
     /// row), so a change made on any replica applies to the next request; the classifier is only
     /// recompiled when the policy text changed.

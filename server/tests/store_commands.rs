@@ -74,3 +74,84 @@ fn a_bad_option_is_a_usage_error() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("is not a reason"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `rebound ingest pmta` reads PowerMTA accounting files (the field list of PowerMTA's
+/// documentation) into the database: one JSON line per file; a hard bounce and a complaint
+/// suppress, a block and a deferral do not; a file read again stores nothing twice; a file that
+/// cannot be read, or is no accounting file, is named and makes the exit status non-zero.
+#[test]
+fn ingest_pmta_reads_accounting_files_into_the_list() {
+    let dir = temp_dir("pmta");
+    let file = dir.join("acct-2026-12-07.csv");
+    let mut csv = String::from(
+        "type,timeLogged,timeQueued,orig,rcpt,orcpt,dsnAction,dsnStatus,dsnDiag,dsnMta,bounceCat,srcType,srcMta,\
+dlvType,dlvSourceIp,dlvDestinationIp,dlvEsmtpAvailable,dlvSize,vmta,jobId,envId,queue,vmtaPool\n",
+    );
+    let fields = |kind: &str, rcpt: &str, status: &str, diag: &str, category: &str| {
+        format!(
+            "{kind},2026-12-07 10:00:00+0000,,news@sender.example,{rcpt},,,{status},\"{diag}\",mx.example,{category},smtp,,smtp,198.51.100.7,,,,vmta-a,winter,,,\n"
+        )
+    };
+    // More records than one batch holds, so the file is stored in several.
+    for i in 0..6_000 {
+        csv += &fields("d", &format!("ok{i}@example.com"), "2.0.0 (success)", "smtp;250 ok", "");
+    }
+    csv += &fields(
+        "b",
+        "gone@example.com",
+        "5.1.1 (bad destination mailbox address)",
+        "smtp;550 5.1.1 <gone@example.com>: user unknown",
+        "bad-mailbox",
+    );
+    csv += &fields(
+        "b",
+        "blocked@example.com",
+        "5.7.1 (delivery not authorized)",
+        "smtp;554 5.7.1 blocked using zen.spamhaus.org",
+        "bad-mailbox",
+    );
+    csv += &fields("t", "later@example.com", "4.2.2 (mailbox full)", "smtp;452 4.2.2 mailbox full", "quota-issues");
+    csv += &fields("f", "angry@example.com", "", "", "");
+    csv += &fields("b", "not an address", "5.1.1", "smtp;550 5.1.1 unknown", "");
+    std::fs::write(&file, csv).unwrap();
+    let missing = dir.join("missing.csv");
+    let not_accounting = dir.join("list.csv");
+    std::fs::write(&not_accounting, "address\nsomeone@example.com\n").unwrap();
+
+    let out = rebound(&dir, &["ingest", "pmta", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["file"], file.to_str().unwrap());
+    assert_eq!(
+        [&summary["records"], &summary["events"], &summary["skipped"], &summary["errors"]],
+        [6_005, 6_004, 0, 1],
+        "{summary}"
+    );
+    let listed = || {
+        let out = rebound(&dir, &["export"]);
+        let text = String::from_utf8(out.stdout).unwrap();
+        text.lines().filter(|l| !l.starts_with('#')).map(str::to_owned).collect::<Vec<_>>()
+    };
+    assert_eq!(listed(), ["angry@example.com", "gone@example.com"]);
+
+    let out = rebound(
+        &dir,
+        &["ingest", "pmta", file.to_str().unwrap(), missing.to_str().unwrap(), not_accounting.to_str().unwrap()],
+    );
+    assert!(!out.status.success());
+    let lines: Vec<serde_json::Value> = out
+        .stdout
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_slice(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[0]["events"], 6_004, "the same records again: {}", lines[0]);
+    assert!(lines[1]["error"].as_str().unwrap().contains("cannot open"), "{}", lines[1]);
+    assert!(lines[2]["error"].as_str().unwrap().contains("`type`"), "{}", lines[2]);
+    assert_eq!(listed(), ["angry@example.com", "gone@example.com"]);
+
+    let out = rebound(&dir, &["audit", "verify"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -155,7 +155,7 @@ impl TestServer {
     }
 
     async fn serve(db: &TestDatabase, configure: impl FnOnce(&mut Config)) -> Self {
-        let mut config = Config::for_test(db.database.clone());
+        let mut config = Config::defaults(db.database.clone());
         configure(&mut config);
         let state = AppState::open(config).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -13,7 +13,7 @@ pub(crate) mod metrics;
 pub(crate) mod names;
 mod openapi;
 mod pauses;
-mod powermta;
+pub(crate) mod powermta;
 mod settings;
 mod suppressions;
 mod unclassified;

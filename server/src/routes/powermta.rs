@@ -37,16 +37,16 @@ use crate::routes::metrics::record_sends_checked;
 /// How many problems an answer lists.
 const MAX_PROBLEMS: usize = 10;
 /// Longest accounting record read.
-const MAX_RECORD: usize = 65_536;
+pub(crate) const MAX_RECORD: usize = 65_536;
 /// Most fields a record may have (a combined file with many `header_` columns stays well under).
-const MAX_FIELDS: usize = 512;
+pub(crate) const MAX_FIELDS: usize = 512;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/integrations/powermta", post(ingest).layer(DefaultBodyLimit::max(MAX_EVENTS_BODY)))
 }
 
 /// Where each field Rebound reads is in the file's records.
-struct Columns {
+pub(crate) struct Columns {
     kind: usize,
     time_logged: Option<usize>,
     rcpt: Option<usize>,
@@ -59,7 +59,8 @@ struct Columns {
 }
 
 impl Columns {
-    fn read(header: &[String]) -> Result<Self, String> {
+    /// The columns a header line names; an error when it names no `type` or `rcpt` field.
+    pub(crate) fn read(header: &[String]) -> Result<Self, String> {
         let at = |name: &str| header.iter().position(|h| h.trim_start_matches('\u{feff}').trim() == name);
         Ok(Self {
             kind: at("type").ok_or("the header line names no `type` field: is this an accounting file?")?,
@@ -208,51 +209,81 @@ async fn ingest(
     if records.len() > MAX_BATCH {
         return Err(ApiError::invalid_field("body", format!("at most {MAX_BATCH} records per request")));
     }
+    let outcome = ingest_records(&state, &principal, &columns, &records).await?;
+    Ok(Json(LogRecordsIngested {
+        events: outcome.events,
+        sends: outcome.sends,
+        ignored: outcome.ignored + outcome.errors,
+        problems: outcome.problems,
+    }))
+}
+
+/// What a stretch of an accounting file gave.
+#[derive(Debug, Default)]
+pub(crate) struct Outcome {
+    /// Events stored.
+    pub events: u64,
+    /// Attempts counted.
+    pub sends: u64,
+    /// Records that stand for nothing Rebound keeps (other types, no recipient, no reply).
+    pub ignored: u64,
+    /// Records that could not be read or failed a check, each left out.
+    pub errors: u64,
+    /// The first few errors, by line.
+    pub problems: Vec<String>,
+}
+
+/// Stores what `records` (at most `MAX_BATCH`, each with the line it ends on) of a file whose
+/// header line gave `columns` stand for, as `principal`: the upload endpoint and `rebound ingest
+/// pmta` both write through here.
+pub(crate) async fn ingest_records(
+    state: &AppState,
+    principal: &Principal,
+    columns: &Columns,
+    records: &[(Result<Vec<String>, String>, u64)],
+) -> Result<Outcome, ApiError> {
     let engine = state.engine().await?;
     let metrics = &state.monitor.metrics;
-    let (mut items, mut line_of, mut attempts, mut ignored, mut problems) =
-        (Vec::new(), Vec::new(), Vec::new(), 0, Vec::new());
-    let mut problem = |text: String| {
-        if problems.len() < MAX_PROBLEMS {
-            problems.push(text);
+    let mut outcome = Outcome::default();
+    let (mut items, mut line_of, mut attempts) = (Vec::new(), Vec::new(), Vec::new());
+    let problem = |outcome: &mut Outcome, text: String| {
+        outcome.errors += 1;
+        if outcome.problems.len() < MAX_PROBLEMS {
+            outcome.problems.push(text);
         }
     };
-    for (record, line) in &records {
+    for (record, line) in records {
         let fields = match record {
             Ok(fields) => fields,
             Err(why) => {
-                ignored += 1;
                 metrics.skipped_record(SkippedRecord::Unreadable);
-                problem(format!("line {line}: the record is {why}"));
+                problem(&mut outcome, format!("line {line}: the record is {why}"));
                 continue;
             }
         };
-        let record = Record { columns: &columns, fields };
+        let record = Record { columns, fields };
         match use_of(&record, &engine, fields) {
             Use::Event(item, attempt) => {
                 items.push(*item);
                 line_of.push(*line);
                 attempts.push(attempt);
             }
-            Use::Ignore => ignored += 1,
+            Use::Ignore => outcome.ignored += 1,
         }
     }
-    let events = if items.is_empty() {
-        0
-    } else {
-        let (response, skipped) = ingest_checked(&state, &principal, &items, false, BadItems::Skip).await?;
+    if !items.is_empty() {
+        let (response, skipped) = ingest_checked(state, principal, &items, false, BadItems::Skip).await?;
         for (item, error) in skipped {
-            ignored += 1;
             attempts[item] = false;
             metrics.skipped_record(SkippedRecord::Unreadable);
             let field = match &error {
                 ApiError::Invalid { field: Some(field), .. } => field.rsplit('.').next().unwrap_or(field).to_owned(),
                 _ => String::new(),
             };
-            problem(format!("line {}: {field} {error}", line_of[item]));
+            problem(&mut outcome, format!("line {}: {field} {error}", line_of[item]));
         }
-        response.results.len()
-    };
+        outcome.events = response.results.len() as u64;
+    }
     // An attempt is counted only for a record whose event was stored.
     let sends: Vec<SendCount> = items
         .iter()
@@ -267,12 +298,10 @@ async fn ingest(
             stream: item.stream.clone(),
         })
         .collect();
-    let sent = if sends.is_empty() {
-        0
-    } else {
-        record_sends_checked(&state, &sends, |i, name| format!("sends[{i}].{name}")).await?
-    };
-    Ok(Json(LogRecordsIngested { events: events as u64, sends: sent, ignored, problems }))
+    if !sends.is_empty() {
+        outcome.sends = record_sends_checked(state, &sends, |i, name| format!("sends[{i}].{name}")).await?;
+    }
+    Ok(outcome)
 }
 
 #[cfg(test)]
