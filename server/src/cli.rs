@@ -103,6 +103,15 @@ enum IngestCommand {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
+    /// Postfix mail logs (syslog's, or Postfix's own `maillog_file`): sent, bounced, deferred and
+    /// expired recipients.
+    Postfix {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The log files.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -253,7 +262,10 @@ pub fn run(cli: Cli) -> Result<(), StartError> {
             runtime()?.block_on(add_key(store, name, scopes))
         }
         Command::Ingest { command: IngestCommand::Pmta { store, paths } } => {
-            runtime()?.block_on(crate::ingest_cmd::pmta(store.database()?, &paths))
+            runtime()?.block_on(crate::ingest_cmd::run(crate::ingest_cmd::Mta::PowerMta, store.database()?, &paths))
+        }
+        Command::Ingest { command: IngestCommand::Postfix { store, paths } } => {
+            runtime()?.block_on(crate::ingest_cmd::run(crate::ingest_cmd::Mta::Postfix, store.database()?, &paths))
         }
     }
 }

@@ -1,22 +1,34 @@
-//! `rebound ingest pmta PATH...`: an MTA's own log files read on the server's machine and written
-//! to the database directly, through the same code as the upload endpoints (so the same
+//! `rebound ingest pmta|postfix PATH...`: an MTA's own log files read on the server's machine and
+//! written to the database directly, through the same code as the upload endpoints (so the same
 //! classification, policy, idempotency and audit), as the command line's actor (`cli`).
 //!
 //! Each file prints one JSON line, `{"file","records","events","skipped","errors"}`: the records
-//! read (the header line aside), the events stored (a record sent again is recognised by its
-//! idempotency key and not stored twice), the records that stand for nothing Rebound keeps, and
-//! those that could not be read or failed a check. A file that cannot be opened or read, or that
-//! is not an accounting file, makes the command exit non-zero after the other files are done.
+//! read (PowerMTA: the accounting records, the header line aside; Postfix: the log's lines), the
+//! events stored (a record read again is recognised by its idempotency key and not stored twice),
+//! the records that stand for nothing Rebound keeps, and those that could not be read or failed a
+//! check. A file that cannot be opened or read, or is not an accounting file, makes the command
+//! exit non-zero after the other files are done.
+//!
+//! From Postfix's log: `status=sent` is a delivery, `bounced` a failure whose text is classified
+//! (both attempts), `deferred` a temporary failure classified the same way (no attempt: the message
+//! ends later), and a message whose queue lifetime ended an `expired` soft failure (an attempt) of
+//! each recipient still deferred. The recipient is the address as mailed (`orig_to`, before
+//! Postfix rewrote it) when the line gives one.
 
 use std::path::{Path, PathBuf};
 
+use rebound_api::v1::EventInput;
+use rebound_core::{Kind, Reason};
 use serde::Serialize;
-use tokio::io::AsyncReadExt;
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt};
 
 use crate::auth::Principal;
 use crate::config::Database;
 use crate::csv::{CsvRecords, CsvStep};
 use crate::error::StartError;
+use crate::log_ingest::{self, Outcome};
+use crate::postfix_log::{Delivery, LogReader, Status};
 use crate::routes::events::MAX_BATCH;
 use crate::routes::powermta::{self, Columns, MAX_FIELDS, MAX_RECORD};
 use crate::state::AppState;
@@ -36,13 +48,24 @@ struct Summary {
     error: Option<String>,
 }
 
-/// Reads PowerMTA accounting files into the database.
-pub async fn pmta(database: Database, paths: &[PathBuf]) -> Result<(), StartError> {
+/// The MTAs whose logs the command reads.
+#[derive(Debug, Clone, Copy)]
+pub enum Mta {
+    PowerMta,
+    Postfix,
+}
+
+/// Reads the MTA's log files into the database, one summary line each.
+pub async fn run(mta: Mta, database: Database, paths: &[PathBuf]) -> Result<(), StartError> {
     let state = AppState::for_command(database).await?;
     let mut failed = 0;
     for path in paths {
         let mut summary = Summary { file: path.display().to_string(), ..Summary::default() };
-        if let Err(why) = accounting_file(&state, path, &mut summary).await {
+        let read = match mta {
+            Mta::PowerMta => accounting_file(&state, path, &mut summary).await,
+            Mta::Postfix => postfix_file(&state, path, &mut summary).await,
+        };
+        if let Err(why) = read {
             summary.error = Some(why);
             failed += 1;
         }
@@ -103,13 +126,91 @@ async fn store(
     let outcome = powermta::ingest_records(state, &Principal::Cli, columns, batch)
         .await
         .map_err(|e| format!("storing records up to line {}: {e}", batch.last().map_or(0, |(_, line)| *line)))?;
-    for problem in &outcome.problems {
-        tracing::warn!(file = %summary.file, "{problem}");
-    }
     summary.records += batch.len() as u64;
-    summary.events += outcome.events;
-    summary.skipped += outcome.ignored;
-    summary.errors += outcome.errors;
+    summary.add(&outcome);
     batch.clear();
     Ok(())
+}
+
+impl Summary {
+    fn add(&mut self, outcome: &Outcome) {
+        for problem in &outcome.problems {
+            tracing::warn!(file = %self.file, "{problem}");
+        }
+        self.events += outcome.events;
+        self.skipped += outcome.ignored;
+        self.errors += outcome.errors;
+    }
+}
+
+/// The deliveries of a Postfix log waiting to be stored, with the line each was read on.
+#[derive(Default)]
+struct Pending {
+    items: Vec<EventInput>,
+    attempts: Vec<bool>,
+    lines: Vec<u64>,
+}
+
+/// Reads one Postfix log, storing its deliveries in batches.
+async fn postfix_file(state: &AppState, path: &Path, summary: &mut Summary) -> Result<(), String> {
+    let file = tokio::fs::File::open(path).await.map_err(|e| format!("cannot open the file: {e}"))?;
+    let mut file = tokio::io::BufReader::with_capacity(READ_CHUNK, file);
+    let mut reader = LogReader::new(crate::auth::now());
+    let (mut pending, mut line, mut number) = (Pending::default(), Vec::new(), 0u64);
+    loop {
+        line.clear();
+        let read = file.read_until(b'\n', &mut line).await.map_err(|e| format!("cannot read the file: {e}"))?;
+        if read == 0 {
+            break;
+        }
+        number += 1;
+        summary.records += 1;
+        let deliveries = reader.line(String::from_utf8_lossy(&line).trim_end());
+        if deliveries.is_empty() {
+            summary.skipped += 1;
+        }
+        for delivery in deliveries {
+            let (item, attempt) = postfix_event(&delivery);
+            pending.items.push(item);
+            pending.attempts.push(attempt);
+            pending.lines.push(number);
+        }
+        if pending.items.len() >= MAX_BATCH - 1_000 {
+            store_pending(state, &mut pending, summary).await?;
+        }
+    }
+    store_pending(state, &mut pending, summary).await
+}
+
+async fn store_pending(state: &AppState, pending: &mut Pending, summary: &mut Summary) -> Result<(), String> {
+    let mut outcome = Outcome::default();
+    log_ingest::store(state, &Principal::Cli, &pending.items, &mut pending.attempts, &pending.lines, &mut outcome)
+        .await
+        .map_err(|e| format!("storing deliveries up to line {}: {e}", pending.lines.last().copied().unwrap_or(0)))?;
+    summary.add(&outcome);
+    *pending = Pending::default();
+    Ok(())
+}
+
+/// A Postfix delivery's event, and whether it ends an attempt.
+fn postfix_event(delivery: &Delivery) -> (EventInput, bool) {
+    let mut hash = Sha256::new();
+    for part in [&delivery.queue_id, &delivery.to, &delivery.text] {
+        hash.update(part.as_bytes());
+        hash.update([0]);
+    }
+    hash.update(format!("{:?} {:?}", delivery.status, delivery.at).as_bytes());
+    let mut event = EventInput {
+        recipient: Some(delivery.orig_to.clone().unwrap_or_else(|| delivery.to.clone())),
+        source: Some("postfix".to_owned()),
+        idempotency_key: Some(format!("postfix:{}", hex::encode(hash.finalize()))),
+        occurred_at: delivery.at,
+        ..EventInput::default()
+    };
+    match delivery.status {
+        Status::Sent => event.kind = Some(Kind::Delivered),
+        Status::Bounced | Status::Deferred => event.reply = Some(delivery.reply()),
+        Status::Expired => (event.kind, event.reason) = (Some(Kind::Soft), Some(Reason::Expired)),
+    }
+    (event, delivery.status != Status::Deferred)
 }

@@ -155,3 +155,46 @@ dlvType,dlvSourceIp,dlvDestinationIp,dlvEsmtpAvailable,dlvSize,vmta,jobId,envId,
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `rebound ingest postfix` reads a mail log in Postfix's formats (traditional syslog and RFC 3339
+/// times): a bounce suppresses the address as mailed (`orig_to`), a block and an expiry do not, a
+/// notice Postfix wrote to the sender is no delivery, other programs' lines are passed over; read
+/// again, nothing is stored twice.
+#[test]
+fn ingest_postfix_reads_a_mail_log_into_the_list() {
+    let dir = temp_dir("postfix");
+    let log = dir.join("mail.log");
+    std::fs::write(
+        &log,
+        "\
+Dec  6 10:00:00 mx postfix/qmgr[55]: 4F1C22A0B1: from=<news@sender.example>, size=1200, nrcpt=3 (queue active)
+Dec  6 10:00:01 mx postfix/smtp[71]: 4F1C22A0B1: to=<jane.real@example.com>, orig_to=<jane@lists.example>, relay=mx.example.com[192.0.2.1]:25, delay=1.2, delays=0.1/0/0.6/0.5, dsn=5.1.1, status=bounced (host mx.example.com[192.0.2.1] said: 550 5.1.1 <jane.real@example.com>: Recipient address rejected: User unknown in virtual mailbox table (in reply to RCPT TO command))
+Dec  6 10:00:01 mx postfix/smtp[71]: 4F1C22A0B1: to=<bob@example.org>, relay=mx.example.org[192.0.2.2]:25, delay=1.2, delays=0.1/0/0.6/0.5, dsn=5.7.1, status=bounced (host mx.example.org[192.0.2.2] said: 554 5.7.1 Service unavailable; Client host [198.51.100.7] blocked using zen.spamhaus.org (in reply to RCPT TO command))
+2026-12-06T10:00:02.000000+00:00 mx postfix/smtp[72]: 4F1C22A0B1: to=<carol@example.net>, relay=none, delay=9, delays=0/0/9/0, dsn=4.4.1, status=deferred (connect to mx.example.net[192.0.2.3]:25: Connection timed out)
+Dec  6 10:00:03 mx postfix/bounce[73]: 4F1C22A0B1: sender non-delivery notification: 5A0B1C2D3E
+Dec  6 10:00:03 mx postfix/local[74]: 5A0B1C2D3E: to=<news@sender.example>, relay=local, delay=0.01, delays=0/0/0/0, dsn=2.0.0, status=sent (delivered to mailbox)
+Dec  6 10:00:03 mx postfix/qmgr[55]: 5A0B1C2D3E: removed
+Dec  6 10:00:04 mx postfix/smtp[71]: 6B7C8D9E0F: to=<dan@example.com>, relay=mx.example.com[192.0.2.1]:25, delay=0.3, delays=0/0/0.1/0.2, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 1234)
+Dec  6 10:00:05 mx dovecot[80]: imap(dan): Logged out
+Dec  7 10:00:02 mx postfix/qmgr[55]: 4F1C22A0B1: from=<news@sender.example>, status=expired, returned to sender
+Dec  7 10:00:02 mx postfix/qmgr[55]: 4F1C22A0B1: removed
+",
+    )
+    .unwrap();
+    for round in 0..2 {
+        let out = rebound(&dir, &["ingest", "postfix", log.to_str().unwrap()]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(
+            [&summary["records"], &summary["events"], &summary["skipped"], &summary["errors"]],
+            [11, 5, 6, 0],
+            "round {round}: {summary}"
+        );
+        let out = rebound(&dir, &["export", "--format", "csv"]);
+        let csv = String::from_utf8(out.stdout).unwrap();
+        let rows: Vec<&str> = csv.lines().skip(1).collect();
+        assert_eq!(rows.len(), 1, "{csv}");
+        assert!(rows[0].starts_with("jane@lists.example,hard_bounce,global,"), "{csv}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -5,6 +5,9 @@ on their own (an unknown local user, a refused connection, a size limit). Every 
 is collected and classified by the real `rebound` binary, and each verdict is checked against
 what the scenario is by construction: the recipient, the kind, the reason and the status class.
 
+Postfix's own log of the same run (`maillog_file`) is then read by `rebound ingest postfix`: the
+addresses that suppresses must be exactly those whose scenario is hard.
+
 Usage: lab.py REBOUND_BINARY OUT_DIR
 Needs root and the MTAs set up by `tests/lab/run.sh` (which installs or unpacks them). The bounces
 are kept in OUT_DIR as `<mta>-<scenario>.eml`: a corpus of real MTA output for the benchmarks too.
@@ -177,6 +180,29 @@ def check(mta, scenario, verdicts):
     return problems
 
 
+def check_postfix_log(binary, out_dir):
+    """Problems with `rebound ingest postfix` of the log Postfix wrote while it ran the scenarios:
+    the addresses it suppresses must be exactly those whose scenario is hard."""
+    data = os.path.join(out_dir, "postfix-log-data")
+    subprocess.run(["rm", "-rf", data], check=True)
+    run = subprocess.run([binary, "ingest", "postfix", "--data-dir", data, f"{LAB}/postfix.log"],
+                         capture_output=True, text=True)
+    if run.returncode != 0:
+        return [f"rebound ingest postfix failed: {run.stdout} {run.stderr}"]
+    summary = json.loads(run.stdout)
+    problems = [f"{summary['errors']} log records left out: {run.stderr}"] if summary["errors"] else []
+    export = subprocess.run([binary, "export", "--data-dir", data], capture_output=True, text=True, check=True)
+    suppressed = sorted(l for l in export.stdout.splitlines() if l and not l.startswith("#"))
+    want = {address for address, (kind, _) in MULTI_EXPECT.items() if kind == "hard"}
+    for scenario in scenarios_of("postfix"):
+        kind = EXPECTED_OF.get(("postfix", scenario), SCENARIOS[scenario][1:])[0]
+        if kind == "hard":
+            want.update(recipients_of("postfix", scenario))
+    if suppressed != sorted(want):
+        problems.append(f"suppressed {suppressed}, want {sorted(want)} ({summary})")
+    return problems
+
+
 def main():
     binary, out_dir = sys.argv[1], sys.argv[2]
     os.makedirs(out_dir, exist_ok=True)
@@ -196,7 +222,9 @@ def main():
             checked += 1
             for problem in check(mta, scenario, classify(binary, path)):
                 failures.append(f"{mta}/{scenario}: {problem}")
-    print(f"bounce lab: {checked} bounces from {len(MTAS)} MTAs checked, {len(failures)} problems; kept in {out_dir}")
+    failures += [f"postfix log: {problem}" for problem in check_postfix_log(binary, out_dir)]
+    print(f"bounce lab: {checked} bounces from {len(MTAS)} MTAs checked, and Postfix's log read by `rebound ingest "
+          f"postfix`; {len(failures)} problems; kept in {out_dir}")
     for failure in failures:
         print("  " + failure)
     sys.exit(1 if failures else 0)

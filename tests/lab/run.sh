@@ -53,7 +53,7 @@ setup_postfix() {
     "inet_interfaces = loopback-only" "inet_protocols = ipv4" \
     "maximal_queue_lifetime = 0" "bounce_queue_lifetime = 0" \
     "smtp_tls_security_level = none" "transport_maps = hash:/etc/postfix/lab_transport" \
-    "smtp_connect_timeout = 5s" "smtp_helo_timeout = 5s"
+    "smtp_connect_timeout = 5s" "smtp_helo_timeout = 5s" "maillog_file = $LAB/postfix.log"
   local domain
   {
     printf 'refused.lab.example smtp:[127.0.0.9]:2\nbig.lab.example smtp:[127.0.0.2]:2526\n'
@@ -65,6 +65,7 @@ setup_postfix() {
   mkdir -p /var/spool/postfix/etc
   cp "$LAB/resolv.conf" /var/spool/postfix/etc/resolv.conf
   postsuper -d ALL >/dev/null 2>&1 || true
+  : > "$LAB/postfix.log"
   rm -f /var/mail/news
   postfix status >/dev/null 2>&1 && postfix reload >/dev/null 2>&1 || postfix start >/dev/null 2>&1
 }

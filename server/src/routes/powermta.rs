@@ -22,7 +22,7 @@ use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::routing::post;
 use axum::{Json, Router};
-use rebound_api::v1::{EventInput, LogRecordsIngested, SendCount};
+use rebound_api::v1::{EventInput, LogRecordsIngested};
 use rebound_core::{Kind, Reason};
 use sha2::{Digest, Sha256};
 
@@ -30,12 +30,10 @@ use crate::AppState;
 use crate::auth::{Permission, Principal};
 use crate::csv::CsvRecords;
 use crate::error::ApiError;
+use crate::log_ingest::Outcome;
 use crate::monitor::prometheus::SkippedRecord;
-use crate::routes::events::{BadItems, MAX_BATCH, MAX_EVENTS_BODY, ingest_checked};
-use crate::routes::metrics::record_sends_checked;
+use crate::routes::events::{MAX_BATCH, MAX_EVENTS_BODY};
 
-/// How many problems an answer lists.
-const MAX_PROBLEMS: usize = 10;
 /// Longest accounting record read.
 pub(crate) const MAX_RECORD: usize = 65_536;
 /// Most fields a record may have (a combined file with many `header_` columns stays well under).
@@ -218,21 +216,6 @@ async fn ingest(
     }))
 }
 
-/// What a stretch of an accounting file gave.
-#[derive(Debug, Default)]
-pub(crate) struct Outcome {
-    /// Events stored.
-    pub events: u64,
-    /// Attempts counted.
-    pub sends: u64,
-    /// Records that stand for nothing Rebound keeps (other types, no recipient, no reply).
-    pub ignored: u64,
-    /// Records that could not be read or failed a check, each left out.
-    pub errors: u64,
-    /// The first few errors, by line.
-    pub problems: Vec<String>,
-}
-
 /// Stores what `records` (at most `MAX_BATCH`, each with the line it ends on) of a file whose
 /// header line gave `columns` stand for, as `principal`: the upload endpoint and `rebound ingest
 /// pmta` both write through here.
@@ -246,18 +229,12 @@ pub(crate) async fn ingest_records(
     let metrics = &state.monitor.metrics;
     let mut outcome = Outcome::default();
     let (mut items, mut line_of, mut attempts) = (Vec::new(), Vec::new(), Vec::new());
-    let problem = |outcome: &mut Outcome, text: String| {
-        outcome.errors += 1;
-        if outcome.problems.len() < MAX_PROBLEMS {
-            outcome.problems.push(text);
-        }
-    };
     for (record, line) in records {
         let fields = match record {
             Ok(fields) => fields,
             Err(why) => {
                 metrics.skipped_record(SkippedRecord::Unreadable);
-                problem(&mut outcome, format!("line {line}: the record is {why}"));
+                outcome.problem(format!("line {line}: the record is {why}"));
                 continue;
             }
         };
@@ -271,36 +248,7 @@ pub(crate) async fn ingest_records(
             Use::Ignore => outcome.ignored += 1,
         }
     }
-    if !items.is_empty() {
-        let (response, skipped) = ingest_checked(state, principal, &items, false, BadItems::Skip).await?;
-        for (item, error) in skipped {
-            attempts[item] = false;
-            metrics.skipped_record(SkippedRecord::Unreadable);
-            let field = match &error {
-                ApiError::Invalid { field: Some(field), .. } => field.rsplit('.').next().unwrap_or(field).to_owned(),
-                _ => String::new(),
-            };
-            problem(&mut outcome, format!("line {}: {field} {error}", line_of[item]));
-        }
-        outcome.events = response.results.len() as u64;
-    }
-    // An attempt is counted only for a record whose event was stored.
-    let sends: Vec<SendCount> = items
-        .iter()
-        .zip(&attempts)
-        .filter(|(_, attempt)| **attempt)
-        .map(|(item, _)| SendCount {
-            count: 1,
-            at: item.occurred_at,
-            domain: item.recipient.as_deref().and_then(|r| r.rsplit_once('@')).map(|(_, d)| d.to_owned()),
-            isp: None,
-            campaign: item.campaign.clone(),
-            stream: item.stream.clone(),
-        })
-        .collect();
-    if !sends.is_empty() {
-        outcome.sends = record_sends_checked(state, &sends, |i, name| format!("sends[{i}].{name}")).await?;
-    }
+    crate::log_ingest::store(state, principal, &items, &mut attempts, &line_of, &mut outcome).await?;
     Ok(outcome)
 }
 

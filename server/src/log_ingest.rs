@@ -1,0 +1,83 @@
+//! What an MTA's log gives, stored: the events of a stretch of records (a bad one left out and
+//! named, the rest stored) and the attempts among them counted as sends. The PowerMTA endpoint
+//! and `rebound ingest` write through here.
+
+use rebound_api::v1::{EventInput, SendCount};
+
+use crate::AppState;
+use crate::auth::Principal;
+use crate::error::ApiError;
+use crate::monitor::prometheus::SkippedRecord;
+use crate::routes::events::{BadItems, ingest_checked};
+use crate::routes::metrics::record_sends_checked;
+
+/// How many problems an outcome lists.
+const MAX_PROBLEMS: usize = 10;
+
+/// What a stretch of a log gave.
+#[derive(Debug, Default)]
+pub(crate) struct Outcome {
+    /// Events stored (a record read again is recognised by its idempotency key: its event is
+    /// answered, not stored twice).
+    pub events: u64,
+    /// Attempts counted.
+    pub sends: u64,
+    /// Records that stand for nothing Rebound keeps (other types, no recipient, no reply).
+    pub ignored: u64,
+    /// Records that could not be read or failed a check, each left out.
+    pub errors: u64,
+    /// The first few errors, by line.
+    pub problems: Vec<String>,
+}
+
+impl Outcome {
+    /// Counts a record left out, naming it while the list has room.
+    pub fn problem(&mut self, text: String) {
+        self.errors += 1;
+        if self.problems.len() < MAX_PROBLEMS {
+            self.problems.push(text);
+        }
+    }
+}
+
+/// Stores `items` (each from the record ending on `line_of[i]`) as `principal`, and counts as a
+/// send each whose `attempts[i]` is set and whose event was stored.
+pub(crate) async fn store(
+    state: &AppState,
+    principal: &Principal,
+    items: &[EventInput],
+    attempts: &mut [bool],
+    line_of: &[u64],
+    outcome: &mut Outcome,
+) -> Result<(), ApiError> {
+    if !items.is_empty() {
+        let (response, skipped) = ingest_checked(state, principal, items, false, BadItems::Skip).await?;
+        for (item, error) in skipped {
+            attempts[item] = false;
+            state.monitor.metrics.skipped_record(SkippedRecord::Unreadable);
+            let field = match &error {
+                ApiError::Invalid { field: Some(field), .. } => field.rsplit('.').next().unwrap_or(field).to_owned(),
+                _ => String::new(),
+            };
+            outcome.problem(format!("line {}: {field} {error}", line_of[item]));
+        }
+        outcome.events += response.results.len() as u64;
+    }
+    let sends: Vec<SendCount> = items
+        .iter()
+        .zip(attempts.iter())
+        .filter(|(_, attempt)| **attempt)
+        .map(|(item, _)| SendCount {
+            count: 1,
+            at: item.occurred_at,
+            domain: item.recipient.as_deref().and_then(|r| r.rsplit_once('@')).map(|(_, d)| d.to_owned()),
+            isp: None,
+            campaign: item.campaign.clone(),
+            stream: item.stream.clone(),
+        })
+        .collect();
+    if !sends.is_empty() {
+        outcome.sends += record_sends_checked(state, &sends, |i, name| format!("sends[{i}].{name}")).await?;
+    }
+    Ok(())
+}
