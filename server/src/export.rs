@@ -1,5 +1,9 @@
 //! Export of the suppression list as a stream, in the import formats, so that a million entries
 //! leave the server page by page (ordered by address) without being held in memory.
+//!
+//! An entry past its expiry no longer applies: it is left out like a lifted one, and shown as not
+//! active when lifted entries are asked for. The text format cannot carry an expiry, so it leaves
+//! out every entry that has one (imported back, it would apply for ever); CSV keeps them.
 
 use std::sync::Arc;
 
@@ -28,7 +32,11 @@ pub fn stream(
     now: i64,
 ) -> impl Stream<Item = Result<Bytes, StoreError>> {
     let header = match format {
-        ImportFormat::Text => format!("# Rebound suppression list, exported at {}\n", rfc3339(now)),
+        ImportFormat::Text => format!(
+            "# Rebound suppression list, exported at {}\n\
+             # Entries with an expiry are left out (this format cannot carry one): export CSV to keep them.\n",
+            rfc3339(now)
+        ),
         ImportFormat::Csv => "address,reason,scope,source,note,created_at,expires_at,active\n".to_owned(),
     };
     let first = SuppressionQuery {
@@ -36,6 +44,7 @@ pub fn stream(
         scope: filter.scope,
         reason: filter.reason,
         active: (!filter.include_lifted).then_some(true),
+        now,
         limit: PAGE,
         ..SuppressionQuery::default()
     };
@@ -48,7 +57,7 @@ pub fn stream(
                 Ok(page) => {
                     let mut out = String::with_capacity(page.len() * 48);
                     for entry in &page {
-                        write_line(&mut out, format, entry);
+                        write_line(&mut out, format, &rebound_store::ops::as_of(entry.clone(), now));
                     }
                     let next = match page.last() {
                         Some(last) if page.len() == PAGE as usize => {
@@ -68,6 +77,7 @@ pub fn stream(
 
 fn write_line(out: &mut String, format: ImportFormat, s: &Suppression) {
     match format {
+        ImportFormat::Text if s.expires_at.is_some() => {}
         ImportFormat::Text => {
             out.push_str(&s.address);
             out.push('\n');

@@ -1,6 +1,7 @@
 //! Input that once lost data, answered 5xx or turned into something else, on SQLite and PostgreSQL
 //! alike: a NUL character in stored text (PostgreSQL cannot keep one in `TEXT`), an idempotency
-//! key reused with a different payload, and list entries that a spreadsheet would run as formulas.
+//! key reused with a different payload, list entries that a spreadsheet would run as formulas, and
+//! entries past their expiry (once shown as active, and made permanent by a text round trip).
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -14,6 +15,7 @@ on_both_backends!(
     a_csv_export_runs_no_formula_and_reads_back_the_same,
     a_csv_round_trip_keeps_commas_quotes_and_line_breaks,
     errors_keep_their_shape_and_write_nothing,
+    an_expired_entry_is_not_active_and_no_export_makes_it_permanent,
 );
 
 async fn mta(server: &TestServer) -> Api<'_> {
@@ -235,4 +237,63 @@ async fn errors_keep_their_shape_and_write_nothing(server: &TestServer) {
         (StatusCode::NOT_FOUND, Some("not_found")),
         "/api is no console page"
     );
+}
+
+/// An entry past its expiry no longer applies: the list shows it as not active and `active=true`
+/// leaves it out; exports leave it out like a lifted entry; the text format, which cannot carry an
+/// expiry, leaves out every entry that has one, so a round trip never makes one permanent.
+async fn an_expired_entry_is_not_active_and_no_export_makes_it_permanent(server: &TestServer) {
+    let admin = Api::admin(server).await;
+    let (_, job) = admin.post("/api/v1/imports", json!({"format": "csv"})).await;
+    let file = "address,reason,expires_at\n\
+        past@example.com,manual,2020-01-01T00:00:00Z\n\
+        later@example.com,manual,2099-01-01T00:00:00Z\n\
+        always@example.com,manual,\n";
+    let path = format!("/api/v1/imports/{}/data", job["id"]);
+    let (status, job) = Api::send(admin.request(reqwest::Method::PUT, &path).body(file)).await;
+    assert_eq!((status, job["created"].as_i64()), (StatusCode::OK, Some(3)), "{job}");
+
+    let addresses = |page: &Value| -> Vec<(String, bool)> {
+        let mut seen: Vec<(String, bool)> = page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| (s["address"].as_str().unwrap().to_owned(), s["active"].as_bool().unwrap()))
+            .collect();
+        seen.sort();
+        seen
+    };
+    let (_, all) = admin.get("/api/v1/suppressions").await;
+    let owned = |list: &[(&str, bool)]| list.iter().map(|(a, b)| ((*a).to_owned(), *b)).collect::<Vec<_>>();
+    assert_eq!(
+        addresses(&all),
+        owned(&[("always@example.com", true), ("later@example.com", true), ("past@example.com", false)])
+    );
+    let (_, in_force) = admin.get("/api/v1/suppressions?active=true").await;
+    assert_eq!(addresses(&in_force), owned(&[("always@example.com", true), ("later@example.com", true)]));
+    let (_, not) = admin.get("/api/v1/suppressions?active=false").await;
+    assert_eq!(addresses(&not), owned(&[("past@example.com", false)]));
+    let id =
+        all["items"].as_array().unwrap().iter().find(|s| s["address"] == "past@example.com").unwrap()["id"].clone();
+    let (_, detail) = admin.get(&format!("/api/v1/suppressions/{id}")).await;
+    assert_eq!(detail["suppression"]["active"], false, "{detail}");
+
+    let export = |query: &'static str| {
+        let request = admin.request(reqwest::Method::GET, &format!("/api/v1/suppressions/export{query}"));
+        async move { request.send().await.unwrap().text().await.unwrap() }
+    };
+    let text = export("").await;
+    let listed: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+    assert_eq!(listed, ["always@example.com"], "{text}");
+    assert!(text.contains("Entries with an expiry are left out"), "{text}");
+    let csv = export("?format=csv").await;
+    let rows: Vec<&str> = csv.lines().skip(1).collect();
+    assert_eq!(rows.len(), 2, "{csv}");
+    assert!(rows[1].starts_with("later@example.com,") && rows[1].contains(",2099-01-01T00:00:00Z,true"), "{csv}");
+    let csv = export("?format=csv&include_lifted=true").await;
+    let past = csv.lines().find(|l| l.starts_with("past@example.com,")).unwrap();
+    assert!(past.ends_with(",2020-01-01T00:00:00Z,false"), "{csv}");
+    let mta = mta(server).await;
+    assert!(!mta.suppressed("past@example.com", None).await);
+    assert!(mta.suppressed("later@example.com", None).await);
 }

@@ -46,8 +46,16 @@ impl SuppressChange {
     }
 }
 
-pub(crate) fn in_force(entry: &Suppression, now: i64) -> bool {
+/// Whether an entry applies at `now`: active, and not past its expiry.
+pub fn in_force(entry: &Suppression, now: i64) -> bool {
     entry.active && entry.expires_at.is_none_or(|at| at > now)
+}
+
+/// An entry as it stands at `now`, as the API shows it: one past its expiry no longer applies, so
+/// it is not active.
+pub fn as_of(mut entry: Suppression, now: i64) -> Suppression {
+    entry.active = in_force(&entry, now);
+    entry
 }
 
 pub(crate) fn snapshot(entry: &Suppression) -> Option<Value> {

@@ -230,7 +230,10 @@ pub struct SuppressionQuery {
     pub scope: Option<String>,
     pub source: Option<String>,
     pub rule: Option<String>,
+    /// In force (`true`: active and not past its expiry at `now`) or not (lifted, or expired).
     pub active: Option<bool>,
+    /// The time `active` is judged at (Unix seconds).
+    pub now: i64,
     pub created_from: Option<i64>,
     pub created_until: Option<i64>,
     /// Last put in force (created, reopened or escalated) in this range.

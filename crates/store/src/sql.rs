@@ -772,8 +772,14 @@ macro_rules! sql_store {
                 if let Some(rule) = &q.rule {
                     b.push(" AND rule = ").push_bind(rule.clone());
                 }
-                if let Some(active) = q.active {
-                    b.push(" AND active = ").push_bind(active);
+                match q.active {
+                    Some(true) => {
+                        b.push(" AND active = TRUE AND (expires_at IS NULL OR expires_at > ").push_bind(q.now).push(")");
+                    }
+                    Some(false) => {
+                        b.push(" AND (active = FALSE OR expires_at <= ").push_bind(q.now).push(")");
+                    }
+                    None => {}
                 }
                 if let Some(from) = q.created_from {
                     b.push(" AND created_at >= ").push_bind(from);

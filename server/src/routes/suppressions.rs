@@ -121,6 +121,7 @@ async fn list(
         return Err(ApiError::invalid_field("cursor", "belongs to a list with a different order"));
     }
     let domain = p.domain.as_deref().map(|d| names::target("domain", d)).transpose()?.map(|t| t.domain().to_owned());
+    let now = auth::now();
     let query = SuppressionQuery {
         key_prefix: key_prefix.clone(),
         domain,
@@ -129,6 +130,7 @@ async fn list(
         source: names::optional_label("source", p.source.as_deref())?,
         rule: p.rule,
         active: p.active,
+        now,
         created_from: p.from,
         created_until: p.until,
         changed_from: None,
@@ -136,7 +138,8 @@ async fn list(
         cursor,
         limit: limit + 1,
     };
-    let mut items = state.store.suppressions(&query).await?;
+    let mut items: Vec<Suppression> =
+        state.store.suppressions(&query).await?.into_iter().map(|s| ops::as_of(s, now)).collect();
     let next_cursor = if items.len() > limit as usize {
         items.truncate(limit as usize);
         items.last().map(|last| {
@@ -161,6 +164,7 @@ async fn detail(
     principal.require(Permission::Read)?;
     let suppression =
         state.store.suppression(id).await?.ok_or_else(|| ApiError::NotFound(format!("suppression {id}")))?;
+    let suppression = ops::as_of(suppression, auth::now());
     let events = state.store.suppression_events(id, 50).await?;
     let mut history = state
         .store
