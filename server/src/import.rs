@@ -8,6 +8,12 @@
 //! together with the job's progress, so memory stays flat for any file size, a client polling the
 //! job sees only committed counts, and an interrupted upload leaves whole batches, never half of
 //! one. Rejected lines are reported with their line numbers.
+//!
+//! A job whose upload broke off, or whose process stopped, is `interrupted` (the latter found by
+//! `interrupt_stale`: a running job commits its progress at least every `HEARTBEAT`, even while its
+//! client sends nothing, so one not updated for `STALE_AFTER` has no process behind it). The same
+//! file uploaded again to an interrupted job resumes it: the lines its committed batches covered
+//! are read past (a CSV header is read again), and its counts go on from where they stopped.
 
 use std::collections::HashSet;
 use std::fmt::Display;
@@ -39,6 +45,22 @@ const MAX_RECORD: usize = 65_536;
 const MAX_FIELDS: usize = 64;
 /// Largest upload accepted.
 pub const MAX_UPLOAD: i64 = 4 * 1024 * 1024 * 1024;
+/// Longest a running job goes without committing its progress.
+const HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(10);
+/// A running job not updated for this long (seconds) has no process behind it.
+pub const STALE_AFTER: i64 = 60;
+
+/// Marks interrupted the running jobs whose process stopped (at start, and each monitor round).
+pub async fn interrupt_stale(store: &dyn Store, now: i64) -> Result<(), StoreError> {
+    let stopped = store.interrupt_stale_imports(now - STALE_AFTER, now).await?;
+    if stopped > 0 {
+        tracing::warn!(
+            jobs = stopped,
+            "imports whose process stopped are marked interrupted: upload their files again to resume"
+        );
+    }
+    Ok(())
+}
 
 /// The CSV columns found in the header.
 #[derive(Debug, Default)]
@@ -60,6 +82,8 @@ struct Importer<'a> {
     rows: Vec<ImportRow>,
     seen: HashSet<(String, String)>,
     line: u64,
+    /// Lines committed before an interruption, read past when the job resumes.
+    resume_after: u64,
     batch_first_line: u64,
     /// Rows the current batch collects before it is committed.
     batch_size: usize,
@@ -71,8 +95,10 @@ struct Importer<'a> {
     csv: Option<Box<CsvRecords>>,
 }
 
-/// Runs a claimed (`running`) job over `body` to the end and returns it `done` or `failed`.
-/// A store error stops the import; the job is saved as failed when the store still answers.
+/// Runs a claimed (`running`) job over `body` to the end and returns it `done`, `failed` (the
+/// file cannot be imported) or `interrupted` (the upload broke off). A job claimed again after an
+/// interruption resumes after its committed lines. A store error stops the import; the job is
+/// saved as failed when the store still answers.
 pub async fn run<S, E>(
     store: &dyn Store,
     index: Option<&SuppressionIndex>,
@@ -85,6 +111,7 @@ where
     E: Display,
 {
     let csv = (job.format == ImportFormat::Csv).then(|| Box::new(CsvRecords::new(MAX_RECORD, MAX_FIELDS, true)));
+    let resume_after = u64::try_from(job.lines).unwrap_or(0);
     let mut importer = Importer {
         store,
         index,
@@ -94,7 +121,8 @@ where
         rows: Vec::with_capacity(BATCH),
         seen: HashSet::with_capacity(BATCH),
         line: 0,
-        batch_first_line: 1,
+        resume_after,
+        batch_first_line: resume_after + 1,
         batch_size: BATCH,
         carry: Vec::new(),
         skipping: false,
@@ -105,8 +133,12 @@ where
     job.updated_at = auth::now();
     match outcome {
         Ok(Ok(())) => job.state = "done".to_owned(),
-        Ok(Err(message)) => {
+        Ok(Err(Stop::Failed(message))) => {
             job.state = "failed".to_owned();
+            job.error = Some(message);
+        }
+        Ok(Err(Stop::Interrupted(message))) => {
+            job.state = "interrupted".to_owned();
             job.error = Some(message);
         }
         Err(e) => {
@@ -120,26 +152,46 @@ where
     Ok(job)
 }
 
+/// Why an import stopped before the end of its file.
+enum Stop {
+    /// The file cannot be imported (an unusable header, too large).
+    Failed(String),
+    /// The upload broke off: the same file uploaded again resumes the job.
+    Interrupted(String),
+}
+
 impl Importer<'_> {
-    /// Reads the whole stream. The inner error is a failure of the input (interrupted upload,
-    /// unusable header) that fails the job; the outer one a store failure.
-    async fn consume<S, E>(&mut self, body: &mut S) -> Result<Result<(), String>, StoreError>
+    /// Reads the whole stream. The inner error is why the input stopped the job; the outer one a
+    /// store failure.
+    async fn consume<S, E>(&mut self, body: &mut S) -> Result<Result<(), Stop>, StoreError>
     where
         S: Stream<Item = Result<Bytes, E>> + Unpin,
         E: Display,
     {
-        while let Some(chunk) = body.next().await {
+        loop {
+            // A client that sends nothing for a while still has a live job: its progress is
+            // committed meanwhile, so that it is not taken for one whose process stopped.
+            let chunk = match tokio::time::timeout(HEARTBEAT, body.next()).await {
+                Err(_) => {
+                    self.heartbeat().await?;
+                    continue;
+                }
+                Ok(None) => break,
+                Ok(Some(chunk)) => chunk,
+            };
             let chunk = match chunk {
                 Ok(chunk) => chunk,
                 Err(e) => {
                     self.flush().await?;
-                    return Ok(Err(format!("the upload was interrupted ({e}); committed batches are kept")));
+                    return Ok(Err(Stop::Interrupted(format!(
+                        "the upload was interrupted ({e}); committed batches are kept: upload the same file again to resume"
+                    ))));
                 }
             };
             self.job.bytes_read += chunk.len() as i64;
             if self.job.bytes_read > MAX_UPLOAD {
                 self.flush().await?;
-                return Ok(Err(format!("the file is larger than {MAX_UPLOAD} bytes")));
+                return Ok(Err(Stop::Failed(format!("the file is larger than {MAX_UPLOAD} bytes"))));
             }
             if self.csv.is_some() {
                 // An empty input tells the CSV reader the stream ended: only the end may give one.
@@ -147,7 +199,7 @@ impl Importer<'_> {
                     && let Err(message) = self.read_csv(&chunk).await?
                 {
                     self.flush().await?;
-                    return Ok(Err(message));
+                    return Ok(Err(Stop::Failed(message)));
                 }
                 continue;
             }
@@ -156,7 +208,7 @@ impl Importer<'_> {
                 self.extend_line(&rest[..end]);
                 if let Err(message) = self.end_line() {
                     self.flush().await?;
-                    return Ok(Err(message));
+                    return Ok(Err(Stop::Failed(message)));
                 }
                 rest = &rest[end + 1..];
                 if self.rows.len() >= self.batch_size {
@@ -175,13 +227,24 @@ impl Importer<'_> {
         };
         if let Err(message) = ended {
             self.flush().await?;
-            return Ok(Err(message));
+            return Ok(Err(Stop::Failed(message)));
         }
         if self.columns.is_none() && self.job.format == ImportFormat::Csv && self.job.lines > 0 {
-            return Ok(Err("the CSV file has no header line".to_owned()));
+            return Ok(Err(Stop::Failed("the CSV file has no header line".to_owned())));
         }
         self.flush().await?;
         Ok(Ok(()))
+    }
+
+    /// Commits what has been read so far: the rows waiting for their batch, or (none waiting) the
+    /// job's progress alone. A job's committed line count never covers a row not committed.
+    async fn heartbeat(&mut self) -> Result<(), StoreError> {
+        if self.rows.is_empty() {
+            self.job.updated_at = auth::now();
+            ops::save_import(self.store, &self.job).await
+        } else {
+            self.flush().await
+        }
     }
 
     /// Reads the records `input` completes (an empty `input` is the end of the stream),
@@ -225,6 +288,9 @@ impl Importer<'_> {
             self.columns = Some(header(&fields)?);
             return Ok(());
         };
+        if self.line <= self.resume_after {
+            return Ok(());
+        }
         let parsed = csv_row(columns, &fields, &self.job.scope, self.job.reason);
         self.take(parsed, || fields.join(","));
         Ok(())
@@ -259,8 +325,12 @@ impl Importer<'_> {
     /// Handles the text line just completed.
     fn end_line(&mut self) -> Result<(), String> {
         self.line += 1;
-        self.job.lines += 1;
         let bytes = std::mem::take(&mut self.carry);
+        if self.line <= self.resume_after {
+            self.skipping = false;
+            return Ok(());
+        }
+        self.job.lines += 1;
         if std::mem::take(&mut self.skipping) {
             self.reject(String::new(), format!("the line is longer than {MAX_LINE} bytes"));
             return Ok(());

@@ -52,6 +52,7 @@ impl AppState {
             engine: Arc::default(),
         };
         state.refresh_pauses().await?;
+        crate::import::interrupt_stale(state.store.as_ref(), crate::auth::now()).await?;
         crate::monitor::spawn(state.clone());
         Ok(state)
     }

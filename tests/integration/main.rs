@@ -33,5 +33,6 @@ mod bad_input;
 mod corpus;
 mod monitoring;
 mod openapi;
+mod recovery;
 mod service;
 mod support;

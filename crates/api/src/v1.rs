@@ -538,7 +538,8 @@ pub struct ImportJob {
     pub created_by: String,
     pub created_at: i64,
     pub updated_at: i64,
-    /// `waiting` (for its data), `running`, `done` or `failed`.
+    /// `waiting` (for its data), `running`, `done`, `failed`, or `interrupted` (its upload broke
+    /// off or its process stopped: the same file uploaded again resumes it).
     pub state: String,
     /// The upload's size when the client announced it.
     pub bytes_total: Option<i64>,

@@ -175,9 +175,14 @@ pub trait Store: monitor::MonitorStore + Send + Sync + 'static {
 
     async fn create_import(&self, job: &NewImport<'_>) -> Result<ImportJob, StoreError>;
     async fn import_job(&self, id: i64) -> Result<Option<ImportJob>, StoreError>;
-    /// Moves a `waiting` job to `running` and returns it; `None` if it is not waiting (so only one
-    /// upload ever feeds a job).
+    /// Moves a `waiting` or `interrupted` job to `running` and returns it (an interrupted one with
+    /// its committed progress, `bytes_read` from 0 again); `None` otherwise, so only one upload at
+    /// a time ever feeds a job.
     async fn claim_import(&self, id: i64, now: i64) -> Result<Option<ImportJob>, StoreError>;
+    /// Marks `interrupted` every `running` job not updated since `stale_before` (its process
+    /// stopped: a running import commits its progress at least every few seconds), and answers how
+    /// many.
+    async fn interrupt_stale_imports(&self, stale_before: i64, now: i64) -> Result<u64, StoreError>;
     /// The most recent jobs, newest first.
     async fn import_jobs(&self, limit: u32) -> Result<Vec<ImportJob>, StoreError>;
 

@@ -982,8 +982,8 @@ macro_rules! sql_store {
                 now: i64,
             ) -> Result<Option<::rebound_api::v1::ImportJob>, $crate::StoreError> {
                 let row = ::sqlx::query(concat!(
-                    "UPDATE import_jobs SET state = 'running', updated_at = $2 WHERE id = $1 AND state = 'waiting' \
-                     RETURNING ",
+                    "UPDATE import_jobs SET state = 'running', updated_at = $2, bytes_read = 0, error = NULL \
+                     WHERE id = $1 AND state IN ('waiting', 'interrupted') RETURNING ",
                     $crate::columns!(import)
                 ))
                 .bind(id)
@@ -1009,6 +1009,20 @@ macro_rules! sql_store {
                 .await
                 .map_err($crate::rows::backend)?;
                 rows.iter().map($crate::rows::list_change).collect()
+            }
+
+            async fn interrupt_stale_imports(&self, stale_before: i64, now: i64) -> Result<u64, $crate::StoreError> {
+                let done = ::sqlx::query(
+                    "UPDATE import_jobs SET state = 'interrupted', updated_at = $2, \
+                     error = 'the import stopped (its process ended); committed batches are kept: upload the same file again to resume it' \
+                     WHERE state = 'running' AND updated_at < $1",
+                )
+                .bind(stale_before)
+                .bind(now)
+                .execute(&self.writer)
+                .await
+                .map_err($crate::rows::backend)?;
+                Ok(done.rows_affected())
             }
 
             async fn last_change(&self) -> Result<i64, $crate::StoreError> {

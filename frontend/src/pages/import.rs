@@ -124,7 +124,7 @@ async fn poll(id: i64, uploading: RwSignal<bool>, job: RwSignal<Option<ImportJob
 fn Progress(job: ImportJob, file_bytes: f64) -> impl IntoView {
     // Whole numbers only: formatting floats would pull the float printer into the download.
     let pct = percent(&job, file_bytes).round() as u32;
-    let finished = job.state == "done" || job.state == "failed";
+    let finished = matches!(job.state.as_str(), "done" | "failed" | "interrupted");
     view! {
         <section class="card progress" aria-labelledby="progress-title">
             <h2 id="progress-title">"Import "{job.id}" · "{job.state.clone()}</h2>

@@ -152,6 +152,9 @@ pub fn spawn(state: AppState) {
             if let Err(e) = outbox::drain(&state).await {
                 tracing::warn!(error = %e, "draining the outbox failed");
             }
+            if let Err(e) = crate::import::interrupt_stale(state.store.as_ref(), now).await {
+                tracing::warn!(error = %e, "looking for stopped imports failed");
+            }
         }
     });
 }

@@ -83,7 +83,10 @@ async fn upload(
             None => Err(ApiError::NotFound(format!("import {id}"))),
             Some(job) => Err(ApiError::State {
                 code: "import_started",
-                message: format!("import {id} is {}: each import takes its data once", job.state),
+                message: format!(
+                    "import {id} is {}: each import takes its data once (an interrupted one again, to resume it)",
+                    job.state
+                ),
             }),
         };
     };
