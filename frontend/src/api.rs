@@ -154,6 +154,11 @@ pub async fn upload_import(id: i64, format: ImportFormat, file: &web_sys::File) 
     .await
 }
 
+/// The most recent import jobs, newest first.
+pub async fn import_jobs() -> Result<Vec<ImportJob>, ApiFailure> {
+    fetch(Request::get(&url("/imports")).build()).await
+}
+
 /// The job's committed progress.
 pub async fn import_job(id: i64) -> Result<ImportJob, ApiFailure> {
     fetch(Request::get(&url(&format!("/imports/{id}"))).build()).await

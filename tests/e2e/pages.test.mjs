@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import http from 'node:http';
 import { startServer, openBrowser, signIn as harnessSignIn, callApi } from './harness.mjs';
 
 let server;
@@ -144,6 +145,48 @@ test('a 10,000-line import shows its progress up to 100%, then the report with t
     await page.getByTestId('export-text').getAttribute('href'));
   assert.match(exported, /^user4320@import\.example$/m);
   assert.match(exported, /^bob@example\.net$/m);
+  assert.deepEqual(errors, []);
+});
+
+test('an import whose upload broke off is listed as interrupted, and resumed with the same file', async () => {
+  const { page, context, errors } = browser;
+  const lines = [];
+  for (let i = 1; i <= 3_000; i += 1) lines.push(`resume${i}@import.example`);
+  const file = join(scratch, 'resume.txt');
+  writeFileSync(file, `${lines.join('\n')}\n`);
+  const created = await callApi(page, 'POST', '/imports', { format: 'text' });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const id = created.body.id;
+
+  // The first 1,000 lines, then the connection drops: what was read is committed, the job waits.
+  const cookie = (await context.cookies()).map((c) => `${c.name}=${c.value}`).join('; ');
+  await new Promise((resolve) => {
+    const request = http.request(new URL(`/api/v1/imports/${id}/data`, server.url), {
+      method: 'PUT',
+      headers: { Cookie: cookie, 'X-Rebound-Csrf': '1', 'Content-Length': 1_000_000 },
+    });
+    request.on('error', resolve);
+    request.write(`${lines.slice(0, 1_000).join('\n')}\n`, () => setTimeout(() => { request.destroy(); resolve(); }, 300));
+  });
+  let job;
+  for (let i = 0; i < 100; i += 1) {
+    job = (await callApi(page, 'GET', `/imports/${id}`)).body;
+    if (job.state === 'interrupted') break;
+    await page.waitForTimeout(50);
+  }
+  assert.equal(job.state, 'interrupted', JSON.stringify(job));
+  assert.equal(job.lines, 1_000);
+
+  await page.getByRole('link', { name: 'Dashboard', exact: true }).click();
+  await page.getByRole('link', { name: 'Import', exact: true }).click();
+  const listed = page.getByTestId('interrupted-imports');
+  await listed.getByText(`Import ${id} · text · 1000 lines committed`).waitFor();
+  await page.locator('#import-file').setInputFiles(file);
+  await listed.getByRole('button', { name: `Resume import ${id}` }).click();
+  await page.getByRole('heading', { name: `Import ${id} · done` }).waitFor();
+  assert.equal(await page.getByTestId('report-lines').textContent(), '3000');
+  assert.equal(await page.getByTestId('report-created').textContent(), '3000');
+  await listed.waitFor({ state: 'detached' });
   assert.deepEqual(errors, []);
 });
 

@@ -1,6 +1,8 @@
 //! Bulk import: pick a text or CSV file, declare the job, stream the file up while polling the
 //! job's committed progress for a progress bar, then show the report with the rejected lines.
-//! Also the links to export the list in the same formats.
+//! Imports that were interrupted (the upload broke off, or the server stopped) are listed, each
+//! resumed by uploading the same file to it again. Also the links to export the list in the
+//! same formats.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -38,12 +40,47 @@ pub fn ImportPage() -> impl IntoView {
             format.set(if name.to_lowercase().ends_with(".csv") { ImportFormat::Csv } else { ImportFormat::Text });
         }
     };
+    let chosen = move || {
+        let file = file_input.get().and_then(|i| i.files()).and_then(|f| f.get(0));
+        if file.is_none() {
+            failure.set(Some(ApiFailure { status: None, message: "Choose a file first.".to_owned(), field: None }));
+        }
+        file
+    };
+    let interrupted = RwSignal::new(Vec::<ImportJob>::new());
+    let refresh = move || {
+        spawn_local(async move {
+            if let Ok(jobs) = api::import_jobs().await {
+                interrupted.set(jobs.into_iter().filter(|j| j.state == "interrupted").collect());
+            }
+        })
+    };
+    if session.can_write() {
+        refresh();
+    }
+    // Uploads the chosen file to a job, showing its progress, then lists the interrupted jobs again.
+    let feed = move |target: ImportJob, file: web_sys::File| {
+        job.set(Some(target.clone()));
+        file_bytes.set(file.size());
+        uploading.set(true);
+        spawn_local(async move {
+            spawn_local(poll(target.id, uploading, job));
+            match api::upload_import(target.id, target.format, &file).await {
+                Ok(done) => job.set(Some(done)),
+                Err(f) => failure.set(Some(f)),
+            }
+            uploading.set(false);
+            refresh();
+        });
+    };
+    let resume = move |target: ImportJob| {
+        let Some(file) = chosen() else { return };
+        failure.set(None);
+        feed(target, file);
+    };
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let Some(file) = file_input.get().and_then(|i| i.files()).and_then(|f| f.get(0)) else {
-            failure.set(Some(ApiFailure { status: None, message: "Choose a file first.".to_owned(), field: None }));
-            return;
-        };
+        let Some(file) = chosen() else { return };
         let scope = scope.get_untracked();
         let request = CreateImport {
             format: format.get_untracked(),
@@ -52,21 +89,11 @@ pub fn ImportPage() -> impl IntoView {
         };
         failure.set(None);
         job.set(None);
-        file_bytes.set(file.size());
-        uploading.set(true);
         spawn_local(async move {
             match api::create_import(&request).await {
-                Ok(created) => {
-                    job.set(Some(created.clone()));
-                    spawn_local(poll(created.id, uploading, job));
-                    match api::upload_import(created.id, request.format, &file).await {
-                        Ok(done) => job.set(Some(done)),
-                        Err(f) => failure.set(Some(f)),
-                    }
-                }
+                Ok(created) => feed(created, file),
                 Err(f) => failure.set(Some(f)),
             }
-            uploading.set(false);
         });
     };
     view! {
@@ -92,6 +119,24 @@ pub fn ImportPage() -> impl IntoView {
                     <FormError failure=failure fields=&[]/>
                     <button type="submit" disabled=uploading>"Import"</button>
                 </form>
+                <Show when=move || !interrupted.get().is_empty()>
+                    <section class="card" aria-labelledby="interrupted-title" data-testid="interrupted-imports">
+                        <h2 id="interrupted-title">"Interrupted imports"</h2>
+                        <p class="hint">"Choose the same file above, then resume: the lines already committed are read past."</p>
+                        <ul>
+                            {move || interrupted.get().into_iter().map(|j| {
+                                let label = format!("Import {} · {} · {} lines committed", j.id, j.format.as_str(), j.lines);
+                                let name = format!("Resume import {}", j.id);
+                                view! {
+                                    <li>
+                                        {label}" "
+                                        <button type="button" disabled=uploading on:click=move |_| resume(j.clone())>{name}</button>
+                                    </li>
+                                }
+                            }).collect_view()}
+                        </ul>
+                    </section>
+                </Show>
             </Show>
             {move || job.get().map(|j| view! { <Progress job=j file_bytes=file_bytes.get()/> })}
             <section class="card export" aria-labelledby="export-title">
