@@ -46,7 +46,7 @@ async fn login(
             return Err(ApiError::BadCredentials);
         }
     };
-    state.logins.succeeded(&user.username);
+    state.logins.succeeded(peer.ip(), &request.username);
     let (token, digest) = session::new_session_token();
     let now = session::now();
     let ttl = state.config.session_ttl.as_secs();
