@@ -108,7 +108,11 @@ enum IngestCommand {
     Postfix {
         #[command(flatten)]
         store: StoreArgs,
-        /// The log files.
+        /// Follow one live log: read on as it grows and across rotations, from where the last
+        /// follower of the same path stopped (kept in the database), until stopped.
+        #[arg(long)]
+        follow: bool,
+        /// The log files (with --follow, the one live log).
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
@@ -264,7 +268,11 @@ pub fn run(cli: Cli) -> Result<(), StartError> {
         Command::Ingest { command: IngestCommand::Pmta { store, paths } } => {
             runtime()?.block_on(crate::ingest_cmd::run(crate::ingest_cmd::Mta::PowerMta, store.database()?, &paths))
         }
-        Command::Ingest { command: IngestCommand::Postfix { store, paths } } => {
+        Command::Ingest { command: IngestCommand::Postfix { store, follow: true, paths } } => match &paths[..] {
+            [path] => runtime()?.block_on(crate::ingest_cmd::follow_postfix(store.database()?, path)),
+            _ => Err(StartError::Usage("--follow follows one log: name one file".to_owned())),
+        },
+        Command::Ingest { command: IngestCommand::Postfix { store, follow: false, paths } } => {
             runtime()?.block_on(crate::ingest_cmd::run(crate::ingest_cmd::Mta::Postfix, store.database()?, &paths))
         }
     }

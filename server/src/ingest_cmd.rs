@@ -164,22 +164,138 @@ async fn postfix_file(state: &AppState, path: &Path, summary: &mut Summary) -> R
             break;
         }
         number += 1;
-        summary.records += 1;
-        let deliveries = reader.line(String::from_utf8_lossy(&line).trim_end());
-        if deliveries.is_empty() {
-            summary.skipped += 1;
-        }
-        for delivery in deliveries {
-            let (item, attempt) = postfix_event(&delivery);
-            pending.items.push(item);
-            pending.attempts.push(attempt);
-            pending.lines.push(number);
-        }
+        take_line(&mut reader, &line, number, &mut pending, summary);
         if pending.items.len() >= MAX_BATCH - 1_000 {
             store_pending(state, &mut pending, summary).await?;
         }
     }
     store_pending(state, &mut pending, summary).await
+}
+
+/// Reads one log line (`number` in its file) into `pending`.
+fn take_line(reader: &mut LogReader, line: &[u8], number: u64, pending: &mut Pending, summary: &mut Summary) {
+    summary.records += 1;
+    let deliveries = reader.line(String::from_utf8_lossy(line).trim_end());
+    if deliveries.is_empty() {
+        summary.skipped += 1;
+    }
+    for delivery in deliveries {
+        let (item, attempt) = postfix_event(&delivery);
+        pending.items.push(item);
+        pending.attempts.push(attempt);
+        pending.lines.push(number);
+    }
+}
+
+/// How long a follower waits at the end of its file before it reads again.
+const FOLLOW_POLL: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// A file's identity: its device and inode, which a rotation (a rename and a new file) changes.
+fn file_id(metadata: &std::fs::Metadata) -> String {
+    use std::os::unix::fs::MetadataExt;
+    format!("{}:{}", metadata.dev(), metadata.ino())
+}
+
+/// Follows a live Postfix log: reads it from where the last follower of the same path stopped,
+/// stores each stretch as it is read and records how far it got (in the database, after each
+/// stretch is stored), and when the log is rotated (renamed and replaced, or truncated), finishes
+/// the old file and goes on with the new one. A follower restarted after a rotation first finishes
+/// the rotated file when it is still in the same directory. Runs until it is stopped; prints a
+/// summary line for each stretch stored.
+pub async fn follow_postfix(database: Database, path: &Path) -> Result<(), StartError> {
+    let state = AppState::for_command(database).await?;
+    let path = std::path::absolute(path)?;
+    let source = format!("postfix:{}", path.display());
+    let mut reader = LogReader::new(crate::auth::now());
+    let mut followed = Followed { state: &state, source: &source, reader: &mut reader, path: &path };
+    let (mut file, mut id) = open_followed(&path).await?;
+    let mut position = 0;
+    match state.store.ingest_offset(&source).await? {
+        Some((stored, at)) if stored == id => position = at,
+        Some((stored, at)) => {
+            if let Some(rotated) = find_file(&path, &stored) {
+                let (mut old, _) = open_followed(&rotated).await?;
+                followed.read_on(&mut old, &stored, at).await?;
+            }
+        }
+        None => {}
+    }
+    loop {
+        position = followed.read_on(&mut file, &id, position).await?;
+        tokio::time::sleep(FOLLOW_POLL).await;
+        let rotated = match tokio::fs::metadata(&path).await {
+            Ok(metadata) => file_id(&metadata) != id || metadata.len() < position as u64,
+            Err(_) => false,
+        };
+        if rotated {
+            // What was written to the old file before it was rotated, then the new file.
+            followed.read_on(&mut file, &id, position).await?;
+            (file, id) = open_followed(&path).await?;
+            position = 0;
+        }
+    }
+}
+
+/// Opens a followed file, with its identity.
+async fn open_followed(path: &Path) -> Result<(tokio::fs::File, String), StartError> {
+    let file = tokio::fs::File::open(path)
+        .await
+        .map_err(|e| StartError::Usage(format!("cannot open {}: {e}", path.display())))?;
+    let id = file_id(&file.metadata().await?);
+    Ok((file, id))
+}
+
+/// The file in `path`'s directory whose identity is `id` (a rotated log: `mail.log.1`, a dated name).
+fn find_file(path: &Path, id: &str) -> Option<std::path::PathBuf> {
+    let dir = path.parent()?;
+    std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(Result::ok)
+        .find(|entry| entry.metadata().is_ok_and(|m| m.is_file() && file_id(&m) == id))
+        .map(|entry| entry.path())
+}
+
+/// What a follower reads with and writes to.
+struct Followed<'a> {
+    state: &'a AppState,
+    source: &'a str,
+    reader: &'a mut LogReader,
+    path: &'a Path,
+}
+
+impl Followed<'_> {
+    /// Reads `file` (identity `id`) from `position` to its last whole line, storing the deliveries
+    /// in stretches and recording the position after each; returns where it stopped.
+    async fn read_on(&mut self, file: &mut tokio::fs::File, id: &str, mut position: i64) -> Result<i64, StartError> {
+        use tokio::io::AsyncSeekExt;
+        file.seek(std::io::SeekFrom::Start(position as u64)).await?;
+        self.reader.set_now(crate::auth::now());
+        let (mut buffer, mut chunk) = (Vec::new(), vec![0u8; READ_CHUNK]);
+        let file_name = self.path.display().to_string();
+        let (mut pending, mut read_to) = (Pending::default(), position);
+        let mut summary = Summary { file: file_name.clone(), ..Summary::default() };
+        loop {
+            let read = file.read(&mut chunk).await?;
+            buffer.extend_from_slice(&chunk[..read]);
+            let mut start = 0;
+            while let Some(end) = buffer[start..].iter().position(|&b| b == b'\n') {
+                take_line(self.reader, &buffer[start..start + end], 0, &mut pending, &mut summary);
+                start += end + 1;
+            }
+            read_to += start as i64;
+            buffer.drain(..start);
+            if (read == 0 || pending.items.len() >= MAX_BATCH - 1_000) && read_to > position {
+                store_pending(self.state, &mut pending, &mut summary).await.map_err(StartError::Usage)?;
+                self.state.store.save_ingest_offset(self.source, id, read_to, crate::auth::now()).await?;
+                println!("{}", serde_json::to_string(&summary).unwrap_or_default());
+                summary = Summary { file: file_name.clone(), ..Summary::default() };
+                position = read_to;
+            }
+            if read == 0 {
+                return Ok(position);
+            }
+        }
+    }
 }
 
 async fn store_pending(state: &AppState, pending: &mut Pending, summary: &mut Summary) -> Result<(), String> {

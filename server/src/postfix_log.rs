@@ -82,6 +82,11 @@ impl LogReader {
         Self { now, deferred: HashMap::new(), notices: HashSet::new() }
     }
 
+    /// Moves the reader's "now" (a follower runs for days; lines without a year need it).
+    pub fn set_now(&mut self, now: i64) {
+        self.now = now;
+    }
+
     /// The outcomes one line records: none, one delivery, or (a message that expired) each
     /// recipient still deferred.
     pub fn line(&mut self, line: &str) -> Vec<Delivery> {

@@ -183,6 +183,10 @@ pub trait Store: monitor::MonitorStore + Send + Sync + 'static {
     /// stopped: a running import commits its progress at least every few seconds), and answers how
     /// many.
     async fn interrupt_stale_imports(&self, stale_before: i64, now: i64) -> Result<u64, StoreError>;
+    /// Where a followed log was last read to: its file's identity and the byte position.
+    async fn ingest_offset(&self, source: &str) -> Result<Option<(String, i64)>, StoreError>;
+    /// Records where a followed log has been read to.
+    async fn save_ingest_offset(&self, source: &str, file_id: &str, position: i64, now: i64) -> Result<(), StoreError>;
     /// The most recent jobs, newest first.
     async fn import_jobs(&self, limit: u32) -> Result<Vec<ImportJob>, StoreError>;
 

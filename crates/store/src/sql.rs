@@ -1025,6 +1025,40 @@ macro_rules! sql_store {
                 Ok(done.rows_affected())
             }
 
+            async fn ingest_offset(&self, source: &str) -> Result<Option<(String, i64)>, $crate::StoreError> {
+                let row = ::sqlx::query("SELECT file_id, position FROM ingest_offsets WHERE source = $1")
+                    .bind(source)
+                    .fetch_optional(&self.writer)
+                    .await
+                    .map_err($crate::rows::backend)?;
+                let Some(row) = row else { return Ok(None) };
+                let file_id: String = ::sqlx::Row::try_get(&row, 0).map_err($crate::rows::backend)?;
+                let position: i64 = ::sqlx::Row::try_get(&row, 1).map_err($crate::rows::backend)?;
+                Ok(Some((file_id, position)))
+            }
+
+            async fn save_ingest_offset(
+                &self,
+                source: &str,
+                file_id: &str,
+                position: i64,
+                now: i64,
+            ) -> Result<(), $crate::StoreError> {
+                ::sqlx::query(
+                    "INSERT INTO ingest_offsets (source, file_id, position, updated_at) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (source) DO UPDATE SET file_id = excluded.file_id, position = excluded.position, \
+                     updated_at = excluded.updated_at",
+                )
+                .bind(source)
+                .bind(file_id)
+                .bind(position)
+                .bind(now)
+                .execute(&self.writer)
+                .await
+                .map_err($crate::rows::backend)?;
+                Ok(())
+            }
+
             async fn last_change(&self) -> Result<i64, $crate::StoreError> {
                 let row = ::sqlx::query("SELECT COALESCE(MAX(sequence), 0) FROM suppression_changes")
                     .fetch_one(&self.reader)
