@@ -37,6 +37,9 @@ pub const BATCH: usize = 2_500;
 pub const MAX_BATCH: usize = 160_000;
 /// Rejected lines kept for the report (all are counted).
 pub const MAX_REPORTED: usize = 1_000;
+/// Why a line whose bytes are not UTF-8 is rejected (read otherwise, `é` saved as Latin-1 would
+/// become another address).
+const NOT_UTF8: &str = "the line is not UTF-8 text: save the file as UTF-8";
 /// Longest line accepted; a longer one is rejected and skipped.
 const MAX_LINE: usize = 4_096;
 /// Longest CSV record accepted (a quoted note may span lines); a longer one is rejected and skipped.
@@ -335,7 +338,10 @@ impl Importer<'_> {
             self.reject(String::new(), format!("the line is longer than {MAX_LINE} bytes"));
             return Ok(());
         }
-        let text = String::from_utf8_lossy(&bytes);
+        let Ok(text) = std::str::from_utf8(&bytes) else {
+            self.reject(String::from_utf8_lossy(&bytes).into_owned(), NOT_UTF8.to_owned());
+            return Ok(());
+        };
         let text = text.trim_start_matches('\u{feff}').trim();
         if text.is_empty() || text.starts_with('#') {
             return Ok(());
@@ -401,6 +407,10 @@ fn csv_row(columns: &Columns, fields: &[String], scope: &str, reason: Suppressio
             .filter(|f| !f.is_empty())
     };
     let address = field(Some(columns.address)).ok_or("the address is empty")?;
+    // The CSV reader replaced bytes that are not UTF-8 with U+FFFD: the address is not what was meant.
+    if address.contains('\u{fffd}') {
+        return Err(NOT_UTF8.to_owned());
+    }
     let target = rebound_policy::normalize(address).map_err(|e| format!("`{address}` {e}"))?;
     let reason = match field(columns.reason) {
         Some(r) => SuppressionReason::parse(r).ok_or_else(|| format!("`{r}` is not a suppression reason"))?,

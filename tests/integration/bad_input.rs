@@ -16,6 +16,7 @@ on_both_backends!(
     a_csv_round_trip_keeps_commas_quotes_and_line_breaks,
     errors_keep_their_shape_and_write_nothing,
     an_expired_entry_is_not_active_and_no_export_makes_it_permanent,
+    addresses_nobody_could_have_mailed_are_refused_everywhere,
 );
 
 async fn mta(server: &TestServer) -> Api<'_> {
@@ -296,4 +297,49 @@ async fn an_expired_entry_is_not_active_and_no_export_makes_it_permanent(server:
     let mta = mta(server).await;
     assert!(!mta.suppressed("past@example.com", None).await);
     assert!(mta.suppressed("later@example.com", None).await);
+}
+
+/// One strict address parser behind every entry point: `a@b@c`, a literal that is no IP address
+/// and a dotless domain are refused by the list, the check and events alike, naming the field;
+/// an imported line that is not UTF-8 is rejected with its number instead of becoming `�@…`.
+async fn addresses_nobody_could_have_mailed_are_refused_everywhere(server: &TestServer) {
+    let admin = Api::admin(server).await;
+    let mta = mta(server).await;
+    for bad in ["a@b@example.com", "user@[not an ip]", "user@localhost"] {
+        let (status, error) = admin.post("/api/v1/suppressions", json!({"address": bad})).await;
+        assert_eq!(
+            (status, error["error"]["field"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("address")),
+            "{bad}: {error}"
+        );
+        let (status, error) = mta.get(&format!("/api/v1/check?email={}", crate::support::urlencode(bad))).await;
+        assert_eq!(
+            (status, error["error"]["field"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("email")),
+            "{bad}: {error}"
+        );
+        let (status, error) = mta
+            .post("/api/v1/events", json!({"events": [{"recipient": bad, "reply": "550 5.1.1 user unknown"}]}))
+            .await;
+        assert_eq!(
+            (status, error["error"]["field"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("events[0].recipient")),
+            "{bad}: {error}"
+        );
+    }
+
+    let (_, job) = admin.post("/api/v1/imports", json!({"format": "text"})).await;
+    let path = format!("/api/v1/imports/{}/data", job["id"]);
+    let mut file = b"good@example.com\n".to_vec();
+    file.extend_from_slice(b"ren\xe9@example.com\n");
+    let (status, job) = Api::send(admin.request(reqwest::Method::PUT, &path).body(file)).await;
+    assert_eq!(
+        (status, job["created"].as_i64(), job["rejected"].as_i64()),
+        (StatusCode::OK, Some(1), Some(1)),
+        "{job}"
+    );
+    assert_eq!(job["rejected_lines"][0]["line"], 2, "{job}");
+    assert!(job["rejected_lines"][0]["error"].as_str().unwrap().contains("not UTF-8"), "{job}");
+    let (_, list) = admin.get("/api/v1/suppressions").await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1, "{list}");
 }

@@ -9,6 +9,12 @@
 //!   `jane@` as two people would let a suppressed address through.
 //! - A bare domain (`example.com` or `@example.com`) is a domain-wide entry; its key is
 //!   `@example.com`, which can never collide with an address key.
+//! - Strict where a mistake would suppress the wrong thing: an unquoted local part holds only the
+//!   characters RFC 5322 allows in an atom, dots and (RFC 6531) non-ASCII letters, so `a@b@c` or
+//!   `<a>,b@c` is refused rather than stored as something nobody mailed; a domain has at least two
+//!   labels (a bare word on an import line is a mistake, not a top-level domain to suppress); an
+//!   address literal is an IPv4 or `IPv6:` address. Dots are not checked for placement: addresses
+//!   with leading or doubled dots are deliverable at some Japanese carriers.
 
 /// Longest address accepted (RFC 5321 §4.5.3.1.3 limits a path to 256 octets).
 pub const MAX_ADDRESS_LEN: usize = 254;
@@ -68,6 +74,20 @@ pub enum AddressError {
     BadCharacter,
     #[error("has an invalid domain `{0}`")]
     BadDomain(String),
+    #[error("has a character that needs quoting in its local part (`{0}`)")]
+    BadLocalPart(char),
+    #[error("has a domain without a dot (`{0}`): name the whole domain")]
+    DotlessDomain(String),
+    #[error("has an address literal that is not an IP address (`{0}`)")]
+    BadLiteral(String),
+}
+
+/// The characters of an unquoted local part: RFC 5322's `atext`, the dot, and (RFC 6531) any
+/// non-ASCII character that is not a space or a control.
+fn local_char(c: char) -> bool {
+    c.is_ascii_alphanumeric()
+        || "!#$%&'*+-/=?^_`{|}~.".contains(c)
+        || (!c.is_ascii() && !c.is_whitespace() && !c.is_control())
 }
 
 /// Normalises an address (`local@domain`, optionally in `<...>`) or a domain (`domain` or
@@ -87,6 +107,10 @@ pub fn normalize(input: &str) -> Result<Target, AddressError> {
         Some((local, domain)) => {
             if local.chars().any(|c| c.is_control() || (c.is_whitespace() && !local.starts_with('"'))) {
                 return Err(AddressError::BadCharacter);
+            }
+            let quoted = local.len() >= 2 && local.starts_with('"') && local.ends_with('"');
+            if let Some(c) = local.chars().find(|&c| !quoted && !local_char(c)) {
+                return Err(AddressError::BadLocalPart(c));
             }
             let domain = normalize_domain(domain)?;
             let display = format!("{local}@{domain}");
@@ -114,8 +138,12 @@ fn normalize_domain(domain: &str) -> Result<String, AddressError> {
     if domain.is_empty() {
         return Err(bad());
     }
-    if domain.starts_with('[') && domain.ends_with(']') {
-        return Ok(domain.to_ascii_lowercase());
+    if let Some(literal) = domain.strip_prefix('[').and_then(|d| d.strip_suffix(']')) {
+        let ip = match literal.get(..5) {
+            Some(tag) if tag.eq_ignore_ascii_case("ipv6:") => literal[5..].parse::<std::net::Ipv6Addr>().is_ok(),
+            _ => literal.parse::<std::net::Ipv4Addr>().is_ok(),
+        };
+        return if ip { Ok(domain.to_ascii_lowercase()) } else { Err(AddressError::BadLiteral(domain.to_owned())) };
     }
     if domain.chars().any(|c| c.is_whitespace() || c.is_control() || c == '@') {
         return Err(AddressError::BadCharacter);
@@ -130,6 +158,9 @@ fn normalize_domain(domain: &str) -> Result<String, AddressError> {
     });
     if !labels_ok || ascii.len() > 253 {
         return Err(bad());
+    }
+    if !ascii.contains('.') {
+        return Err(AddressError::DotlessDomain(domain.to_owned()));
     }
     Ok(ascii)
 }
@@ -178,6 +209,22 @@ mod tests {
     #[test]
     fn quoted_local_parts_and_literals_are_kept() {
         assert_eq!(normalize("\"john smith\"@example.com").unwrap().key(), "\"john smith\"@example.com");
+        assert_eq!(normalize("\"a@b\"@example.com").unwrap().key(), "\"a@b\"@example.com");
         assert_eq!(normalize("root@[192.0.2.1]").unwrap().domain(), "[192.0.2.1]");
+        assert_eq!(normalize("root@[IPv6:2001:db8::1]").unwrap().domain(), "[ipv6:2001:db8::1]");
+    }
+
+    #[test]
+    fn what_nobody_could_have_mailed_is_refused() {
+        assert_eq!(normalize("a@b@example.com"), Err(AddressError::BadLocalPart('@')));
+        assert_eq!(normalize("<a>,b@example.com"), Err(AddressError::BadLocalPart('<')));
+        assert_eq!(normalize("user@[not an ip]"), Err(AddressError::BadLiteral("[not an ip]".into())));
+        assert_eq!(normalize("user@[300.1.1.1]"), Err(AddressError::BadLiteral("[300.1.1.1]".into())));
+        assert_eq!(normalize("user@localhost"), Err(AddressError::DotlessDomain("localhost".into())));
+        assert_eq!(normalize("john"), Err(AddressError::DotlessDomain("john".into())));
+        // Deliverable although RFC 5322 would not have them: leading and doubled dots, non-ASCII.
+        assert!(normalize("taro..yamada.@docomo.ne.jp").is_ok());
+        assert!(normalize("用户@例子.广告").is_ok());
+        assert!(normalize("o'brien+news@example.ie").is_ok());
     }
 }
