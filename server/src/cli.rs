@@ -374,10 +374,17 @@ async fn add_key(store: StoreArgs, name: String, scopes: Vec<KeyScope>) -> Resul
 
 async fn verify_audit(store: StoreArgs) -> Result<(), StartError> {
     let store = crate::state::open_store(&store.database()?).await?;
+    let missing = store.missing_guards().await?;
+    if !missing.is_empty() {
+        println!("database guards MISSING: {}", missing.join(", "));
+    }
     let result = rebound_store::audit::verify(store.as_ref()).await?;
-    if result.ok {
+    if result.ok && missing.is_empty() {
         println!("audit log intact: {} rows", result.rows);
         Ok(())
+    } else if result.ok {
+        println!("audit log chain intact ({} rows), but unguarded: it can be rewritten", result.rows);
+        std::process::exit(1);
     } else {
         let id = result.first_bad_id.map_or_else(|| "?".to_owned(), |id| id.to_string());
         println!("audit log BROKEN at row {id} (after {} rows)", result.rows);

@@ -147,6 +147,14 @@ pub enum StartError {
     Listen { addr: std::net::SocketAddr, source: std::io::Error },
     #[error("{0}")]
     Usage(String),
+    #[error(
+        "the database's guards are missing: {}. They keep the suppression list and the audit log from being \
+         deleted or rewritten; someone with access to the database dropped or disabled them, so neither can be \
+         trusted now. Restore the database from a backup (then run `rebound audit verify`); Rebound will not serve \
+         it as it is",
+        .0.join(", ")
+    )]
+    GuardsMissing(Vec<&'static str>),
     #[error("i/o error: {0}")]
     Io(#[from] std::io::Error),
 }

@@ -40,6 +40,10 @@ impl AppState {
     /// a backend with several replicas, starts following their changes.
     pub async fn open(config: Config) -> Result<Self, StartError> {
         let store = open_store(&config.database).await?;
+        let missing = store.missing_guards().await?;
+        if !missing.is_empty() {
+            return Err(StartError::GuardsMissing(missing));
+        }
         let index = SuppressionIndex::load(store.as_ref()).await?;
         tokio::spawn(index.clone().follow(store.clone()));
         let state = Self {

@@ -51,7 +51,30 @@ fn import_export_and_verify_round_trip() {
     tamper(&dir.join("rebound.db"));
     let out = rebound(&dir, &["audit", "verify"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("BROKEN at row 1"));
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(report.contains("guards MISSING: audit_log_no_update") && report.contains("BROKEN at row 1"), "{report}");
+
+    // The server will not serve a database whose guards were dropped.
+    let mut server = Command::new(env!("CARGO_BIN_EXE_rebound"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("REBOUND_DATA_DIR", &dir)
+        .env_remove("REBOUND_DATABASE_URL")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while server.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            server.kill().unwrap();
+            panic!("the server started on a database without its guards");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let out = server.wait_with_output().unwrap();
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("guards are missing: audit_log_no_update"), "{said}");
 
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -377,7 +377,11 @@ async fn the_audit_chain_verifies_and_the_database_refuses_edits(server: &TestSe
         admin.post("/api/v1/suppressions", json!({"address": format!("a{i}@example.com")})).await;
     }
     let (_, verification) = admin.get("/api/v1/audit/verify").await;
-    assert_eq!(verification, json!({"ok": true, "rows": 6, "first_bad_id": null}), "the admin's creation and 5 adds");
+    assert_eq!(
+        verification,
+        json!({"ok": true, "rows": 6, "first_bad_id": null, "missing_guards": []}),
+        "the admin's creation and 5 adds"
+    );
     let (_, page) = admin.get("/api/v1/audit?action=suppression&limit=2").await;
     assert_eq!(page["items"].as_array().unwrap().len(), 2);
     assert_eq!(page["items"][0]["action"], "suppression.add");
@@ -390,6 +394,19 @@ async fn the_audit_chain_verifies_and_the_database_refuses_edits(server: &TestSe
         let error = db.execute(statement).await.expect_err(statement);
         assert!(error.contains("append-only") || error.contains("never deleted"), "{statement}: {error}");
     }
+
+    // Someone with the database drops a guard: the chain still holds, but the check says the log
+    // can be rewritten now (and a server would not start on it: server/tests/store_commands.rs).
+    let drop = match server.state.config.database {
+        rebound_server::config::Database::Sqlite(_) => "DROP TRIGGER suppressions_never_deleted",
+        rebound_server::config::Database::Postgres(_) => "DROP TRIGGER suppressions_never_deleted ON suppressions",
+    };
+    db.execute(drop).await.unwrap();
+    let (_, verification) = admin.get("/api/v1/audit/verify").await;
+    assert_eq!(
+        verification,
+        json!({"ok": false, "rows": 6, "first_bad_id": null, "missing_guards": ["suppressions_never_deleted"]})
+    );
 }
 
 async fn settings_are_validated_applied_and_audited(server: &TestServer) {

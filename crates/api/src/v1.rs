@@ -410,10 +410,15 @@ pub struct AuditEntry {
 /// The result of checking the audit log's hash chain.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditVerification {
+    /// The chain holds and the database's guards are in place.
     pub ok: bool,
     pub rows: u64,
     /// The first row whose hash does not follow from its predecessor and content.
     pub first_bad_id: Option<i64>,
+    /// The database triggers that should refuse edits to the list and the log but are missing or
+    /// disabled: with any of them gone, the log can be rewritten.
+    #[serde(default)]
+    pub missing_guards: Vec<String>,
 }
 
 /// `GET /api/v1/suppressions/{id}`: the entry, the events linked to it, and its audit trail.

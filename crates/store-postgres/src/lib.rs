@@ -88,6 +88,11 @@ impl ChangeFeed for Feed {
     }
 }
 
+/// The triggers the migrations create to guard the list, the audit log and the change feed (a
+/// disabled one counts as missing).
+const GUARDS: [&str; 4] =
+    ["suppressions_never_deleted", "audit_log_no_update", "audit_log_no_truncate", "suppression_changes_feed"];
+
 rebound_store::sql_store! {
     db: Postgres,
     store: PostgresStore,
@@ -102,6 +107,16 @@ rebound_store::sql_store! {
         async fn ping(&self) -> Result<(), StoreError> {
             sqlx::query("SELECT 1").execute(&self.reader).await.map_err(backend)?;
             Ok(())
+        }
+
+        async fn missing_guards(&self) -> Result<Vec<&'static str>, StoreError> {
+            let present: Vec<String> = sqlx::query_scalar(
+                "SELECT tgname::text FROM pg_trigger WHERE NOT tgisinternal AND tgenabled <> 'D'",
+            )
+            .fetch_all(&self.reader)
+            .await
+            .map_err(backend)?;
+            Ok(GUARDS.iter().copied().filter(|g| !present.iter().any(|p| p == g)).collect())
         }
 
         async fn begin(&self) -> Result<Box<dyn Tx>, StoreError> {

@@ -74,6 +74,10 @@ async fn feed_lock(_tx: &mut sqlx::Transaction<'static, Sqlite>) -> Result<(), S
     Ok(())
 }
 
+/// The triggers the migrations create to guard the list, the audit log and the change feed.
+const GUARDS: [&str; 4] =
+    ["suppressions_never_deleted", "audit_log_no_update", "audit_log_no_delete", "suppression_changes_updated"];
+
 /// How often the change feed looks for changes when there were none.
 const POLL_INTERVAL: Duration = Duration::from_millis(500);
 /// Most changes one poll reads.
@@ -119,6 +123,14 @@ rebound_store::sql_store! {
         async fn ping(&self) -> Result<(), StoreError> {
             sqlx::query("SELECT 1").execute(&self.reader).await.map_err(backend)?;
             Ok(())
+        }
+
+        async fn missing_guards(&self) -> Result<Vec<&'static str>, StoreError> {
+            let present: Vec<String> = sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+                .fetch_all(&self.reader)
+                .await
+                .map_err(backend)?;
+            Ok(GUARDS.iter().copied().filter(|g| !present.iter().any(|p| p == g)).collect())
         }
 
         async fn begin(&self) -> Result<Box<dyn Tx>, StoreError> {

@@ -112,13 +112,13 @@ pub async fn verify(store: &dyn Store) -> Result<AuditVerification, StoreError> 
         for ChainRow { id, row } in &page {
             rows += 1;
             if row.prev_hash != prev || row_hash(row) != row.hash {
-                return Ok(AuditVerification { ok: false, rows, first_bad_id: Some(*id) });
+                return Ok(AuditVerification { ok: false, rows, first_bad_id: Some(*id), missing_guards: Vec::new() });
             }
             prev = row.hash;
             after = *id;
         }
         if page.len() < PAGE as usize {
-            return Ok(AuditVerification { ok: true, rows, first_bad_id: None });
+            return Ok(AuditVerification { ok: true, rows, first_bad_id: None, missing_guards: Vec::new() });
         }
     }
 }

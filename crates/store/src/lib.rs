@@ -120,6 +120,10 @@ pub trait Store: monitor::MonitorStore + Send + Sync + 'static {
 
     /// Checks that the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
+    /// The database triggers that keep the list and the audit log from being deleted or rewritten
+    /// (and keep the change feed whole) which are missing: someone with access to the database
+    /// dropped them. Empty when all are in place.
+    async fn missing_guards(&self) -> Result<Vec<&'static str>, StoreError>;
 
     /// Starts a write transaction; write transactions are serialised.
     async fn begin(&self) -> Result<Box<dyn Tx>, StoreError>;

@@ -133,6 +133,11 @@ fn ChainStatus() -> impl IntoView {
             {move || match result.get() {
                 None => "Checking the hash chain…".to_owned(),
                 Some(Ok(v)) if v.ok => format!("Chain verified: {} rows, unaltered.", v.rows),
+                Some(Ok(v)) if v.first_bad_id.is_none() => format!(
+                    "Chain holds ({} rows), but the database's guards are missing ({}): the log can be rewritten.",
+                    v.rows,
+                    v.missing_guards.join(", ")
+                ),
                 Some(Ok(v)) => format!(
                     "Chain broken at row {} of {}: the log was altered there.",
                     v.first_bad_id.map_or_else(|| "?".to_owned(), |id| id.to_string()),

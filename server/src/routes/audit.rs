@@ -51,5 +51,8 @@ async fn list(
 
 async fn verify(State(state): State<AppState>, principal: Principal) -> Result<Json<AuditVerification>, ApiError> {
     principal.require(Permission::Read)?;
-    Ok(Json(rebound_store::audit::verify(state.store.as_ref()).await?))
+    let mut verification = rebound_store::audit::verify(state.store.as_ref()).await?;
+    verification.missing_guards = state.store.missing_guards().await?.into_iter().map(str::to_owned).collect();
+    verification.ok &= verification.missing_guards.is_empty();
+    Ok(Json(verification))
 }
