@@ -241,12 +241,17 @@ user unknown (in reply to RCPT TO command))\n",
     let append = |path: &Path, text: &str| {
         std::fs::OpenOptions::new().create(true).append(true).open(path).unwrap().write_all(text.as_bytes()).unwrap();
     };
-    let listed = |address: &str| {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let listed = |follower: &mut std::process::Child, address: &str| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
         loop {
             let out = rebound(&dir, &["export"]);
             if String::from_utf8_lossy(&out.stdout).lines().any(|l| l == format!("{address}@example.com")) {
                 return;
+            }
+            if let Some(status) = follower.try_wait().unwrap() {
+                let mut said = String::new();
+                std::io::Read::read_to_string(follower.stderr.as_mut().unwrap(), &mut said).unwrap();
+                panic!("the follower stopped ({status}) before {address} was read: {said}");
             }
             assert!(std::time::Instant::now() < deadline, "{address} was never read");
             std::thread::sleep(std::time::Duration::from_millis(200));
@@ -258,28 +263,31 @@ user unknown (in reply to RCPT TO command))\n",
             .env("REBOUND_DATA_DIR", &dir)
             .env_remove("REBOUND_DATABASE_URL")
             .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap()
     };
 
+    // The database exists before the follower starts (two processes creating one file at once
+    // would both run its migrations).
+    assert!(rebound(&dir, &["export"]).status.success());
     append(&log, &bounce("first"));
     let mut follower = follow();
-    listed("first");
+    listed(&mut follower, "first");
     append(&log, &format!("{}half a line", bounce("second")));
-    listed("second");
+    listed(&mut follower, "second");
     append(&log, " of the third\n");
     std::fs::rename(&log, dir.join("mail.log.1")).unwrap();
     append(&dir.join("mail.log.1"), &bounce("late"));
     append(&log, &bounce("fresh"));
-    listed("late");
-    listed("fresh");
+    listed(&mut follower, "late");
+    listed(&mut follower, "fresh");
     follower.kill().unwrap();
     let _ = follower.wait();
 
     append(&log, &bounce("after"));
     let mut again = follow();
-    listed("after");
+    listed(&mut again, "after");
     again.kill().unwrap();
     let out = again.wait_with_output().unwrap();
     let read: u64 = String::from_utf8_lossy(&out.stdout)
