@@ -297,3 +297,29 @@ user unknown (in reply to RCPT TO command))\n",
     assert_eq!(read, 1, "the restarted follower reads only the new line: {}", String::from_utf8_lossy(&out.stdout));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Two processes started together on a new data directory (a server and a command, say) both
+/// open it: one creates and migrates the file while the other waits for the migration lock.
+#[test]
+fn processes_started_together_on_a_new_database_both_open_it() {
+    for trial in 0..5 {
+        let dir = temp_dir(&format!("together{trial}"));
+        std::fs::remove_dir_all(&dir).unwrap();
+        let start = || {
+            Command::new(env!("CARGO_BIN_EXE_rebound"))
+                .args(["export"])
+                .env("REBOUND_DATA_DIR", &dir)
+                .env_remove("REBOUND_DATABASE_URL")
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        };
+        let (first, second) = (start(), start());
+        for child in [first, second] {
+            let out = child.wait_with_output().unwrap();
+            assert!(out.status.success(), "trial {trial}: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -5,7 +5,8 @@
 //! `writer` pool has exactly one), and write transactions start with `BEGIN IMMEDIATE`: SQLite
 //! allows one writer at a time anyway, and taking the write lock up front means a transaction
 //! never fails half way because another one wrote first. Reads use a separate pool. Migrations
-//! from `migrations/sqlite` are embedded and applied by `open`. The statements themselves are
+//! from `migrations/sqlite` are embedded and applied by `open`, one process at a time (a lock file
+//! beside the database). The statements themselves are
 //! shared with PostgreSQL (`rebound_store::sql_store!`).
 //!
 //! One server process serves the file, but the command line (`rebound import`, `rebound ingest`)
@@ -48,6 +49,8 @@ impl SqliteStore {
         // Page cache (SQLite's default is 2 MiB, and it is per connection): 128 MiB for the one
         // writer, so the list's indexes stay in memory while a million rows are imported; 16 MiB
         // for each reader.
+        // Creating the file, turning on WAL and migrating happen under the migration lock.
+        let lock = migration_lock(path).await?;
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(30))
@@ -55,6 +58,7 @@ impl SqliteStore {
             .await
             .map_err(backend)?;
         MIGRATOR.run(&writer).await.map_err(backend)?;
+        drop(lock);
         let reader = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(options.pragma("cache_size", "-16384"))
@@ -62,6 +66,29 @@ impl SqliteStore {
             .map_err(backend)?;
         Ok(Self { reader, writer })
     }
+}
+
+/// Takes the exclusive lock on `<file>.migrate-lock` beside the database, held while a process
+/// creates the file, turns on WAL and brings the schema up to date: a server and a command started
+/// together on a new (or just upgraded) file would otherwise both apply the same migration, and one
+/// of them fail. Released when dropped (or when the process ends).
+async fn migration_lock(path: &Path) -> Result<std::fs::File, StoreError> {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".migrate-lock");
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&name)
+        .map_err(|e| failure(format!("cannot open the migration lock {}: {e}", name.display())))?;
+    tokio::task::spawn_blocking(move || lock.lock().map(|()| lock))
+        .await
+        .map_err(|e| failure(format!("waiting for the migration lock failed: {e}")))?
+        .map_err(|e| failure(format!("cannot take the migration lock: {e}")))
+}
+
+fn failure(message: String) -> StoreError {
+    StoreError::Backend(message.into())
 }
 
 /// SQLite has one server process per file: nothing to announce.
