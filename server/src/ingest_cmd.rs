@@ -35,6 +35,9 @@ use crate::state::AppState;
 
 /// Bytes read from a file at a time.
 const READ_CHUNK: usize = 256 * 1024;
+/// Postfix deliveries stored at a time: a batch's worth, less room for the recipients one
+/// expiry line can add.
+const POSTFIX_BATCH: usize = MAX_BATCH - 1_000;
 
 /// One file's summary line.
 #[derive(Debug, Default, Serialize)]
@@ -165,7 +168,7 @@ async fn postfix_file(state: &AppState, path: &Path, summary: &mut Summary) -> R
         }
         number += 1;
         take_line(&mut reader, &line, number, &mut pending, summary);
-        if pending.items.len() >= MAX_BATCH - 1_000 {
+        if pending.items.len() >= POSTFIX_BATCH {
             store_pending(state, &mut pending, summary).await?;
         }
     }
@@ -284,7 +287,7 @@ impl Followed<'_> {
             }
             read_to += start as i64;
             buffer.drain(..start);
-            if (read == 0 || pending.items.len() >= MAX_BATCH - 1_000) && read_to > position {
+            if (read == 0 || pending.items.len() >= POSTFIX_BATCH) && read_to > position {
                 store_pending(self.state, &mut pending, &mut summary).await.map_err(StartError::Usage)?;
                 self.state.store.save_ingest_offset(self.source, id, read_to, crate::auth::now()).await?;
                 println!("{}", serde_json::to_string(&summary).unwrap_or_default());

@@ -1,6 +1,6 @@
 //! What an MTA's log gives, stored: the events of a stretch of records (a bad one left out and
-//! named, the rest stored) and the attempts among them counted as sends. The PowerMTA endpoint
-//! and `rebound ingest` write through here.
+//! named, the rest stored) and the attempts among them counted as sends. The KumoMTA and PowerMTA
+//! endpoints and `rebound ingest` write through here.
 
 use rebound_api::v1::{EventInput, SendCount};
 
@@ -40,6 +40,33 @@ impl Outcome {
     }
 }
 
+/// Stores `items` as `principal`, leaving out each that fails its checks and naming it in
+/// `outcome` by `place(i)` (`line 7`, `record 3`); answers the indices left out.
+pub(crate) async fn store_events(
+    state: &AppState,
+    principal: &Principal,
+    items: &[EventInput],
+    place: impl Fn(usize) -> String,
+    outcome: &mut Outcome,
+) -> Result<Vec<usize>, ApiError> {
+    if items.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (response, skipped) = ingest_checked(state, principal, items, false, BadItems::Skip).await?;
+    let mut left_out = Vec::with_capacity(skipped.len());
+    for (item, error) in skipped {
+        state.monitor.metrics.skipped_record(SkippedRecord::Unreadable);
+        let field = match &error {
+            ApiError::Invalid { field: Some(field), .. } => field.rsplit('.').next().unwrap_or(field).to_owned(),
+            _ => String::new(),
+        };
+        outcome.problem(format!("{}: {field} {error}", place(item)));
+        left_out.push(item);
+    }
+    outcome.events += response.results.len() as u64;
+    Ok(left_out)
+}
+
 /// Stores `items` (each from the record ending on `line_of[i]`) as `principal`, and counts as a
 /// send each whose `attempts[i]` is set and whose event was stored.
 pub(crate) async fn store(
@@ -50,18 +77,8 @@ pub(crate) async fn store(
     line_of: &[u64],
     outcome: &mut Outcome,
 ) -> Result<(), ApiError> {
-    if !items.is_empty() {
-        let (response, skipped) = ingest_checked(state, principal, items, false, BadItems::Skip).await?;
-        for (item, error) in skipped {
-            attempts[item] = false;
-            state.monitor.metrics.skipped_record(SkippedRecord::Unreadable);
-            let field = match &error {
-                ApiError::Invalid { field: Some(field), .. } => field.rsplit('.').next().unwrap_or(field).to_owned(),
-                _ => String::new(),
-            };
-            outcome.problem(format!("line {}: {field} {error}", line_of[item]));
-        }
-        outcome.events += response.results.len() as u64;
+    for item in store_events(state, principal, items, |i| format!("line {}", line_of[i]), outcome).await? {
+        attempts[item] = false;
     }
     let sends: Vec<SendCount> = items
         .iter()

@@ -15,6 +15,18 @@ fn rebound(data: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// The real binary started on `data` with `args`, its output piped.
+fn start(data: &Path, args: &[&str]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_rebound"))
+        .args(args)
+        .env("REBOUND_DATA_DIR", data)
+        .env_remove("REBOUND_DATABASE_URL")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("rebound-cli-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -55,14 +67,7 @@ fn import_export_and_verify_round_trip() {
     assert!(report.contains("guards MISSING: audit_log_no_update") && report.contains("BROKEN at row 1"), "{report}");
 
     // The server will not serve a database whose guards were dropped.
-    let mut server = Command::new(env!("CARGO_BIN_EXE_rebound"))
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .env("REBOUND_DATA_DIR", &dir)
-        .env_remove("REBOUND_DATABASE_URL")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut server = start(&dir, &["serve", "--listen", "127.0.0.1:0"]);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while server.try_wait().unwrap().is_none() {
         if std::time::Instant::now() > deadline {
@@ -257,16 +262,7 @@ user unknown (in reply to RCPT TO command))\n",
             std::thread::sleep(std::time::Duration::from_millis(200));
         }
     };
-    let follow = || {
-        Command::new(env!("CARGO_BIN_EXE_rebound"))
-            .args(["ingest", "postfix", "--follow", log.to_str().unwrap()])
-            .env("REBOUND_DATA_DIR", &dir)
-            .env_remove("REBOUND_DATABASE_URL")
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap()
-    };
+    let follow = || start(&dir, &["ingest", "postfix", "--follow", log.to_str().unwrap()]);
 
     // The database exists before the follower starts (two processes creating one file at once
     // would both run its migrations).
@@ -305,17 +301,7 @@ fn processes_started_together_on_a_new_database_both_open_it() {
     for trial in 0..5 {
         let dir = temp_dir(&format!("together{trial}"));
         std::fs::remove_dir_all(&dir).unwrap();
-        let start = || {
-            Command::new(env!("CARGO_BIN_EXE_rebound"))
-                .args(["export"])
-                .env("REBOUND_DATA_DIR", &dir)
-                .env_remove("REBOUND_DATABASE_URL")
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap()
-        };
-        let (first, second) = (start(), start());
+        let (first, second) = (start(&dir, &["export"]), start(&dir, &["export"]));
         for child in [first, second] {
             let out = child.wait_with_output().unwrap();
             assert!(out.status.success(), "trial {trial}: {}", String::from_utf8_lossy(&out.stderr));

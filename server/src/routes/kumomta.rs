@@ -35,12 +35,10 @@ use crate::AppState;
 use crate::auth::{Permission, Principal};
 use crate::error::ApiError;
 use crate::extract::ApiJson;
+use crate::log_ingest::{self, Outcome};
 use crate::monitor::prometheus::SkippedRecord;
-use crate::routes::events::{BadItems, MAX_BATCH, MAX_EVENTS_BODY, ingest_checked};
+use crate::routes::events::{MAX_BATCH, MAX_EVENTS_BODY};
 use crate::routes::metrics::record_sends_checked;
-
-/// How many problems an answer lists.
-const MAX_PROBLEMS: usize = 10;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/integrations/kumomta", post(ingest).layer(DefaultBodyLimit::max(MAX_EVENTS_BODY)))
@@ -264,27 +262,20 @@ async fn ingest(
         return Err(ApiError::invalid_field("records", format!("at most {MAX_BATCH} records per request")));
     }
     let metrics = &state.monitor.metrics;
-    let (mut sends, mut items, mut record_of, mut ignored, mut problems) =
-        (Vec::new(), Vec::new(), Vec::new(), 0, Vec::new());
-    let mut problem = |text: String| {
-        if problems.len() < MAX_PROBLEMS {
-            problems.push(text);
-        }
-    };
+    let (mut sends, mut items, mut record_of, mut outcome) = (Vec::new(), Vec::new(), Vec::new(), Outcome::default());
     for (i, record) in records.iter().enumerate() {
         let recipients = match addresses_of(record) {
             Ok(list) => list,
             Err(why) => {
-                ignored += 1;
                 metrics.skipped_record(why);
-                problem(format!(
+                outcome.problem(format!(
                     "record {i}: a Feedback record that names no complainer (no X-KumoRef trace, Original-Rcpt-To or original To:)"
                 ));
                 continue;
             }
         };
         if recipients.is_empty() {
-            ignored += 1;
+            outcome.ignored += 1;
             continue;
         }
         for recipient in &recipients {
@@ -294,9 +285,8 @@ async fn ingest(
                 Err(e) => Some(e.to_string()),
             };
             if let Some(e) = refused {
-                ignored += 1;
                 metrics.skipped_record(SkippedRecord::Unreadable);
-                problem(format!("record {i}: recipient `{}` {e}", shorten(recipient)));
+                outcome.problem(format!("record {i}: recipient `{}` {e}", shorten(recipient)));
                 continue;
             }
             match use_of(record, recipient) {
@@ -305,9 +295,9 @@ async fn ingest(
                     items.push(*item);
                     record_of.push(i);
                 }
-                Use::Ignore => ignored += 1,
+                Use::Ignore => outcome.ignored += 1,
                 Use::Skip(why) => {
-                    ignored += 1;
+                    outcome.ignored += 1;
                     metrics.skipped_record(why);
                 }
             }
@@ -318,22 +308,14 @@ async fn ingest(
     } else {
         record_sends_checked(&state, &sends, |i, name| format!("sends[{i}].{name}")).await?
     };
-    let events = if items.is_empty() {
-        0
-    } else {
-        let (response, skipped) = ingest_checked(&state, &principal, &items, false, BadItems::Skip).await?;
-        for (item, error) in skipped {
-            ignored += 1;
-            metrics.skipped_record(SkippedRecord::Unreadable);
-            let field = match &error {
-                ApiError::Invalid { field: Some(field), .. } => field.rsplit('.').next().unwrap_or(field).to_owned(),
-                _ => String::new(),
-            };
-            problem(format!("record {}: {field} {error}", record_of[item]));
-        }
-        response.results.len()
-    };
-    Ok(Json(LogRecordsIngested { events: events as u64, sends: sent, ignored, problems }))
+    log_ingest::store_events(&state, &principal, &items, |item| format!("record {}", record_of[item]), &mut outcome)
+        .await?;
+    Ok(Json(LogRecordsIngested {
+        events: outcome.events,
+        sends: sent,
+        ignored: outcome.ignored + outcome.errors,
+        problems: outcome.problems,
+    }))
 }
 
 /// An address as a problem quotes it: at most 100 characters.
