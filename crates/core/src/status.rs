@@ -165,6 +165,7 @@ pub fn derived_status(reason: Reason, transient: bool) -> Option<EnhancedStatus>
         SpamDetected => 980,
         TooManyConnections => 981,
         RateLimited => 982,
+        Greylisted => 983,
         Suppressed => 990,
         Delivered => 0,
         Feedback | Vacation => return None,

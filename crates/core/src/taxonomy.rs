@@ -86,6 +86,7 @@ named_enum! {
         SystemFull = "system_full",
         MailerError = "mailer_error",
         TooManyConnections = "too_many_connections",
+        Greylisted = "greylisted",
         RateLimited = "rate_limited",
         Blocked = "blocked",
         BadReputation = "bad_reputation",
@@ -159,7 +160,7 @@ impl Reason {
         match self {
             UserUnknown | HostUnknown | HasMoved | NotAccept | Suspend => Kind::Hard,
             MailboxFull | MessageTooBig | ExceedLimit | Expired | Filtered | NetworkError | SystemError
-            | SystemFull | MailerError | TooManyConnections | SyntaxError => Kind::Soft,
+            | SystemFull | MailerError | TooManyConnections | Greylisted | SyntaxError => Kind::Soft,
             RateLimited | Blocked | BadReputation | SpamDetected | PolicyViolation | AuthFailure | RequirePtr
             | SecurityError | Rejected | NoRelaying | ContentError | VirusDetected | NotCompliantRfc
             | FailedStarttls => Kind::Block,
@@ -196,6 +197,7 @@ impl Reason {
             Kind::Soft => Some(match self {
                 MailboxFull | SystemFull | Suspend => 6 * 3600,
                 TooManyConnections | NetworkError => 15 * 60,
+                Greylisted => 10 * 60,
                 Expired => 24 * 3600,
                 _ => 3600,
             }),
@@ -219,7 +221,7 @@ mod tests {
         for kind in Kind::ALL {
             assert_eq!(kind.as_str().parse::<Kind>(), Ok(*kind));
         }
-        assert_eq!(Reason::ALL.len(), 36);
+        assert_eq!(Reason::ALL.len(), 37);
     }
 
     #[test]
