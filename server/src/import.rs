@@ -371,10 +371,10 @@ impl Importer<'_> {
         self.rows.sort_unstable_by(|a, b| a.target.key().cmp(b.target.key()));
         let last_line = self.line;
         let lines = (self.batch_first_line, last_line);
-        let entries =
+        let (entries, feed) =
             ops::import_batch(self.store, &mut self.job, &self.rows, lines, self.actor, self.index.is_some()).await?;
         if let Some(index) = self.index {
-            index.apply_entries(&entries);
+            index.publish(feed, &entries).await;
         }
         self.rows.clear();
         self.seen.clear();

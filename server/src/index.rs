@@ -6,10 +6,14 @@
 //! chance that any check meets a false collision is about n / 2^128. The hash keys are random per
 //! process, so they cannot be chosen by an attacker.
 //!
-//! Coherence: the index is loaded in full before the server accepts connections, every write this
-//! process commits is applied to it right after the commit (`apply`), and on PostgreSQL a listener
-//! task applies the changes other replicas announce (`follow`); when notifications may have been
-//! missed, the index is rebuilt from the database.
+//! Coherence comes from the change feed (`suppression_changes`), which every write to the list fills
+//! in its own transaction: the index records the last sequence it holds. It is loaded in full before
+//! the server accepts connections; a write this process commits is taken right after the commit
+//! (`publish`, with the entries and the feed rows the transaction wrote, so they are not read back);
+//! and a follower task (`follow`) reads the rows after the last one held whenever the store says
+//! the feed may have grown (a PostgreSQL notification from another replica, a SQLite poll that
+//! finds what `rebound import` wrote). A write published out of order, or not at all, is read from
+//! the feed by the follower, so the index cannot miss a change for longer than one wake-up.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
@@ -17,7 +21,7 @@ use std::sync::{Arc, RwLock};
 
 use rebound_api::v1::{CheckHit, Suppression, SuppressionReason};
 use rebound_policy::{GLOBAL_SCOPE, Target};
-use rebound_store::{IndexEntry, Store, StoreError};
+use rebound_store::{FeedSpan, IndexEntry, Store, StoreError};
 
 /// What the index keeps of one entry.
 #[derive(Debug, Clone, Copy)]
@@ -56,15 +60,37 @@ pub struct SuppressionIndex {
     /// Woken whenever the index takes changes (this process's commits, or other replicas' as
     /// their notifications arrive): what a long poll of the change feed waits for.
     changed: tokio::sync::Notify,
+    /// The change feed's sequence up to which the index holds every change; held while changes
+    /// are read and applied, so that an older state read from the feed never lands after a newer one.
+    applied: tokio::sync::Mutex<i64>,
 }
 
 const LOAD_PAGE: u32 = 20_000;
+/// Most change-feed rows read at once when catching up.
+const CATCH_UP_PAGE: u32 = 10_000;
 
 impl SuppressionIndex {
-    /// Loads every active entry from the store.
+    /// Loads every active entry from the store. The feed's position is read first: a change
+    /// committed during the load is read again by the follower.
     pub async fn load(store: &dyn Store) -> Result<Arc<Self>, StoreError> {
         let index = Self::empty();
-        index.reload(store).await?;
+        let mut applied = index.applied.lock().await;
+        *applied = store.last_change().await?;
+        let mut map = Map::default();
+        let mut after = 0;
+        loop {
+            let page = store.active_suppressions(after, LOAD_PAGE).await?;
+            for entry in &page {
+                map.insert(index.hash(&entry.scope, &entry.key), hit(entry));
+                after = entry.id;
+            }
+            if page.len() < LOAD_PAGE as usize {
+                break;
+            }
+        }
+        map.shrink_to_fit();
+        *index.write() = map;
+        drop(applied);
         Ok(index)
     }
 
@@ -74,27 +100,8 @@ impl SuppressionIndex {
             hashers: (RandomState::new(), RandomState::new()),
             map: RwLock::default(),
             changed: tokio::sync::Notify::new(),
+            applied: tokio::sync::Mutex::new(0),
         })
-    }
-
-    /// Rebuilds the whole index from the store, then swaps it in.
-    pub async fn reload(&self, store: &dyn Store) -> Result<(), StoreError> {
-        let mut map = Map::default();
-        let mut after = 0;
-        loop {
-            let page = store.active_suppressions(after, LOAD_PAGE).await?;
-            for entry in &page {
-                map.insert(self.hash(&entry.scope, &entry.key), hit(entry));
-                after = entry.id;
-            }
-            if page.len() < LOAD_PAGE as usize {
-                break;
-            }
-        }
-        map.shrink_to_fit();
-        *self.write() = map;
-        self.changed.notify_waiters();
-        Ok(())
     }
 
     /// A wait for the next change the index takes. Create it before looking at the store, so
@@ -127,7 +134,7 @@ impl SuppressionIndex {
     }
 
     /// Applies entries whose state changed (active ones are added, lifted ones removed).
-    pub fn apply_entries(&self, entries: &[IndexEntry]) {
+    fn apply_entries(&self, entries: &[IndexEntry]) {
         let mut map = self.write();
         for entry in entries {
             let key = self.hash(&entry.scope, &entry.key);
@@ -150,10 +157,39 @@ impl SuppressionIndex {
         self.len() == 0
     }
 
-    /// Applies suppressions this process just committed.
-    pub fn apply(&self, changed: &[Suppression]) {
+    /// Takes the entries a transaction of this process just committed, with the change-feed rows
+    /// it wrote: when those follow the last row the index holds, they count as held and are not
+    /// read back; otherwise (another process wrote in between) the follower reads them.
+    pub async fn publish(&self, feed: Option<FeedSpan>, entries: &[IndexEntry]) {
+        let mut applied = self.applied.lock().await;
+        self.apply_entries(entries);
+        if let Some(span) = feed
+            && span.after == *applied
+        {
+            *applied = span.last;
+        }
+    }
+
+    /// `publish` for entries as the API shows them.
+    pub async fn publish_suppressions(&self, feed: Option<FeedSpan>, changed: &[Suppression]) {
         let entries: Vec<IndexEntry> = changed.iter().filter_map(index_entry).collect();
-        self.apply_entries(&entries);
+        self.publish(feed, &entries).await;
+    }
+
+    /// Reads and applies the change feed's rows after the last one the index holds.
+    pub async fn catch_up(&self, store: &dyn Store) -> Result<(), StoreError> {
+        let mut applied = self.applied.lock().await;
+        loop {
+            let rows = store.changed_entries(*applied, CATCH_UP_PAGE).await?;
+            let Some(&(last, _)) = rows.last() else { return Ok(()) };
+            let full = rows.len() == CATCH_UP_PAGE as usize;
+            let entries: Vec<IndexEntry> = rows.into_iter().map(|(_, entry)| entry).collect();
+            self.apply_entries(&entries);
+            *applied = last;
+            if !full {
+                return Ok(());
+            }
+        }
     }
 
     /// The entries in force for `target` in `scope` (the global list always applies), at `now`.
@@ -184,37 +220,21 @@ impl SuppressionIndex {
     }
 
     /// Follows the store's change feed until it ends, keeping the index coherent with changes
-    /// made by other replicas. Errors are logged and the feed is re-opened after a pause.
+    /// made by other processes. Errors are logged and the feed is re-opened after a pause.
     pub async fn follow(self: Arc<Self>, store: Arc<dyn Store>) {
         loop {
             match store.change_feed().await {
                 Ok(None) => return,
-                Ok(Some(mut feed)) => {
-                    if let Err(e) = self.reload(store.as_ref()).await {
-                        tracing::error!(error = %e, "reloading the suppression index failed");
+                Ok(Some(mut feed)) => loop {
+                    if let Err(e) = self.catch_up(store.as_ref()).await {
+                        tracing::error!(error = %e, "reading the suppression change feed failed");
+                        break;
                     }
-                    loop {
-                        match feed.next().await {
-                            Ok(Some(ids)) => match store.suppressions_by_ids(&ids).await {
-                                Ok(entries) => self.apply_entries(&entries),
-                                Err(e) => {
-                                    tracing::error!(error = %e, "refreshing changed suppressions failed");
-                                    break;
-                                }
-                            },
-                            Ok(None) => {
-                                if let Err(e) = self.reload(store.as_ref()).await {
-                                    tracing::error!(error = %e, "reloading the suppression index failed");
-                                    break;
-                                }
-                            }
-                            Err(e) => {
-                                tracing::error!(error = %e, "the suppression change feed failed");
-                                break;
-                            }
-                        }
+                    if let Err(e) = feed.next().await {
+                        tracing::error!(error = %e, "the suppression change feed failed");
+                        break;
                     }
-                }
+                },
                 Err(e) => tracing::error!(error = %e, "cannot open the suppression change feed"),
             }
             tokio::time::sleep(std::time::Duration::from_secs(1)).await;
@@ -239,4 +259,69 @@ pub fn index_entry(s: &Suppression) -> Option<IndexEntry> {
         created_at: s.created_at,
         expires_at: s.expires_at,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use rebound_api::v1::SuppressionReason;
+    use rebound_store::{Actor, NewSuppression, ops};
+    use rebound_store_sqlite::SqliteStore;
+
+    use super::*;
+
+    async fn add(store: &dyn Store, address: &str) -> (Suppression, Option<FeedSpan>) {
+        let target = rebound_policy::normalize(address).expect("a valid address");
+        let new = NewSuppression {
+            target: &target,
+            scope: GLOBAL_SCOPE,
+            reason: SuppressionReason::Manual,
+            source: "test",
+            rule: None,
+            note: None,
+            expires_at: None,
+            now: 1_800_000_000,
+        };
+        let (entry, _, feed) = ops::suppress(store, &new, &Actor::Cli).await.expect("suppressed");
+        (entry, feed)
+    }
+
+    fn listed(index: &SuppressionIndex, address: &str) -> bool {
+        let target = rebound_policy::normalize(address).expect("a valid address");
+        !index.check(&target, GLOBAL_SCOPE, 1_800_000_001).is_empty()
+    }
+
+    /// This process's writes are taken at commit without reading them back; a write by another
+    /// process in between leaves a gap that only the feed can fill, and `catch_up` fills it.
+    #[tokio::test]
+    async fn own_writes_are_held_at_once_and_a_gap_is_read_from_the_feed() {
+        let dir = std::env::temp_dir().join(format!(
+            "rebound-index-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        std::fs::create_dir_all(&dir).expect("a temporary directory");
+        let path = dir.join("rebound.db");
+        let _ = std::fs::remove_file(&path);
+        let ours = SqliteStore::open(&path).await.expect("the database opens");
+        let other = SqliteStore::open(&path).await.expect("a second handle opens");
+        let index = SuppressionIndex::load(&ours).await.expect("the index loads");
+
+        let (first, feed) = add(&ours, "first@example.com").await;
+        assert_eq!(feed, Some(FeedSpan { after: 0, last: 1 }));
+        index.publish_suppressions(feed, &[first]).await;
+        assert_eq!(*index.applied.lock().await, 1);
+
+        let _ = add(&other, "elsewhere@example.com").await;
+        let (third, feed) = add(&ours, "third@example.com").await;
+        assert_eq!(feed, Some(FeedSpan { after: 2, last: 3 }));
+        index.publish_suppressions(feed, &[third]).await;
+        assert!(listed(&index, "third@example.com"));
+        assert!(!listed(&index, "elsewhere@example.com"), "not published, not yet read from the feed");
+        assert_eq!(*index.applied.lock().await, 1, "the gap keeps the mark where it was");
+
+        index.catch_up(&ours).await.expect("the feed is read");
+        assert!(listed(&index, "elsewhere@example.com"));
+        assert_eq!(*index.applied.lock().await, 3);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

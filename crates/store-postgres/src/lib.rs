@@ -4,9 +4,10 @@
 //!
 //! Write transactions take one transaction-scoped advisory lock, so writes are serialised across
 //! every replica exactly as SQLite serialises them: soft-bounce counts and the audit hash chain
-//! stay consistent without retry loops. A commit that changed suppressions sends their ids on the
+//! stay consistent without retry loops. A commit that changed suppressions notifies the
 //! `rebound_suppressions` channel (inside the transaction, so the notification is delivered only
-//! if the commit succeeds); every replica `LISTEN`s and refreshes its pre-send index from them.
+//! if the commit succeeds); every replica `LISTEN`s and then reads the change feed's new rows into
+//! its pre-send index.
 //! The statements themselves are shared with SQLite (`rebound_store::sql_store!`).
 
 use std::time::Duration;
@@ -23,8 +24,6 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/post
 const CHANNEL: &str = "rebound_suppressions";
 /// The advisory lock key that serialises write transactions ("rebound" in ASCII).
 const WRITE_LOCK: i64 = 0x0072_6562_6f75_6e64;
-/// PostgreSQL limits a payload to 8000 bytes; ids are sent in comma-separated chunks below that.
-const PAYLOAD_LIMIT: usize = 7_900;
 
 /// A store on one PostgreSQL database.
 #[derive(Clone)]
@@ -47,24 +46,10 @@ impl PostgresStore {
     }
 }
 
-/// Sends the changed ids to every replica, as part of the transaction.
-async fn announce(tx: &mut sqlx::Transaction<'static, Postgres>, changed: &[i64]) -> Result<(), StoreError> {
-    let mut payload = String::new();
-    for (i, id) in changed.iter().enumerate() {
-        if !payload.is_empty() {
-            payload.push(',');
-        }
-        payload.push_str(&id.to_string());
-        if payload.len() > PAYLOAD_LIMIT || i + 1 == changed.len() {
-            sqlx::query("SELECT pg_notify($1, $2)")
-                .bind(CHANNEL)
-                .bind(&payload)
-                .execute(&mut **tx)
-                .await
-                .map_err(backend)?;
-            payload.clear();
-        }
-    }
+/// Wakes every replica's index on commit (a notification is delivered only if the transaction
+/// commits); what changed is read from the change feed's table.
+async fn announce(tx: &mut sqlx::Transaction<'static, Postgres>) -> Result<(), StoreError> {
+    sqlx::query("SELECT pg_notify($1, '')").bind(CHANNEL).execute(&mut **tx).await.map_err(backend)?;
     Ok(())
 }
 
@@ -80,11 +65,11 @@ struct Feed(PgListener);
 
 #[async_trait]
 impl ChangeFeed for Feed {
-    async fn next(&mut self) -> Result<Option<Vec<i64>>, StoreError> {
-        match self.0.try_recv().await.map_err(backend)? {
-            None => Ok(None),
-            Some(n) => Ok(Some(n.payload().split(',').filter_map(|id| id.parse().ok()).collect())),
-        }
+    async fn next(&mut self) -> Result<(), StoreError> {
+        // `None`: the connection was lost and re-established, and notifications may have been
+        // missed; the reader catches up from the table either way.
+        self.0.try_recv().await.map_err(backend)?;
+        Ok(())
     }
 }
 
@@ -122,7 +107,7 @@ rebound_store::sql_store! {
         async fn begin(&self) -> Result<Box<dyn Tx>, StoreError> {
             let mut tx = self.writer.begin().await.map_err(backend)?;
             sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(WRITE_LOCK).execute(&mut *tx).await.map_err(backend)?;
-            Ok(Box::new(PostgresTx::new(tx)))
+            Ok(Box::new(PostgresTx::open(tx).await?))
         }
 
         async fn change_feed(&self) -> Result<Option<Box<dyn ChangeFeed>>, StoreError> {

@@ -18,7 +18,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use rebound_store::rows::backend;
-use rebound_store::{ChangeFeed, Store, StoreError, Tx};
+use rebound_store::{ChangeFeed, StoreError, Tx};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool};
 
@@ -91,8 +91,8 @@ fn failure(message: String) -> StoreError {
     StoreError::Backend(message.into())
 }
 
-/// SQLite has one server process per file: nothing to announce.
-async fn announce(_tx: &mut sqlx::Transaction<'static, Sqlite>, _changed: &[i64]) -> Result<(), StoreError> {
+/// SQLite has no notifications between processes: readers poll (see `Poll`).
+async fn announce(_tx: &mut sqlx::Transaction<'static, Sqlite>) -> Result<(), StoreError> {
     Ok(())
 }
 
@@ -105,34 +105,20 @@ async fn feed_lock(_tx: &mut sqlx::Transaction<'static, Sqlite>) -> Result<(), S
 const GUARDS: [&str; 4] =
     ["suppressions_never_deleted", "audit_log_no_update", "audit_log_no_delete", "suppression_changes_updated"];
 
-/// How often the change feed looks for changes when there were none.
+/// How often the index looks for changes made by other processes.
 const POLL_INTERVAL: Duration = Duration::from_millis(500);
-/// Most changes one poll reads.
-const POLL_BATCH: u32 = 10_000;
 
-/// The change feed of a SQLite file: the `suppression_changes` rows after the last one seen. SQLite
-/// has no notifications between processes, so it polls; a poll is one indexed range read, and
-/// finds nothing unless something was written. It also sees the server's own writes, which its
-/// index already holds: applying those again changes nothing.
-struct Poll {
-    store: SqliteStore,
-    last: i64,
-}
+/// The change feed's wake-up on a SQLite file: a timer. SQLite has no notifications between
+/// processes, so the reader looks at the `suppression_changes` rows after the last one it applied
+/// every interval; that is one indexed range read, and finds nothing unless another process wrote
+/// (this process's own writes are taken at commit and not read back).
+struct Poll;
 
 #[async_trait::async_trait]
 impl ChangeFeed for Poll {
-    async fn next(&mut self) -> Result<Option<Vec<i64>>, StoreError> {
-        loop {
-            let changes = self.store.list_changes(self.last, POLL_BATCH).await?;
-            if let Some(last) = changes.last() {
-                self.last = last.sequence;
-                let mut ids: Vec<i64> = changes.iter().map(|c| c.suppression_id).collect();
-                ids.sort_unstable();
-                ids.dedup();
-                return Ok(Some(ids));
-            }
-            tokio::time::sleep(POLL_INTERVAL).await;
-        }
+    async fn next(&mut self) -> Result<(), StoreError> {
+        tokio::time::sleep(POLL_INTERVAL).await;
+        Ok(())
     }
 }
 
@@ -162,12 +148,11 @@ rebound_store::sql_store! {
 
         async fn begin(&self) -> Result<Box<dyn Tx>, StoreError> {
             let tx = self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(backend)?;
-            Ok(Box::new(SqliteTx::new(tx)))
+            Ok(Box::new(SqliteTx::open(tx).await?))
         }
 
         async fn change_feed(&self) -> Result<Option<Box<dyn ChangeFeed>>, StoreError> {
-            let last = self.last_change().await?;
-            Ok(Some(Box::new(Poll { store: self.clone(), last })))
+            Ok(Some(Box::new(Poll)))
         }
     }
 }

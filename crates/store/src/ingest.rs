@@ -21,7 +21,7 @@ use serde_json::Value;
 use crate::audit::{self, Change};
 use crate::monitor::{CountedAt, DailyDelta, count_event};
 use crate::ops::{audit_target, in_force, snapshot};
-use crate::{Actor, EventRow, HistoryMark, KeyedEvent, NewEvent, NewSuppression, Store, StoreError};
+use crate::{Actor, EventRow, FeedSpan, HistoryMark, KeyedEvent, NewEvent, NewSuppression, Store, StoreError};
 
 const DAY: i64 = 86_400;
 /// This batch's events sort after every stored event in a recipient's history.
@@ -44,6 +44,8 @@ pub struct Ingested {
 pub struct IngestReport {
     pub events: Vec<Ingested>,
     pub changed: Vec<Suppression>,
+    /// The change-feed rows the changes wrote.
+    pub feed: Option<FeedSpan>,
 }
 
 /// A soft bounce, delivery or unexplained permanent failure in a recipient's history, ordered by
@@ -482,6 +484,6 @@ pub async fn ingest(
             report.events.push(Ingested { event_id: id_of[first], duplicate, recipient, verdict, outcome });
         }
     }
-    tx.commit().await?;
+    report.feed = tx.commit().await?.feed();
     Ok(report)
 }

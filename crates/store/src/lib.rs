@@ -48,7 +48,9 @@ pub enum StoreError {
 /// way leaves no partial state.
 #[async_trait]
 pub trait Tx: monitor::MonitorTx + Send {
-    async fn commit(self: Box<Self>) -> Result<(), StoreError>;
+    /// Commits; says which change-feed rows the transaction wrote, if any, so that the pre-send
+    /// index can take this process's own changes without reading them back.
+    async fn commit(self: Box<Self>) -> Result<Committed, StoreError>;
 
     /// Stored events carrying any of these idempotency keys, with their key and payload digest.
     async fn events_by_idempotency_keys(&mut self, keys: &[&str]) -> Result<Vec<KeyedEvent>, StoreError>;
@@ -153,8 +155,10 @@ pub trait Store: monitor::MonitorStore + Send + Sync + 'static {
     async fn suppressions(&self, query: &SuppressionQuery) -> Result<Vec<Suppression>, StoreError>;
     /// Active entries with an id above `after_id`, in id order: how the pre-send index is loaded.
     async fn active_suppressions(&self, after_id: i64, limit: u32) -> Result<Vec<IndexEntry>, StoreError>;
-    /// Entries by id, active or not: how a replica refreshes its index after a change elsewhere.
-    async fn suppressions_by_ids(&self, ids: &[i64]) -> Result<Vec<IndexEntry>, StoreError>;
+    /// The entries the change feed names after sequence `after`, in sequence order, each with its
+    /// sequence and its state now (at most `limit` rows): how the pre-send index follows changes
+    /// made elsewhere (other replicas, the command line on the same file).
+    async fn changed_entries(&self, after: i64, limit: u32) -> Result<Vec<(i64, IndexEntry)>, StoreError>;
     /// The events linked to an entry (newest first, at most `limit`).
     async fn suppression_events(&self, id: i64, limit: u32) -> Result<Vec<Event>, StoreError>;
 
@@ -205,12 +209,12 @@ pub trait Store: monitor::MonitorStore + Send + Sync + 'static {
     async fn change_feed(&self) -> Result<Option<Box<dyn ChangeFeed>>, StoreError>;
 }
 
-/// Ids of suppressions changed by any replica, as they are committed.
+/// A wake-up when another process may have changed the list; what changed is read from the
+/// change feed's table (`changed_entries`), which every write fills in its own transaction.
 #[async_trait]
 pub trait ChangeFeed: Send {
-    /// The next batch of changed ids. `Ok(None)` means notifications may have been missed (the
-    /// connection was re-established): reload everything.
-    async fn next(&mut self) -> Result<Option<Vec<i64>>, StoreError>;
+    /// Returns when the change feed may have grown (a notification, or a poll interval).
+    async fn next(&mut self) -> Result<(), StoreError>;
 }
 
 /// Reads a stored role name back.

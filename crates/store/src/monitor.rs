@@ -198,7 +198,7 @@ pub trait MonitorStore: Send + Sync {
 pub async fn record_sends(store: &dyn Store, deltas: &[MetricDelta]) -> Result<(), StoreError> {
     let mut tx = store.begin().await?;
     tx.add_metric_counts(deltas).await?;
-    tx.commit().await
+    tx.commit().await.map(crate::Committed::unlisted)
 }
 
 /// Where an event (or a bulk count of attempts) is counted.
@@ -323,7 +323,7 @@ pub async fn apply_changes(
         }
         transitions.push(t);
     }
-    tx.commit().await?;
+    tx.commit().await?.unlisted();
     Ok((transitions, pauses))
 }
 
@@ -366,7 +366,7 @@ pub async fn pause(
     let new = NewPause { scope, reason, now, by: &by, transition_id: None, mirror };
     let pause = tx.insert_pause(&new).await?;
     audit_pause(tx.as_mut(), &pause, "pause.create", None, actor, reason, now).await?;
-    tx.commit().await?;
+    tx.commit().await?.unlisted();
     Ok(Some(pause))
 }
 
@@ -393,7 +393,7 @@ pub async fn resume(
     }
     let pause = tx.resume_pause(id, now, &actor.to_string(), reason).await?;
     audit_pause(tx.as_mut(), &pause, "pause.resume", Some(&old), actor, reason, now).await?;
-    tx.commit().await?;
+    tx.commit().await?.unlisted();
     Ok(Ok(pause))
 }
 
@@ -410,7 +410,7 @@ pub async fn create_webhook(
     let mut tx = store.begin().await?;
     let hook = tx.insert_webhook(name, url, secret, format, now, &actor.to_string()).await?;
     audit_webhook(tx.as_mut(), &hook, "webhook.create", None, actor, now).await?;
-    tx.commit().await?;
+    tx.commit().await?.unlisted();
     Ok(hook)
 }
 
@@ -426,7 +426,7 @@ pub async fn set_webhook_enabled(
     let Some(hook) = tx.set_webhook_enabled(id, enabled).await? else { return Ok(None) };
     let before = Webhook { enabled: !enabled, ..hook.clone() };
     audit_webhook(tx.as_mut(), &hook, "webhook.update", Some(&before), actor, now).await?;
-    tx.commit().await?;
+    tx.commit().await?.unlisted();
     Ok(Some(hook))
 }
 
@@ -456,7 +456,7 @@ pub async fn queue_test(store: &dyn Store, webhook_id: i64, now: i64) -> Result<
     let body = json!({ "event": "test", "at": now, "message": "Rebound webhook test" }).to_string();
     let mut tx = store.begin().await?;
     let id = tx.insert_delivery(webhook_id, now, "test", &body).await?;
-    tx.commit().await?;
+    tx.commit().await?.unlisted();
     Ok(id)
 }
 
@@ -469,7 +469,7 @@ pub async fn claim_deliveries(
 ) -> Result<Vec<DueDelivery>, StoreError> {
     let mut tx = store.begin().await?;
     let due = tx.claim_deliveries(now, now + lease, limit).await?;
-    tx.commit().await?;
+    tx.commit().await?.unlisted();
     Ok(due)
 }
 
@@ -477,14 +477,14 @@ pub async fn claim_deliveries(
 pub async fn finish_delivery(store: &dyn Store, id: i64, attempt: &Attempt) -> Result<(), StoreError> {
     let mut tx = store.begin().await?;
     tx.finish_delivery(id, attempt).await?;
-    tx.commit().await
+    tx.commit().await.map(crate::Committed::unlisted)
 }
 
 /// Claims pauses whose MTA suspension needs a call.
 pub async fn claim_mta(store: &dyn Store, now: i64, lease: i64, limit: u32) -> Result<Vec<DueMta>, StoreError> {
     let mut tx = store.begin().await?;
     let due = tx.claim_mta(now, now + lease, limit).await?;
-    tx.commit().await?;
+    tx.commit().await?.unlisted();
     Ok(due)
 }
 
@@ -497,7 +497,7 @@ pub async fn replace_mta_ids(
 ) -> Result<bool, StoreError> {
     let mut tx = store.begin().await?;
     let replaced = tx.replace_mta_ids(id, expected, ids).await?;
-    tx.commit().await?;
+    tx.commit().await?.unlisted();
     Ok(replaced)
 }
 
@@ -505,5 +505,5 @@ pub async fn replace_mta_ids(
 pub async fn update_mta(store: &dyn Store, id: i64, update: &MtaUpdate) -> Result<(), StoreError> {
     let mut tx = store.begin().await?;
     tx.update_mta(id, update).await?;
-    tx.commit().await
+    tx.commit().await.map(crate::Committed::unlisted)
 }

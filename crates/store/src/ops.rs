@@ -10,8 +10,8 @@ use serde_json::{Value, json};
 use crate::audit::{self, Change};
 use crate::monitor::DailyDelta;
 use crate::{
-    Actor, ImportRow, IndexEntry, Lift, NewApiKey, NewSuppression, NewUser, Store, StoreError, SuppressionCursor,
-    SuppressionQuery, Tx, User,
+    Actor, FeedSpan, ImportRow, IndexEntry, Lift, NewApiKey, NewSuppression, NewUser, Store, StoreError,
+    SuppressionCursor, SuppressionQuery, Tx, User,
 };
 
 /// The settings row that holds the policy.
@@ -115,11 +115,11 @@ pub async fn suppress(
     store: &dyn Store,
     new: &NewSuppression<'_>,
     actor: &Actor,
-) -> Result<(Suppression, SuppressChange), StoreError> {
+) -> Result<(Suppression, SuppressChange, Option<FeedSpan>), StoreError> {
     let mut tx = store.begin().await?;
-    let result = suppress_in(tx.as_mut(), new, actor, new.note).await?;
-    tx.commit().await?;
-    Ok(result)
+    let (entry, change) = suppress_in(tx.as_mut(), new, actor, new.note).await?;
+    let feed = tx.commit().await?.feed();
+    Ok((entry, change, feed))
 }
 
 /// Lifts an active entry inside the caller's transaction and records it in the audit log.
@@ -160,7 +160,7 @@ pub async fn lift(
     lift: &Lift<'_>,
     actor: &Actor,
     confirm_complaint: bool,
-) -> Result<Result<Suppression, LiftRefusal>, StoreError> {
+) -> Result<Result<(Suppression, Option<FeedSpan>), LiftRefusal>, StoreError> {
     let mut tx = store.begin().await?;
     let Some(old) = tx.suppression_by_id(id).await? else { return Ok(Err(LiftRefusal::NotFound)) };
     if !old.active {
@@ -170,8 +170,8 @@ pub async fn lift(
         return Ok(Err(LiftRefusal::NeedsConfirmation(Box::new(old))));
     }
     let entry = lift_in(tx.as_mut(), &old, lift, actor).await?;
-    tx.commit().await?;
-    Ok(Ok(entry))
+    let feed = tx.commit().await?.feed();
+    Ok(Ok((entry, feed)))
 }
 
 /// What lifting by cause did (or, for a preview, would do).
@@ -180,6 +180,8 @@ pub struct CauseLift {
     pub matched: u64,
     pub lifted: Vec<Suppression>,
     pub complaints_skipped: u64,
+    /// The change-feed rows the lifts wrote.
+    pub feed: Option<FeedSpan>,
 }
 
 /// Lifts, in one transaction, every active entry matching `query` (its cursor and limit are
@@ -221,7 +223,7 @@ pub async fn lift_by_cause(
         reason: Some(lift.reason),
     };
     audit::append(tx.as_mut(), change).await?;
-    tx.commit().await?;
+    out.feed = tx.commit().await?.feed();
     Ok(out)
 }
 
@@ -250,6 +252,8 @@ pub struct Reevaluation {
     pub changed: Vec<Suppression>,
     pub suppressed: u64,
     pub lifted: u64,
+    /// The change-feed rows the changes wrote.
+    pub feed: Option<FeedSpan>,
 }
 
 fn suppresses(
@@ -356,7 +360,7 @@ pub async fn reevaluate(
         reason: Some(reason),
     };
     audit::append(tx.as_mut(), change).await?;
-    tx.commit().await?;
+    out.feed = tx.commit().await?.feed();
     Ok(out)
 }
 
@@ -413,7 +417,7 @@ pub async fn save_setting<T: serde::Serialize + Default>(
         reason,
     };
     audit::append(tx.as_mut(), change).await?;
-    tx.commit().await
+    tx.commit().await.map(crate::Committed::unlisted)
 }
 
 /// Creates an API key; audited (without its secret).
@@ -430,7 +434,7 @@ pub async fn create_api_key(store: &dyn Store, key: &NewApiKey<'_>, actor: &Acto
         reason: None,
     };
     audit::append(tx.as_mut(), change).await?;
-    tx.commit().await?;
+    tx.commit().await?.unlisted();
     Ok(created)
 }
 
@@ -448,7 +452,7 @@ pub async fn revoke_api_key(store: &dyn Store, id: i64, actor: &Actor, now: i64)
         reason: None,
     };
     audit::append(tx.as_mut(), change).await?;
-    tx.commit().await?;
+    tx.commit().await?.unlisted();
     Ok(Some(key))
 }
 
@@ -468,7 +472,7 @@ pub async fn import_batch(
     lines: (u64, u64),
     actor: &Actor,
     want_entries: bool,
-) -> Result<Vec<IndexEntry>, StoreError> {
+) -> Result<(Vec<IndexEntry>, Option<FeedSpan>), StoreError> {
     let mut tx = store.begin().await?;
     let counts = tx.import_suppressions(rows, &import_source(job.id), job.updated_at, want_entries).await?;
     let (created, reopened) = (counts.created as i64, counts.reopened as i64);
@@ -496,15 +500,15 @@ pub async fn import_batch(
         audit::append(tx.as_mut(), change).await?;
     }
     tx.update_import(job).await?;
-    tx.commit().await?;
-    Ok(counts.entries)
+    let feed = tx.commit().await?.feed();
+    Ok((counts.entries, feed))
 }
 
 /// Saves a job's state outside a batch (started, finished, failed).
 pub async fn save_import(store: &dyn Store, job: &ImportJob) -> Result<(), StoreError> {
     let mut tx = store.begin().await?;
     tx.update_import(job).await?;
-    tx.commit().await
+    tx.commit().await.map(crate::Committed::unlisted)
 }
 
 fn user_snapshot(user: &User) -> Value {
@@ -525,7 +529,7 @@ pub async fn create_user(store: &dyn Store, user: &NewUser<'_>, actor: &Actor) -
         reason: None,
     };
     audit::append(tx.as_mut(), change).await?;
-    tx.commit().await?;
+    tx.commit().await?.unlisted();
     Ok(created)
 }
 
@@ -566,7 +570,7 @@ pub async fn update_user(
         reason: None,
     };
     audit::append(tx.as_mut(), change).await?;
-    tx.commit().await?;
+    tx.commit().await?.unlisted();
     Ok(Ok(user))
 }
 
@@ -591,6 +595,6 @@ pub async fn reset_password(
         reason: None,
     };
     audit::append(tx.as_mut(), change).await?;
-    tx.commit().await?;
+    tx.commit().await?.unlisted();
     Ok(Some(user))
 }

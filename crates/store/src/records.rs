@@ -169,6 +169,41 @@ pub struct NewApiKey<'a> {
     pub now: i64,
 }
 
+/// The change feed's rows one committed transaction wrote: the sequences after `after`, up to and
+/// including `last`. Writers are serialised (SQLite's write lock, PostgreSQL's advisory lock), so
+/// no other transaction's rows fall between them; a reader that has applied the feed up to `after`
+/// can take the transaction's own changes and skip reading these rows back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FeedSpan {
+    pub after: i64,
+    pub last: i64,
+}
+
+/// A committed transaction, with the change-feed rows it wrote. A write to the list hands them on
+/// (`feed`) to the server, which publishes them (the pre-send index, long polls of the feed); any
+/// other write says it changed no entry (`unlisted`), which debug builds (the tests) check, so a
+/// new write path that forgets to publish fails its first test.
+#[must_use = "publish the changes (`feed`) or say there are none (`unlisted`)"]
+#[derive(Debug)]
+pub struct Committed(Option<FeedSpan>);
+
+impl Committed {
+    /// What a store's `commit` returns: the change-feed rows the transaction wrote.
+    pub fn new(feed: Option<FeedSpan>) -> Self {
+        Self(feed)
+    }
+
+    /// The change-feed rows this transaction wrote, if any.
+    pub fn feed(self) -> Option<FeedSpan> {
+        self.0
+    }
+
+    /// For a transaction that changed no entry of the list.
+    pub fn unlisted(self) {
+        debug_assert!(self.0.is_none(), "a transaction that changed the list was not published: {:?}", self.0);
+    }
+}
+
 /// What the pre-send index keeps of an entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndexEntry {

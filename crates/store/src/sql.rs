@@ -23,13 +23,25 @@ macro_rules! sql_store {
         /// theirs from triggers).
         pub struct $tx {
             tx: ::sqlx::Transaction<'static, $db>,
-            changed: Vec<i64>,
+            /// Whether the transaction changed an existing entry (its feed rows come from triggers).
+            changed: bool,
             added: Vec<i64>,
+            /// The change feed's last sequence when the transaction began (under the write lock).
+            feed_base: i64,
         }
 
         impl $tx {
-            fn new(tx: ::sqlx::Transaction<'static, $db>) -> Self {
-                Self { tx, changed: Vec::new(), added: Vec::new() }
+            /// Wraps a transaction that holds the write lock, noting where the change feed stands.
+            async fn open(mut tx: ::sqlx::Transaction<'static, $db>) -> Result<Self, $crate::StoreError> {
+                let feed_base = Self::feed_last(&mut tx).await?;
+                Ok(Self { tx, changed: false, added: Vec::new(), feed_base })
+            }
+
+            async fn feed_last(tx: &mut ::sqlx::Transaction<'static, $db>) -> Result<i64, $crate::StoreError> {
+                ::sqlx::query_scalar("SELECT COALESCE(MAX(sequence), 0) FROM suppression_changes")
+                    .fetch_one(&mut **tx)
+                    .await
+                    .map_err($crate::rows::backend)
             }
 
             /// The change feed's rows for the entries this transaction created, in bulk: a
@@ -52,17 +64,24 @@ macro_rules! sql_store {
             }
 
             fn changed(&mut self, entry: ::rebound_api::v1::Suppression) -> ::rebound_api::v1::Suppression {
-                self.changed.push(entry.id);
+                self.changed = true;
                 entry
             }
         }
 
         #[::async_trait::async_trait]
         impl $crate::Tx for $tx {
-            async fn commit(mut self: Box<Self>) -> Result<(), $crate::StoreError> {
+            async fn commit(mut self: Box<Self>) -> Result<$crate::Committed, $crate::StoreError> {
                 self.feed_added().await?;
-                $announce(&mut self.tx, &self.changed).await?;
-                self.tx.commit().await.map_err($crate::rows::backend)
+                let span = if !self.changed && self.added.is_empty() {
+                    None
+                } else {
+                    $announce(&mut self.tx).await?;
+                    let last = Self::feed_last(&mut self.tx).await?;
+                    (last > self.feed_base).then_some($crate::FeedSpan { after: self.feed_base, last })
+                };
+                self.tx.commit().await.map_err($crate::rows::backend)?;
+                Ok($crate::Committed::new(span))
             }
 
             async fn events_by_idempotency_keys(
@@ -224,7 +243,6 @@ macro_rules! sql_store {
                         .map_err(|e| $crate::rows::write_error(e, "suppression"))?;
                     let mut entries = rows.iter().map($crate::rows::suppression).collect::<Result<Vec<_>, _>>()?;
                     entries.sort_unstable_by_key(|e| e.id);
-                    self.changed.extend(entries.iter().map(|e| e.id));
                     self.added.extend(entries.iter().map(|e| e.id));
                     out.extend(entries);
                 }
@@ -378,15 +396,10 @@ macro_rules! sql_store {
                     let returned = b.build().fetch_all(&mut *self.tx).await.map_err($crate::rows::backend)?;
                     for row in &returned {
                         let fresh: bool = ::sqlx::Row::try_get(row, "fresh").map_err($crate::rows::backend)?;
-                        let id = if want_entries {
-                            let entry = $crate::rows::index_entry(row)?;
-                            let id = entry.id;
-                            out.entries.push(entry);
-                            id
-                        } else {
-                            ::sqlx::Row::try_get(row, "id").map_err($crate::rows::backend)?
-                        };
-                        self.changed.push(id);
+                        if want_entries {
+                            out.entries.push($crate::rows::index_entry(row)?);
+                        }
+                        self.changed = true;
                         if fresh {
                             out.created += 1;
                         } else {
@@ -824,19 +837,27 @@ macro_rules! sql_store {
                 rows.iter().map($crate::rows::index_entry).collect()
             }
 
-            async fn suppressions_by_ids(&self, ids: &[i64]) -> Result<Vec<$crate::IndexEntry>, $crate::StoreError> {
-                let mut out = Vec::with_capacity(ids.len());
-                for chunk in ids.chunks(500) {
-                    let mut b = ::sqlx::QueryBuilder::<$db>::new(concat!(
-                        "SELECT ", $crate::columns!(index), " FROM suppressions WHERE id IN ("
-                    ));
-                    $crate::rows::push_list(&mut b, chunk);
-                    let rows = b.build().fetch_all(&self.reader).await.map_err($crate::rows::backend)?;
-                    for row in &rows {
-                        out.push($crate::rows::index_entry(row)?);
-                    }
-                }
-                Ok(out)
+            async fn changed_entries(
+                &self,
+                after: i64,
+                limit: u32,
+            ) -> Result<Vec<(i64, $crate::IndexEntry)>, $crate::StoreError> {
+                let rows = ::sqlx::query(
+                    "SELECT c.sequence, s.id, s.key, s.scope, s.reason, s.active, s.created_at, s.expires_at \
+                     FROM suppression_changes c JOIN suppressions s ON s.id = c.suppression_id \
+                     WHERE c.sequence > $1 ORDER BY c.sequence LIMIT $2",
+                )
+                .bind(after)
+                .bind(i64::from(limit))
+                .fetch_all(&self.reader)
+                .await
+                .map_err($crate::rows::backend)?;
+                rows.iter()
+                    .map(|row| {
+                        let sequence: i64 = ::sqlx::Row::try_get(row, "sequence").map_err($crate::rows::backend)?;
+                        Ok((sequence, $crate::rows::index_entry(row)?))
+                    })
+                    .collect()
             }
 
             async fn suppression_events(

@@ -170,7 +170,7 @@ pub(crate) async fn ingest_checked(
         }
         result => result?,
     };
-    state.index.apply(&report.changed);
+    state.index.publish_suppressions(report.feed, &report.changed).await;
     let metrics = &state.monitor.metrics;
     metrics.ingest_request();
     let counted = |(done, event): &(&Ingested, &NewEvent)| !done.duplicate && !event.spam_trap;

@@ -116,7 +116,7 @@ async fn reevaluate(
         request.confirm,
     )
     .await?;
-    state.index.apply(&done.changed);
+    state.index.publish_suppressions(done.feed, &done.changed).await;
     Ok(Json(ReevaluateResult {
         verdicts,
         would_suppress: done.would_suppress,

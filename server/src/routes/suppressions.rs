@@ -201,8 +201,8 @@ async fn add(
         expires_at: request.expires_at,
         now,
     };
-    let (suppression, change) = ops::suppress(state.store.as_ref(), &new, &principal.actor()).await?;
-    state.index.apply(std::slice::from_ref(&suppression));
+    let (suppression, change, feed) = ops::suppress(state.store.as_ref(), &new, &principal.actor()).await?;
+    state.index.publish_suppressions(feed, std::slice::from_ref(&suppression)).await;
     let status = match change {
         SuppressChange::Created | SuppressChange::Reopened => StatusCode::CREATED,
         SuppressChange::Escalated | SuppressChange::Unchanged => StatusCode::OK,
@@ -222,8 +222,8 @@ async fn lift(
     let by = actor.to_string();
     let lift = Lift { by: &by, reason: &reason, now: auth::now() };
     match ops::lift(state.store.as_ref(), id, &lift, &actor, request.confirm_complaint).await? {
-        Ok(entry) => {
-            state.index.apply(std::slice::from_ref(&entry));
+        Ok((entry, feed)) => {
+            state.index.publish_suppressions(feed, std::slice::from_ref(&entry)).await;
             Ok(Json(entry))
         }
         Err(LiftRefusal::NotFound) => Err(ApiError::NotFound(format!("suppression {id}"))),
@@ -280,7 +280,7 @@ async fn lift_by_cause(
     );
     let done =
         ops::lift_by_cause(state.store.as_ref(), &query, &lift, &actor, request.include_complaints, &target).await?;
-    state.index.apply(&done.lifted);
+    state.index.publish_suppressions(done.feed, &done.lifted).await;
     Ok(Json(LiftByCauseResult {
         matched: done.matched,
         lifted: done.lifted.len() as u64,
