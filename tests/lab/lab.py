@@ -36,8 +36,9 @@ SCENARIOS = {
     "disabled": (["disabled1@rx.lab.example"], "hard", {"suspend"}, 5),
     "relay": (["relay1@rx.lab.example"], "block", {"no_relaying"}, 5),
     "content": (["content1@rx.lab.example"], "block", {"spam_detected"}, 5),
-    # A 4xx that the MTA gives up on (queue lifetime 0 / no retry): never hard.
-    "later": (["later1@rx.lab.example"], "soft", {"expired", "system_error", "on_hold"}, 4),
+    # A 4xx (a greylisting deferral) that the MTA gives up on (queue lifetime 0 / no retry): never hard; the
+    # notice that quotes the reply reads as that reply, one that does not as an expiry.
+    "later": (["later1@rx.lab.example"], "soft", {"greylisted", "expired", "system_error", "on_hold"}, 4),
     "quota": (["quota1@rx.lab.example"], "soft", {"mailbox_full"}, 4),
     # One transaction, three recipients: two refused for different reasons, one accepted.
     "multi": (["dead2@rx.lab.example", "full2@rx.lab.example"], None, None, 5),
