@@ -107,7 +107,7 @@ rebound_store::sql_store! {
         async fn begin(&self) -> Result<Box<dyn Tx>, StoreError> {
             let mut tx = self.writer.begin().await.map_err(backend)?;
             sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(WRITE_LOCK).execute(&mut *tx).await.map_err(backend)?;
-            Ok(Box::new(PostgresTx::open(tx).await?))
+            Ok(Box::new(PostgresTx::new(tx)))
         }
 
         async fn change_feed(&self) -> Result<Option<Box<dyn ChangeFeed>>, StoreError> {

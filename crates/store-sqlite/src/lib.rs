@@ -148,7 +148,7 @@ rebound_store::sql_store! {
 
         async fn begin(&self) -> Result<Box<dyn Tx>, StoreError> {
             let tx = self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(backend)?;
-            Ok(Box::new(SqliteTx::open(tx).await?))
+            Ok(Box::new(SqliteTx::new(tx)))
         }
 
         async fn change_feed(&self) -> Result<Option<Box<dyn ChangeFeed>>, StoreError> {

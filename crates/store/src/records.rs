@@ -169,10 +169,12 @@ pub struct NewApiKey<'a> {
     pub now: i64,
 }
 
-/// The change feed's rows one committed transaction wrote: the sequences after `after`, up to and
-/// including `last`. Writers are serialised (SQLite's write lock, PostgreSQL's advisory lock), so
-/// no other transaction's rows fall between them; a reader that has applied the feed up to `after`
-/// can take the transaction's own changes and skip reading these rows back.
+/// The change feed's rows one committed transaction wrote before its commit: the sequences after
+/// `after`, up to and including `last` (on PostgreSQL the rows of entries it changed, rather than
+/// created, are numbered at commit, after `last`, and are read back by the follower). Writers are
+/// serialised (SQLite's write lock, PostgreSQL's advisory lock), so no other transaction's rows fall
+/// between them; a reader that has applied the feed up to `after` can take the transaction's own
+/// changes and skip reading these rows back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FeedSpan {
     pub after: i64,
@@ -185,22 +187,27 @@ pub struct FeedSpan {
 /// new write path that forgets to publish fails its first test.
 #[must_use = "publish the changes (`feed`) or say there are none (`unlisted`)"]
 #[derive(Debug)]
-pub struct Committed(Option<FeedSpan>);
+pub struct Committed {
+    feed: Option<FeedSpan>,
+    /// Whether the transaction wrote to the list at all (its feed rows may all be numbered at commit).
+    listed: bool,
+}
 
 impl Committed {
-    /// What a store's `commit` returns: the change-feed rows the transaction wrote.
-    pub fn new(feed: Option<FeedSpan>) -> Self {
-        Self(feed)
+    /// What a store's `commit` returns: whether the transaction wrote to the list, and the
+    /// change-feed rows it wrote before its commit.
+    pub fn new(listed: bool, feed: Option<FeedSpan>) -> Self {
+        Self { feed, listed }
     }
 
-    /// The change-feed rows this transaction wrote, if any.
+    /// The change-feed rows this transaction wrote before its commit, if any.
     pub fn feed(self) -> Option<FeedSpan> {
-        self.0
+        self.feed
     }
 
     /// For a transaction that changed no entry of the list.
     pub fn unlisted(self) {
-        debug_assert!(self.0.is_none(), "a transaction that changed the list was not published: {:?}", self.0);
+        debug_assert!(!self.listed, "a transaction that wrote to the list was not published: {:?}", self.feed);
     }
 }
 

@@ -23,25 +23,31 @@ macro_rules! sql_store {
         /// theirs from triggers).
         pub struct $tx {
             tx: ::sqlx::Transaction<'static, $db>,
-            /// Whether the transaction changed an existing entry (its feed rows come from triggers).
-            changed: bool,
             added: Vec<i64>,
-            /// The change feed's last sequence when the transaction began (under the write lock).
-            feed_base: i64,
+            /// The change feed's last sequence before the transaction's first write to the list
+            /// (read under the write lock); `None` while it has written none.
+            feed_base: Option<i64>,
         }
 
         impl $tx {
-            /// Wraps a transaction that holds the write lock, noting where the change feed stands.
-            async fn open(mut tx: ::sqlx::Transaction<'static, $db>) -> Result<Self, $crate::StoreError> {
-                let feed_base = Self::feed_last(&mut tx).await?;
-                Ok(Self { tx, changed: false, added: Vec::new(), feed_base })
+            fn new(tx: ::sqlx::Transaction<'static, $db>) -> Self {
+                Self { tx, added: Vec::new(), feed_base: None }
             }
 
-            async fn feed_last(tx: &mut ::sqlx::Transaction<'static, $db>) -> Result<i64, $crate::StoreError> {
+            async fn feed_last(&mut self) -> Result<i64, $crate::StoreError> {
                 ::sqlx::query_scalar("SELECT COALESCE(MAX(sequence), 0) FROM suppression_changes")
-                    .fetch_one(&mut **tx)
+                    .fetch_one(&mut *self.tx)
                     .await
                     .map_err($crate::rows::backend)
+            }
+
+            /// Notes where the change feed stands, before the transaction's first write to the
+            /// list; a transaction that writes none pays nothing.
+            async fn before_list_write(&mut self) -> Result<(), $crate::StoreError> {
+                if self.feed_base.is_none() {
+                    self.feed_base = Some(self.feed_last().await?);
+                }
+                Ok(())
             }
 
             /// The change feed's rows for the entries this transaction created, in bulk: a
@@ -62,26 +68,24 @@ macro_rules! sql_store {
                 }
                 Ok(())
             }
-
-            fn changed(&mut self, entry: ::rebound_api::v1::Suppression) -> ::rebound_api::v1::Suppression {
-                self.changed = true;
-                entry
-            }
         }
 
         #[::async_trait::async_trait]
         impl $crate::Tx for $tx {
             async fn commit(mut self: Box<Self>) -> Result<$crate::Committed, $crate::StoreError> {
                 self.feed_added().await?;
-                let span = if !self.changed && self.added.is_empty() {
-                    None
-                } else {
-                    $announce(&mut self.tx).await?;
-                    let last = Self::feed_last(&mut self.tx).await?;
-                    (last > self.feed_base).then_some($crate::FeedSpan { after: self.feed_base, last })
+                // PostgreSQL's trigger numbers the rows of changed entries at commit, after this read:
+                // the span leaves them out, and the announcement makes every follower read them.
+                let span = match self.feed_base {
+                    Some(after) => {
+                        $announce(&mut self.tx).await?;
+                        let last = self.feed_last().await?;
+                        (last > after).then_some($crate::FeedSpan { after, last })
+                    }
+                    None => None,
                 };
                 self.tx.commit().await.map_err($crate::rows::backend)?;
-                Ok($crate::Committed::new(span))
+                Ok($crate::Committed::new(self.feed_base.is_some(), span))
             }
 
             async fn events_by_idempotency_keys(
@@ -213,6 +217,7 @@ macro_rules! sql_store {
                 &mut self,
                 new: &[$crate::NewSuppression<'_>],
             ) -> Result<Vec<::rebound_api::v1::Suppression>, $crate::StoreError> {
+                self.before_list_write().await?;
                 let mut out = Vec::with_capacity(new.len());
                 // 11 parameters a row.
                 for chunk in new.chunks(2_500) {
@@ -281,6 +286,7 @@ macro_rules! sql_store {
                 &mut self,
                 new: &$crate::NewSuppression<'_>,
             ) -> Result<::rebound_api::v1::Suppression, $crate::StoreError> {
+                self.before_list_write().await?;
                 let row = ::sqlx::query(concat!(
                     "INSERT INTO suppressions (key, address, domain, domain_wide, scope, reason, source, rule, note, \
                      active, created_at, updated_at, expires_at) \
@@ -301,7 +307,7 @@ macro_rules! sql_store {
                 .fetch_one(&mut *self.tx)
                 .await
                 .map_err(|e| $crate::rows::write_error(e, "suppression"))?;
-                let entry = self.changed($crate::rows::suppression(&row)?);
+                let entry = $crate::rows::suppression(&row)?;
                 self.added.push(entry.id);
                 Ok(entry)
             }
@@ -311,6 +317,7 @@ macro_rules! sql_store {
                 id: i64,
                 new: &$crate::NewSuppression<'_>,
             ) -> Result<::rebound_api::v1::Suppression, $crate::StoreError> {
+                self.before_list_write().await?;
                 let row = ::sqlx::query(concat!(
                     "UPDATE suppressions SET reason = $2, source = $3, rule = $4, note = $5, active = TRUE, \
                      updated_at = $6, expires_at = $7, lifted_at = NULL, lifted_by = NULL, lift_reason = NULL \
@@ -327,7 +334,7 @@ macro_rules! sql_store {
                 .fetch_one(&mut *self.tx)
                 .await
                 .map_err($crate::rows::backend)?;
-                Ok(self.changed($crate::rows::suppression(&row)?))
+                $crate::rows::suppression(&row)
             }
 
             async fn lift_suppression(
@@ -335,6 +342,7 @@ macro_rules! sql_store {
                 id: i64,
                 lift: &$crate::Lift<'_>,
             ) -> Result<::rebound_api::v1::Suppression, $crate::StoreError> {
+                self.before_list_write().await?;
                 let row = ::sqlx::query(concat!(
                     "UPDATE suppressions SET active = FALSE, updated_at = $2, lifted_at = $2, lifted_by = $3, \
                      lift_reason = $4 WHERE id = $1 RETURNING ",
@@ -347,7 +355,7 @@ macro_rules! sql_store {
                 .fetch_one(&mut *self.tx)
                 .await
                 .map_err($crate::rows::backend)?;
-                Ok(self.changed($crate::rows::suppression(&row)?))
+                $crate::rows::suppression(&row)
             }
 
             async fn import_suppressions(
@@ -357,6 +365,7 @@ macro_rules! sql_store {
                 now: i64,
                 want_entries: bool,
             ) -> Result<$crate::ImportCounts, $crate::StoreError> {
+                self.before_list_write().await?;
                 let mut out = $crate::ImportCounts::default();
                 // 11 parameters a row; SQLite allows 32,766 per statement, PostgreSQL 65,535.
                 for chunk in rows.chunks(2_500) {
@@ -399,7 +408,6 @@ macro_rules! sql_store {
                         if want_entries {
                             out.entries.push($crate::rows::index_entry(row)?);
                         }
-                        self.changed = true;
                         if fresh {
                             out.created += 1;
                         } else {
