@@ -215,7 +215,7 @@ impl Principal {
     pub fn actor(&self) -> Actor {
         match self {
             Principal::User(user) => Actor::User(user.username.clone()),
-            Principal::Key(key) => Actor::Key(key.name.clone()),
+            Principal::Key(key) => Actor::Key { id: key.id, name: key.name.clone() },
             Principal::Cli => Actor::Cli,
         }
     }

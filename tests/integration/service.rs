@@ -255,8 +255,10 @@ async fn suppressions_are_lifted_reopened_and_never_deleted(server: &TestServer)
         detail["history"].as_array().unwrap().iter().map(|h| h["action"].as_str().unwrap()).collect();
     assert_eq!(actions, ["suppression.reopen", "suppression.lift", "suppression.add"]);
     assert_eq!(detail["history"][1]["reason"], "confirmed valid by the customer");
-    // The event came with the `mta` key: the audit row names it, and the event that caused it.
-    assert_eq!(detail["history"][0]["actor"], "key:mta");
+    // The event came with the `mta` key: the audit row names it (by id, then name), and the event that caused it.
+    let (_, keys) = admin.get("/api/v1/keys").await;
+    let key = keys["items"].as_array().unwrap().iter().find(|k| k["name"] == "mta").expect("the mta key is listed");
+    assert_eq!(detail["history"][0]["actor"], format!("key:{}:mta", key["id"]));
     let cause = detail["history"][0]["reason"].as_str().unwrap();
     let event = reopened[0]["event_id"].as_i64().unwrap();
     assert!(cause.starts_with(&format!("event {event} from ")), "{cause}");

@@ -48,7 +48,11 @@ pub struct NewSession<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Actor {
     User(String),
-    Key(String),
+    /// An API key, by id (names need not be unique: a rotated key may keep its old name) and name.
+    Key {
+        id: i64,
+        name: String,
+    },
     /// The policy acting on an event.
     System,
     /// Someone with shell access to the server, through the `rebound` command.
@@ -59,7 +63,7 @@ impl std::fmt::Display for Actor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Actor::User(name) => write!(f, "user:{name}"),
-            Actor::Key(name) => write!(f, "key:{name}"),
+            Actor::Key { id, name } => write!(f, "key:{id}:{name}"),
             Actor::System => f.write_str("system"),
             Actor::Cli => f.write_str("cli"),
         }
