@@ -276,6 +276,7 @@ mod tests {
             scope: GLOBAL_SCOPE,
             reason: SuppressionReason::Manual,
             source: "test",
+            added_by: "cli",
             rule: None,
             note: None,
             expires_at: None,

@@ -682,6 +682,13 @@ async fn the_change_feed_tells_every_change_in_order(server: &TestServer) {
     assert_eq!(seen, expected, "{feed}");
     let items = feed["items"].as_array().unwrap();
     assert_eq!(items[0]["suppression_id"], results[0]["outcome"]["suppression_id"]);
+    // Who caused each change: the key that sent the events (by id and name), the staff user, the import job.
+    let (_, keys) = admin.get("/api/v1/keys").await;
+    let key = keys["items"].as_array().unwrap().iter().find(|k| k["name"] == "mta").expect("the mta key is listed");
+    let by_key = format!("key:{}:mta", key["id"]);
+    assert_eq!(items[0]["actor"], by_key.as_str(), "{feed}");
+    assert_eq!(items[1]["actor"], "user:admin", "{feed}");
+    assert_eq!(items[2]["actor"], by_key.as_str(), "an escalation names who sent the complaint: {feed}");
     assert_eq!(items[3]["actor"], "user:admin", "a lift names who lifted: {feed}");
     assert_eq!(items[4]["actor"], format!("import:{}", job["id"]), "{feed}");
     let sequences: Vec<i64> = items.iter().map(|c| c["sequence"].as_i64().unwrap()).collect();

@@ -260,8 +260,9 @@ pub struct ListChange {
     pub address: String,
     pub scope: String,
     pub reason: SuppressionReason,
-    /// Who caused it: the entry's source (`api`, `console`, `import:7`, an integration), or for a
-    /// lift who lifted it.
+    /// Who caused it, named as in the audit log: the staff user (`user:NAME`), the API key
+    /// (`key:ID:NAME`) that made the change or sent the event behind it, `cli`; for an import the
+    /// job (`import:7`); for entries made before actors were recorded, the entry's source.
     pub actor: String,
     pub at: i64,
     /// When the entry stops applying by itself, if it does.

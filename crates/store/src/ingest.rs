@@ -162,6 +162,7 @@ pub async fn ingest(
     actor: &Actor,
 ) -> Result<IngestReport, StoreError> {
     let mut tx = store.begin().await?;
+    let added_by = actor.to_string();
 
     let idempotency_keys: Vec<&str> = events.iter().filter_map(|e| e.idempotency_key.as_deref()).collect();
     let mut stored_repeats: HashMap<String, (Ingested, Option<Vec<u8>>)> = HashMap::new();
@@ -314,6 +315,7 @@ pub async fn ingest(
                             scope: &scope,
                             reason,
                             source: &event.source,
+                            added_by: &added_by,
                             rule: Some(&event.verdict.rule),
                             note: None,
                             expires_at: None,
@@ -367,6 +369,7 @@ pub async fn ingest(
             scope: &p.scope,
             reason: p.reason,
             source: &p.event.source,
+            added_by: &added_by,
             rule: Some(&p.event.verdict.rule),
             note: None,
             expires_at: None,

@@ -289,6 +289,7 @@ pub async fn reevaluate(
     confirm: bool,
 ) -> Result<Reevaluation, StoreError> {
     let mut out = Reevaluation::default();
+    let by = actor.to_string();
     let mut tx = store.begin().await?;
     for (event, new) in changes {
         let mut linked = None;
@@ -305,7 +306,6 @@ pub async fn reevaluate(
                 out.would_lift += 1;
                 let why =
                     format!("{reason} (re-evaluated: {} is now {} by {})", event.verdict.kind, new.kind, new.rule);
-                let by = actor.to_string();
                 let entry = lift_in(tx.as_mut(), &old, &Lift { by: &by, reason: &why, now }, actor).await?;
                 out.lifted += 1;
                 out.changed.push(entry);
@@ -320,6 +320,7 @@ pub async fn reevaluate(
                     scope: &scope,
                     reason: suppression_reason,
                     source: "reevaluation",
+                    added_by: &by,
                     rule: Some(&new.rule),
                     note: None,
                     expires_at: None,

@@ -77,6 +77,8 @@ pub struct NewSuppression<'a> {
     pub scope: &'a str,
     pub reason: SuppressionReason,
     pub source: &'a str,
+    /// Who put it there (`Actor`'s display): the change feed's actor of its `added` row.
+    pub added_by: &'a str,
     pub rule: Option<&'a str>,
     pub note: Option<&'a str>,
     pub expires_at: Option<i64>,

@@ -60,7 +60,8 @@ macro_rules! sql_store {
                 for chunk in self.added.chunks(1_000) {
                     let mut b = ::sqlx::QueryBuilder::<$db>::new(
                         "INSERT INTO suppression_changes (suppression_id, change, reason, actor, at, expires_at) \
-                         SELECT id, 'added', reason, source, created_at, expires_at FROM suppressions WHERE id IN (",
+                         SELECT id, 'added', reason, COALESCE(added_by, source), created_at, expires_at FROM suppressions \
+                         WHERE id IN (",
                     );
                     $crate::rows::push_list(&mut b, chunk);
                     b.push(" ORDER BY id");
@@ -219,11 +220,11 @@ macro_rules! sql_store {
             ) -> Result<Vec<::rebound_api::v1::Suppression>, $crate::StoreError> {
                 self.before_list_write().await?;
                 let mut out = Vec::with_capacity(new.len());
-                // 11 parameters a row.
+                // 12 parameters a row.
                 for chunk in new.chunks(2_500) {
                     let mut b = ::sqlx::QueryBuilder::<$db>::new(
-                        "INSERT INTO suppressions (key, address, domain, domain_wide, scope, reason, source, rule, note, \
-                         active, created_at, updated_at, expires_at) ",
+                        "INSERT INTO suppressions (key, address, domain, domain_wide, scope, reason, source, added_by, rule, \
+                         note, active, created_at, updated_at, expires_at) ",
                     );
                     b.push_values(chunk, |mut v, n| {
                         v.push_bind(n.target.key())
@@ -233,6 +234,7 @@ macro_rules! sql_store {
                             .push_bind(n.scope)
                             .push_bind(n.reason.as_str())
                             .push_bind(n.source)
+                            .push_bind(n.added_by)
                             .push_bind(n.rule)
                             .push_bind(n.note)
                             .push("TRUE")
@@ -289,8 +291,8 @@ macro_rules! sql_store {
                 self.before_list_write().await?;
                 let row = ::sqlx::query(concat!(
                     "INSERT INTO suppressions (key, address, domain, domain_wide, scope, reason, source, rule, note, \
-                     active, created_at, updated_at, expires_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, TRUE, $10, $10, $11) RETURNING ",
+                     active, created_at, updated_at, expires_at, added_by) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, TRUE, $10, $10, $11, $12) RETURNING ",
                     $crate::columns!(suppression)
                 ))
                 .bind(new.target.key())
@@ -304,6 +306,7 @@ macro_rules! sql_store {
                 .bind(new.note)
                 .bind(new.now)
                 .bind(new.expires_at)
+                .bind(new.added_by)
                 .fetch_one(&mut *self.tx)
                 .await
                 .map_err(|e| $crate::rows::write_error(e, "suppression"))?;
@@ -320,8 +323,8 @@ macro_rules! sql_store {
                 self.before_list_write().await?;
                 let row = ::sqlx::query(concat!(
                     "UPDATE suppressions SET reason = $2, source = $3, rule = $4, note = $5, active = TRUE, \
-                     updated_at = $6, expires_at = $7, lifted_at = NULL, lifted_by = NULL, lift_reason = NULL \
-                     WHERE id = $1 RETURNING ",
+                     updated_at = $6, expires_at = $7, added_by = $8, lifted_at = NULL, lifted_by = NULL, \
+                     lift_reason = NULL WHERE id = $1 RETURNING ",
                     $crate::columns!(suppression)
                 ))
                 .bind(id)
@@ -331,6 +334,7 @@ macro_rules! sql_store {
                 .bind(new.note)
                 .bind(new.now)
                 .bind(new.expires_at)
+                .bind(new.added_by)
                 .fetch_one(&mut *self.tx)
                 .await
                 .map_err($crate::rows::backend)?;
@@ -393,7 +397,7 @@ macro_rules! sql_store {
                     });
                     b.push(concat!(
                         " ON CONFLICT (key, scope) DO UPDATE SET active = TRUE, reason = excluded.reason, ",
-                        "source = excluded.source, rule = NULL, note = excluded.note, updated_at = excluded.updated_at, ",
+                        "source = excluded.source, added_by = NULL, rule = NULL, note = excluded.note, updated_at = excluded.updated_at, ",
                         "expires_at = excluded.expires_at, lifted_at = NULL, lifted_by = NULL, lift_reason = NULL ",
                         "WHERE suppressions.active = FALSE RETURNING id > "
                     ));

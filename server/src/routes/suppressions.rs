@@ -191,17 +191,20 @@ async fn add(
     if request.expires_at.is_some_and(|at| at <= now) {
         return Err(ApiError::invalid_field("expires_at", "must be in the future"));
     }
+    let actor = principal.actor();
+    let added_by = actor.to_string();
     let new = NewSuppression {
         target: &target,
         scope: &scope,
         reason: request.reason.unwrap_or(SuppressionReason::Manual),
         source: principal.default_source(),
+        added_by: &added_by,
         rule: None,
         note: note.as_deref(),
         expires_at: request.expires_at,
         now,
     };
-    let (suppression, change, feed) = ops::suppress(state.store.as_ref(), &new, &principal.actor()).await?;
+    let (suppression, change, feed) = ops::suppress(state.store.as_ref(), &new, &actor).await?;
     state.index.publish_suppressions(feed, std::slice::from_ref(&suppression)).await;
     let status = match change {
         SuppressChange::Created | SuppressChange::Reopened => StatusCode::CREATED,
