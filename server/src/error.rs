@@ -16,7 +16,17 @@ pub enum ApiError {
     Invalid { code: &'static str, message: String, field: Option<String> },
     #[error("this endpoint reads JSON: send `Content-Type: application/json` (or what its documentation lists)")]
     UnsupportedMediaType,
-    #[error("the request body is larger than this endpoint accepts (its limit is in the API documentation)")]
+    #[error("the request target is {length} bytes; the limit is {limit}")]
+    UriTooLong { length: usize, limit: usize },
+    #[error("the request headers are {length} bytes; the limit is {limit}")]
+    HeadersTooLarge { length: usize, limit: usize },
+    #[error(
+        "the request body is larger than this endpoint accepts: {} MiB for /events and the MTA integrations, {} MiB \
+         for POST /check, {} MiB for other JSON bodies",
+        crate::routes::events::MAX_EVENTS_BODY >> 20,
+        crate::routes::check::MAX_CHECK_BODY >> 20,
+        crate::MAX_JSON_BODY >> 20
+    )]
     PayloadTooLarge,
     #[error("sign in or send an API key")]
     Unauthenticated,
@@ -53,6 +63,8 @@ impl ApiError {
             ApiError::Invalid { code, .. } => (StatusCode::BAD_REQUEST, code),
             ApiError::UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
             ApiError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            ApiError::UriTooLong { .. } => (StatusCode::URI_TOO_LONG, "uri_too_long"),
+            ApiError::HeadersTooLarge { .. } => (StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, "headers_too_large"),
             ApiError::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated"),
             ApiError::BadCredentials => (StatusCode::UNAUTHORIZED, "bad_credentials"),
             ApiError::MissingCsrfHeader => (StatusCode::FORBIDDEN, "csrf_header_missing"),

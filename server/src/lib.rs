@@ -42,8 +42,28 @@ pub fn app(state: AppState) -> Router {
         .route("/metrics", axum::routing::get(monitor::prometheus::handler))
         .fallback_service(console)
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
+        .layer(axum::middleware::map_request(request_limits))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
+}
+
+/// Longest request target (path and query) answered; hyper itself refuses one over 64 KiB, with no body.
+const MAX_URI: usize = 16 * 1024;
+/// Most header bytes (names and values) a request may carry; hyper's own limit is far higher and
+/// answers with no body.
+const MAX_HEADER_BYTES: usize = 64 * 1024;
+
+/// Refuses a request target or headers over the limits with the API's JSON error shape (414, 431).
+async fn request_limits(request: axum::extract::Request) -> Result<axum::extract::Request, error::ApiError> {
+    let length = request.uri().path_and_query().map_or(0, |p| p.as_str().len());
+    if length > MAX_URI {
+        return Err(error::ApiError::UriTooLong { length, limit: MAX_URI });
+    }
+    let length: usize = request.headers().iter().map(|(name, value)| name.as_str().len() + value.len()).sum();
+    if length > MAX_HEADER_BYTES {
+        return Err(error::ApiError::HeadersTooLarge { length, limit: MAX_HEADER_BYTES });
+    }
+    Ok(request)
 }
 
 /// What every response allows a browser to do with it. The console is its own files only: scripts

@@ -115,6 +115,19 @@ async fn bad_bodies_get_errors_naming_the_field(server: &TestServer) {
         .unwrap();
     let (status, error) = error_of(response).await;
     assert_eq!((status, error["code"].as_str()), (StatusCode::PAYLOAD_TOO_LARGE, Some("payload_too_large")));
+    assert!(error["message"].as_str().is_some_and(|m| m.contains("1 MiB for other JSON bodies")), "{error}");
+
+    // A request target or headers past the limits get the same JSON shape (hyper's own refusals have no body).
+    let response = client.get(server.url(&format!("/api/v1/health?pad={}", "a".repeat(20_000)))).send().await.unwrap();
+    let (status, error) = error_of(response).await;
+    assert_eq!((status, error["code"].as_str()), (StatusCode::URI_TOO_LONG, Some("uri_too_long")), "{error}");
+    let response = client.get(server.url("/api/v1/health")).header("X-Pad", "a".repeat(70_000)).send().await.unwrap();
+    let (status, error) = error_of(response).await;
+    assert_eq!(
+        (status, error["code"].as_str()),
+        (StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, Some("headers_too_large")),
+        "{error}"
+    );
 }
 
 async fn cookie_writes_need_the_csrf_header(server: &TestServer) {

@@ -24,9 +24,11 @@ use crate::routes::names;
 
 /// Most addresses in one `POST /check`.
 pub const MAX_CHECK_BATCH: usize = 10_000;
+/// Largest `POST /check` body: room for a full batch of long addresses.
+pub const MAX_CHECK_BODY: usize = 4 * 1024 * 1024;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/check", get(check_one).post(check_many).layer(DefaultBodyLimit::max(4 * 1024 * 1024)))
+    Router::new().route("/check", get(check_one).post(check_many).layer(DefaultBodyLimit::max(MAX_CHECK_BODY)))
 }
 
 #[derive(Debug, Deserialize)]

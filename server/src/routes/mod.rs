@@ -2,7 +2,7 @@
 
 mod audit;
 mod auth;
-mod check;
+pub(crate) mod check;
 mod classify;
 pub(crate) mod events;
 mod health;
