@@ -593,6 +593,20 @@ Tips for the week:\nbob@example.com\n  your mailbox is full? Clean it up!\n\n--o
     }
 
     #[test]
+    fn a_notice_in_prose_names_the_address_its_quoted_copy_was_delivered_for() {
+        let raw = b"From: postmaster@site.example\nTo: list-bounces@lists.example\nSubject: Failed mail\n\n\
+Addresses here have the form first.last@site.example. Your message to jdoe@site.example matched none of them.\n\
+Try the directory at help@directory.site.example.\n\n\
+Original message as received:\n\
+> Received: from mx.lists.example by mail.site.example; Mon, 7 Dec 2026 10:00:00 +0000\n\
+>\tfor <jdoe@site.example>\n\
+> Subject: News\n";
+        let verdicts = classify_message(raw);
+        let recipients: Vec<_> = verdicts.iter().map(|v| v.recipient.as_deref()).collect();
+        assert_eq!(recipients, [Some("jdoe@site.example")]);
+    }
+
+    #[test]
     fn a_final_recipient_that_is_not_an_address_yields_to_x_failed_recipients() {
         let raw = b"From: Mailer-Daemon@mx.example.com\nTo: sender@example.org\nX-Failed-Recipients: jane@example.com\n\
 Subject: Mail delivery failed\nMIME-Version: 1.0\nContent-Type: multipart/report; report-type=delivery-status; boundary=b\n\n\

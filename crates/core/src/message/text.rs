@@ -413,16 +413,26 @@ fn expanded_from(text: &str) -> Option<String> {
     address::first_in(text[at..].trim_start_matches([':', ' '])).map(|(a, _)| a)
 }
 
-/// The last resort for a recipient: the first address anywhere in the notification that is not
-/// on the sender's side (see `Bounce::sender_side`) or a mail system's service address.
+/// The last resort for a recipient: an address in the notification's prose that is not on the
+/// sender's side (see `Bounce::sender_side`) or a mail system's service address. Notices that explain
+/// a failure in sentences often name other addresses too (the site's address format, a directory
+/// entry, a suggested alternative); the one the returned message was delivered to, as a trace field
+/// of its copy says (`Received: … for <address>`, quoted or not), is preferred, else the first.
 fn address_in_prose(bounce: &Bounce, notification: &str) -> Option<String> {
     let own = bounce.sender_side();
-    lines(notification).flat_map(|line| line.split_whitespace()).find_map(|word| {
+    let mut candidates = lines(notification).flat_map(|line| line.split_whitespace()).filter_map(|word| {
         let address = address::clean(word)?;
         let lower = address.to_ascii_lowercase();
         let service = ["postmaster@", "mailer-daemon@", "abuse@"].iter().any(|p| lower.starts_with(p));
         (!own.contains(&lower) && !service).then_some(address)
-    })
+    });
+    let first = candidates.next()?;
+    let delivered_for =
+        |address: &str| contains_ignore_case(&bounce.human, &format!("for <{}>", address.to_ascii_lowercase()));
+    if delivered_for(&first) {
+        return Some(first);
+    }
+    Some(candidates.find(|address| delivered_for(address)).unwrap_or(first))
 }
 
 /// What a recipient's provider is known to mean by any bounce it sends: Google Groups bounces
