@@ -1,6 +1,7 @@
 //! Classification accuracy on the labelled corpora in `../shared/corpus` (or
-//! `REBOUND_CORPUS_DIR`), scored like `shared/tools/score.py`, with floors that only ever rise: a
-//! change that makes the classifier worse fails here.
+//! `REBOUND_CORPUS_DIR`), scored like `shared/tools/score.py` (Sisimai's corpus, provider replies)
+//! and `shared/tools/score_peers.py` (other parsers' test suites), with floors that only ever rise:
+//! a change that makes the classifier worse fails here.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -13,6 +14,10 @@ const REASON_FLOOR: f64 = 0.968;
 const STATUS_FLOOR: f64 = 0.977;
 const RECIPIENT_FLOOR: f64 = 0.988;
 const PROVIDER_KIND_FLOOR: f64 = 0.981;
+/// Floors on the other parsers' test suites (`peers/`), scored like `shared/tools/score_peers.py`.
+const PEERS_RECALL_FLOOR: f64 = 0.94;
+const PEERS_PRECISION_FLOOR: f64 = 0.97;
+const PEERS_HARD_AGREEMENT_FLOOR: f64 = 0.87;
 
 fn corpus_dir() -> PathBuf {
     let dir = std::env::var_os("REBOUND_CORPUS_DIR")
@@ -211,4 +216,61 @@ fn invariants_hold_over_every_corpus() {
         }
     }
     assert!(broken.is_empty(), "{broken:#?}");
+}
+
+/// The peers' labelled messages: recipients (recall and precision per address, a label's alternative
+/// set used where it matches better), hard versus not hard (the majority kind of the rows for the
+/// labelled recipients), and never a block or a temporary failure read as hard.
+#[test]
+fn peer_suites_meet_the_floors() {
+    let classifier = Classifier::builtin();
+    let (mut tp, mut fn_, mut fp, mut class_n, mut agree) = (0, 0, 0, 0, 0);
+    let mut wrongly_hard = Vec::new();
+    for suite in ["flufl", "bounceparser"] {
+        let dir = corpus_dir().join("peers").join(suite);
+        for label in jsonl(dir.join("labels.jsonl")) {
+            let file = label["file"].as_str().unwrap();
+            let verdicts = classifier.classify_message(&std::fs::read(dir.join("eml").join(file)).unwrap());
+            let got: Vec<String> =
+                verdicts.iter().filter(|v| v.recipient.is_some()).map(|v| norm(v.recipient.as_deref())).collect();
+            let expected = ["recipients", "recipients_alt"]
+                .iter()
+                .filter_map(|k| label[*k].as_array())
+                .map(|set| set.iter().map(|a| norm(a.as_str())).collect::<Vec<_>>())
+                .max_by_key(|set| {
+                    let hits = set.iter().filter(|a| got.contains(a)).count();
+                    (hits, std::cmp::Reverse(got.iter().filter(|g| !set.contains(g)).count()))
+                });
+            if let Some(set) = &expected {
+                tp += set.iter().filter(|a| got.contains(a)).count();
+                fn_ += set.iter().filter(|a| !got.contains(a)).count();
+                fp += got.iter().filter(|g| !set.contains(g)).count();
+            }
+            let Some(class) = label["class"].as_str().filter(|c| ["hard", "soft", "block"].contains(c)) else {
+                continue;
+            };
+            let speaking: Vec<&Verdict> = verdicts
+                .iter()
+                .filter(|v| expected.as_ref().is_some_and(|set| set.contains(&norm(v.recipient.as_deref()))))
+                .collect();
+            let rows = if speaking.is_empty() { verdicts.iter().collect() } else { speaking };
+            // The most frequent kind; on a tie, the one that comes first.
+            let count = |kind: Kind| rows.iter().filter(|w| w.kind == kind).count();
+            let most = rows.iter().map(|v| count(v.kind)).max().unwrap_or(0);
+            let kind = rows.iter().map(|v| v.kind).find(|&k| count(k) == most);
+            let hard = kind == Some(Kind::Hard);
+            class_n += 1;
+            agree += usize::from((class == "hard") == hard);
+            if hard && class != "hard" {
+                wrongly_hard.push(format!("{suite}/{file} ({class})"));
+            }
+        }
+    }
+    let ratio = |ok: usize, all: usize| ok as f64 / all as f64;
+    let (recall, precision, agreement) = (ratio(tp, tp + fn_), ratio(tp, tp + fp), ratio(agree, class_n));
+    eprintln!("peer suites: recipient recall {recall:.3}, precision {precision:.3}, hard vs not {agreement:.3}");
+    assert!(wrongly_hard.is_empty(), "a block or a temporary failure read as hard: {wrongly_hard:?}");
+    assert!(recall >= PEERS_RECALL_FLOOR, "recipient recall {recall:.3} < {PEERS_RECALL_FLOOR}");
+    assert!(precision >= PEERS_PRECISION_FLOOR, "recipient precision {precision:.3} < {PEERS_PRECISION_FLOOR}");
+    assert!(agreement >= PEERS_HARD_AGREEMENT_FLOOR, "hard vs not {agreement:.3} < {PEERS_HARD_AGREEMENT_FLOOR}");
 }
