@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Scores the classifier on every labelled corpus beside the checkout, in one run (prints figures;
-# the floors that fail a change are in tests/integration/corpus.rs and crates/core/tests):
+# the floors that fail a change are in crates/core/tests: corpus.rs and the others):
 #  1. ../shared/corpus/sisimai with shared/tools/score.py (reason, status, recipient);
 #  2. ../shared/corpus/peers with shared/tools/score_peers.py (recipients, hard vs not-hard, unknowns);
 #  3. ../shared/corpus/provider_lines_dev.jsonl and crates/core/tests/held_out_lines.tsv (kind per reply).

@@ -30,7 +30,6 @@ macro_rules! on_both_backends {
 mod api;
 mod architecture;
 mod bad_input;
-mod corpus;
 mod monitoring;
 mod openapi;
 mod recovery;

@@ -22,7 +22,7 @@ const PEERS_HARD_AGREEMENT_FLOOR: f64 = 0.87;
 fn corpus_dir() -> PathBuf {
     let dir = std::env::var_os("REBOUND_CORPUS_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus"));
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus"));
     assert!(
         dir.join("sisimai/labels.jsonl").is_file(),
         "the labelled corpus is not at {} (set REBOUND_CORPUS_DIR)",
@@ -33,7 +33,8 @@ fn corpus_dir() -> PathBuf {
 
 fn jsonl(path: PathBuf) -> Vec<Value> {
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    text.lines().filter(|l| !l.trim().is_empty()).map(|l| serde_json::from_str(l).unwrap()).collect()
+    let row = |l: &str| serde_json::from_str(l).unwrap_or_else(|e| panic!("{}: {e}: {l}", path.display()));
+    text.lines().filter(|l| !l.trim().is_empty()).map(row).collect()
 }
 
 fn norm(address: Option<&str>) -> String {
@@ -135,12 +136,8 @@ fn every_corpus() -> (Vec<String>, Vec<(String, Vec<u8>)>) {
         .chain(&jsonl(dir.join("sisimai/smtp_lines.jsonl")))
         .filter_map(|l| l["line"].as_str().map(str::to_owned))
         .collect();
-    let held_out = std::fs::read_to_string(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../crates/core/tests/held_out_lines.tsv"),
-    );
     lines.extend(
-        held_out
-            .unwrap()
+        include_str!("held_out_lines.tsv")
             .lines()
             .filter(|l| !l.starts_with('#'))
             .filter_map(|l| l.split_once('\t'))
@@ -148,9 +145,12 @@ fn every_corpus() -> (Vec<String>, Vec<(String, Vec<u8>)>) {
     );
     let mut emails = Vec::new();
     for sub in ["sisimai/eml", "peers/flufl/eml", "peers/bounceparser/eml"] {
-        for entry in std::fs::read_dir(dir.join(sub)).unwrap() {
-            let path = entry.unwrap().path();
-            emails.push((path.display().to_string(), std::fs::read(&path).unwrap()));
+        let folder = dir.join(sub);
+        let entries = std::fs::read_dir(&folder).unwrap_or_else(|e| panic!("{}: {e}", folder.display()));
+        for entry in entries {
+            let path = entry.unwrap_or_else(|e| panic!("{}: {e}", folder.display())).path();
+            let raw = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            emails.push((path.display().to_string(), raw));
         }
     }
     (lines, emails)
