@@ -56,6 +56,13 @@ struct RawParams {
     stream: Option<String>,
 }
 
+/// Whether a JSON body is a batch (`{"events": [...]}`), read without building the document: every
+/// value is skipped, so the body is parsed into events once.
+#[derive(Deserialize)]
+struct Shape {
+    events: Option<serde::de::IgnoredAny>,
+}
+
 async fn ingest(
     State(state): State<AppState>,
     principal: Principal,
@@ -82,11 +89,10 @@ async fn ingest(
         };
         (vec![item], true)
     } else if is_json(&headers) {
-        let value: serde_json::Value = parse_json(&body)?;
-        if value.get("events").is_some() {
-            (parse_json::<EventBatch>(&body)?.events, false)
-        } else {
-            (vec![parse_json::<EventInput>(&body)?], true)
+        match serde_json::from_slice::<Shape>(&body) {
+            Ok(Shape { events: Some(_) }) => (parse_json::<EventBatch>(&body)?.events, false),
+            // One event, or a body that is no JSON object: the typed parse says what is wrong.
+            _ => (vec![parse_json::<EventInput>(&body)?], true),
         }
     } else {
         return Err(ApiError::UnsupportedMediaType);
