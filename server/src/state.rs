@@ -20,8 +20,40 @@ pub struct Engine {
     pub classifier: Classifier,
 }
 
-/// The policy text an engine was built from, and the engine.
-type EngineCache = Mutex<Option<(String, Arc<Engine>)>>;
+/// What is built from a saved setting (the classifier from the policy, the provider map from the
+/// monitoring settings), kept with the text it was built from. The setting is read on each use (one
+/// indexed row), so a change made by any replica or process applies to the next request, and what
+/// depends on it is rebuilt only when its text changed.
+pub struct SettingCache<T>(Mutex<Option<(String, Arc<T>)>>);
+
+impl<T> Default for SettingCache<T> {
+    fn default() -> Self {
+        Self(Mutex::default())
+    }
+}
+
+impl<T> SettingCache<T> {
+    /// The value built from the saved setting `key` (`build` gets its text, empty when never saved).
+    pub async fn get(
+        &self,
+        store: &dyn Store,
+        key: &str,
+        build: impl FnOnce(&str) -> Result<T, StoreError>,
+    ) -> Result<Arc<T>, StoreError> {
+        let text = store.setting(key).await?.unwrap_or_default();
+        if let Ok(cached) = self.0.lock()
+            && let Some((cached_text, value)) = cached.as_ref()
+            && *cached_text == text
+        {
+            return Ok(value.clone());
+        }
+        let value = Arc::new(build(&text)?);
+        if let Ok(mut cached) = self.0.lock() {
+            *cached = Some((text, value.clone()));
+        }
+        Ok(value)
+    }
+}
 
 /// Shared, cheaply cloned application state.
 #[derive(Clone)]
@@ -32,7 +64,7 @@ pub struct AppState {
     pub keys: Arc<KeyCache>,
     pub logins: Arc<LoginLimiter>,
     pub monitor: Arc<Monitor>,
-    engine: Arc<EngineCache>,
+    engine: Arc<SettingCache<Engine>>,
 }
 
 impl AppState {
@@ -77,26 +109,17 @@ impl AppState {
         })
     }
 
-    /// The current policy and its classifier. The saved policy is read on each call (one indexed
-    /// row), so a change made on any replica applies to the next request; the classifier is only
-    /// recompiled when the policy text changed.
+    /// The current policy and its classifier, compiled again only when the saved policy changed.
     pub async fn engine(&self) -> Result<Arc<Engine>, StoreError> {
-        let text = self.store.setting(rebound_store::ops::POLICY_SETTING).await?.unwrap_or_default();
-        if let Ok(cached) = self.engine.lock()
-            && let Some((cached_text, engine)) = cached.as_ref()
-            && *cached_text == text
-        {
-            return Ok(engine.clone());
-        }
-        let policy: Policy =
-            if text.is_empty() { Policy::default() } else { rebound_store::json_from_db("policy", &text)? };
-        let classifier =
-            policy.classifier().map_err(|e| StoreError::Corrupt { what: "policy", detail: e.to_string() })?;
-        let engine = Arc::new(Engine { policy, classifier });
-        if let Ok(mut cached) = self.engine.lock() {
-            *cached = Some((text, engine.clone()));
-        }
-        Ok(engine)
+        self.engine
+            .get(self.store.as_ref(), rebound_store::ops::POLICY_SETTING, |text| {
+                let policy: Policy =
+                    if text.is_empty() { Policy::default() } else { rebound_store::json_from_db("policy", text)? };
+                let classifier =
+                    policy.classifier().map_err(|e| StoreError::Corrupt { what: "policy", detail: e.to_string() })?;
+                Ok(Engine { policy, classifier })
+            })
+            .await
     }
 }
 

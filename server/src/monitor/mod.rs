@@ -12,7 +12,7 @@ pub mod figures;
 pub mod outbox;
 pub mod prometheus;
 
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use rebound_api::v1::{MonitoringSettings, PauseHit};
@@ -21,6 +21,7 @@ use rebound_store::StoreError;
 use tokio::sync::Notify;
 
 use crate::AppState;
+use crate::state::SettingCache;
 
 /// Saved settings with the provider map built from them.
 pub struct Monitoring {
@@ -30,7 +31,7 @@ pub struct Monitoring {
 
 /// Monitoring state shared by handlers and the loop.
 pub struct Monitor {
-    cache: Mutex<Option<(String, Arc<Monitoring>)>>,
+    cache: SettingCache<Monitoring>,
     /// The last settings read, for the pre-send check (which never waits for the database).
     current: RwLock<Arc<Monitoring>>,
     /// Active pauses: (id, scope).
@@ -44,7 +45,7 @@ pub struct Monitor {
 impl Default for Monitor {
     fn default() -> Self {
         Self {
-            cache: Mutex::default(),
+            cache: SettingCache::default(),
             current: RwLock::new(Arc::new(Monitoring {
                 settings: MonitoringSettings::default(),
                 isps: IspMap::new(&Default::default()),
@@ -93,23 +94,19 @@ impl Monitor {
 impl AppState {
     /// The saved monitoring settings (re-read on each call, one indexed row; rebuilt on change).
     pub async fn monitoring(&self) -> Result<Arc<Monitoring>, StoreError> {
-        let text = self.store.setting(rebound_store::monitor::MONITORING_SETTING).await?.unwrap_or_default();
-        if let Ok(cached) = self.monitor.cache.lock()
-            && let Some((cached_text, m)) = cached.as_ref()
-            && *cached_text == text
-        {
-            return Ok(m.clone());
-        }
-        let settings: MonitoringSettings = if text.is_empty() {
-            MonitoringSettings::default()
-        } else {
-            rebound_store::json_from_db("monitoring settings", &text)?
-        };
-        let isps = IspMap::new(&settings.isp_domains);
-        let m = Arc::new(Monitoring { settings, isps });
-        if let Ok(mut cached) = self.monitor.cache.lock() {
-            *cached = Some((text, m.clone()));
-        }
+        let m = self
+            .monitor
+            .cache
+            .get(self.store.as_ref(), rebound_store::monitor::MONITORING_SETTING, |text| {
+                let settings: MonitoringSettings = if text.is_empty() {
+                    MonitoringSettings::default()
+                } else {
+                    rebound_store::json_from_db("monitoring settings", text)?
+                };
+                let isps = IspMap::new(&settings.isp_domains);
+                Ok(Monitoring { settings, isps })
+            })
+            .await?;
         *self.monitor.current.write().unwrap_or_else(std::sync::PoisonError::into_inner) = m.clone();
         Ok(m)
     }
