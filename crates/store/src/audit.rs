@@ -31,11 +31,60 @@ pub struct ChainRow {
     pub row: AuditRow,
 }
 
+/// What an audit row records, named `resource.verb` in the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditAction {
+    SuppressionAdd,
+    SuppressionReopen,
+    SuppressionEscalate,
+    SuppressionLift,
+    SuppressionLiftByCause,
+    SuppressionImport,
+    SettingsUpdate,
+    PolicyReevaluate,
+    KeyCreate,
+    KeyRevoke,
+    UserCreate,
+    UserUpdate,
+    UserResetPassword,
+    AlertTransition,
+    PauseCreate,
+    PauseResume,
+    WebhookCreate,
+    WebhookUpdate,
+}
+
+impl AuditAction {
+    /// The action's name in the log (and in its filter).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::SuppressionAdd => "suppression.add",
+            Self::SuppressionReopen => "suppression.reopen",
+            Self::SuppressionEscalate => "suppression.escalate",
+            Self::SuppressionLift => "suppression.lift",
+            Self::SuppressionLiftByCause => "suppression.lift_by_cause",
+            Self::SuppressionImport => "suppression.import",
+            Self::SettingsUpdate => "settings.update",
+            Self::PolicyReevaluate => "policy.reevaluate",
+            Self::KeyCreate => "key.create",
+            Self::KeyRevoke => "key.revoke",
+            Self::UserCreate => "user.create",
+            Self::UserUpdate => "user.update",
+            Self::UserResetPassword => "user.reset_password",
+            Self::AlertTransition => "alert.transition",
+            Self::PauseCreate => "pause.create",
+            Self::PauseResume => "pause.resume",
+            Self::WebhookCreate => "webhook.create",
+            Self::WebhookUpdate => "webhook.update",
+        }
+    }
+}
+
 /// A change to record.
 pub struct Change<'a> {
     pub at: i64,
     pub actor: &'a Actor,
-    pub action: &'a str,
+    pub action: AuditAction,
     pub target: &'a str,
     pub before: Option<Value>,
     pub after: Option<Value>,
@@ -68,7 +117,7 @@ fn chained(change: Change<'_>, prev_hash: [u8; 32]) -> AuditRow {
     let mut row = AuditRow {
         at: change.at,
         actor: change.actor.to_string(),
-        action: change.action.to_owned(),
+        action: change.action.as_str().to_owned(),
         target: change.target.to_owned(),
         before: change.before.map(|v| v.to_string()),
         after: change.after.map(|v| v.to_string()),

@@ -18,7 +18,7 @@ use rebound_monitor::{Counts, OTHER_ISP};
 use rebound_policy::{Decision, EventFacts, History, Target, decide};
 use serde_json::Value;
 
-use crate::audit::{self, Change};
+use crate::audit::{self, AuditAction, Change};
 use crate::monitor::{CountedAt, DailyDelta, count_event};
 use crate::ops::{audit_target, in_force, snapshot};
 use crate::{Actor, EventRow, FeedSpan, HistoryMark, KeyedEvent, NewEvent, NewSuppression, Store, StoreError};
@@ -105,7 +105,7 @@ enum Plan {
 /// An audit row to write once its entry exists.
 struct AuditPlan {
     at: i64,
-    action: &'static str,
+    action: AuditAction,
     before: Option<Value>,
     subject: AuditSubject,
     /// The event that caused it, by its index in the batch.
@@ -324,7 +324,11 @@ pub async fn ingest(
                         let entry = tx.reopen_suppression(old.id, &new).await?;
                         audits.push(AuditPlan {
                             at: now,
-                            action: if reopened { "suppression.reopen" } else { "suppression.escalate" },
+                            action: if reopened {
+                                AuditAction::SuppressionReopen
+                            } else {
+                                AuditAction::SuppressionEscalate
+                            },
                             before: snapshot(old),
                             subject: AuditSubject::Known(Box::new(entry.clone())),
                             event: i,
@@ -349,7 +353,7 @@ pub async fn ingest(
                         slots.insert(slot_key, Slot::Pending(j));
                         audits.push(AuditPlan {
                             at: now,
-                            action: "suppression.add",
+                            action: AuditAction::SuppressionAdd,
                             before: None,
                             subject: AuditSubject::Pending(j),
                             event: i,

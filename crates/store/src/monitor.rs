@@ -12,7 +12,7 @@ use rebound_api::v1::{
 use rebound_monitor::{StateChange, bucket_of};
 use serde_json::{Value, json};
 
-use crate::audit::{self, Change};
+use crate::audit::{self, AuditAction, Change};
 use crate::{Actor, Store, StoreError};
 
 /// The setting monitoring is saved under.
@@ -303,14 +303,14 @@ pub async fn apply_changes(
             let pause = tx.insert_pause(&new).await?;
             tx.set_transition_pause(t.id, pause.id).await?;
             t.pause_id = Some(pause.id);
-            audit_pause(tx.as_mut(), &pause, "pause.create", None, &Actor::System, &cause, now).await?;
+            audit_pause(tx.as_mut(), &pause, AuditAction::PauseCreate, None, &Actor::System, &cause, now).await?;
             pauses.push(pause);
         }
         let target = format!("{}:{}", c.metric, c.scope);
         let change = Change {
             at: now,
             actor: &Actor::System,
-            action: "alert.transition",
+            action: AuditAction::AlertTransition,
             target: &target,
             before: Some(json!({ "level": c.from })),
             after: serde_json::to_value(&t).ok(),
@@ -330,7 +330,7 @@ pub async fn apply_changes(
 async fn audit_pause(
     tx: &mut dyn crate::Tx,
     pause: &Pause,
-    action: &str,
+    action: AuditAction,
     before: Option<&Pause>,
     actor: &Actor,
     reason: &str,
@@ -365,7 +365,7 @@ pub async fn pause(
     let by = actor.to_string();
     let new = NewPause { scope, reason, now, by: &by, transition_id: None, mirror };
     let pause = tx.insert_pause(&new).await?;
-    audit_pause(tx.as_mut(), &pause, "pause.create", None, actor, reason, now).await?;
+    audit_pause(tx.as_mut(), &pause, AuditAction::PauseCreate, None, actor, reason, now).await?;
     tx.commit().await?.unlisted();
     Ok(Some(pause))
 }
@@ -392,7 +392,7 @@ pub async fn resume(
         return Ok(Err(ResumeRefusal::AlreadyResumed(Box::new(old))));
     }
     let pause = tx.resume_pause(id, now, &actor.to_string(), reason).await?;
-    audit_pause(tx.as_mut(), &pause, "pause.resume", Some(&old), actor, reason, now).await?;
+    audit_pause(tx.as_mut(), &pause, AuditAction::PauseResume, Some(&old), actor, reason, now).await?;
     tx.commit().await?.unlisted();
     Ok(Ok(pause))
 }
@@ -409,7 +409,7 @@ pub async fn create_webhook(
 ) -> Result<Webhook, StoreError> {
     let mut tx = store.begin().await?;
     let hook = tx.insert_webhook(name, url, secret, format, now, &actor.to_string()).await?;
-    audit_webhook(tx.as_mut(), &hook, "webhook.create", None, actor, now).await?;
+    audit_webhook(tx.as_mut(), &hook, AuditAction::WebhookCreate, None, actor, now).await?;
     tx.commit().await?.unlisted();
     Ok(hook)
 }
@@ -425,7 +425,7 @@ pub async fn set_webhook_enabled(
     let mut tx = store.begin().await?;
     let Some(hook) = tx.set_webhook_enabled(id, enabled).await? else { return Ok(None) };
     let before = Webhook { enabled: !enabled, ..hook.clone() };
-    audit_webhook(tx.as_mut(), &hook, "webhook.update", Some(&before), actor, now).await?;
+    audit_webhook(tx.as_mut(), &hook, AuditAction::WebhookUpdate, Some(&before), actor, now).await?;
     tx.commit().await?.unlisted();
     Ok(Some(hook))
 }
@@ -433,7 +433,7 @@ pub async fn set_webhook_enabled(
 async fn audit_webhook(
     tx: &mut dyn crate::Tx,
     hook: &Webhook,
-    action: &str,
+    action: AuditAction,
     before: Option<&Webhook>,
     actor: &Actor,
     now: i64,

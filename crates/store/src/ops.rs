@@ -7,7 +7,7 @@ use rebound_api::v1::{ApiKey, ImportJob, Policy, Role, Suppression, SuppressionR
 use rebound_policy::{Decision, EventFacts, History, decide};
 use serde_json::{Value, json};
 
-use crate::audit::{self, Change};
+use crate::audit::{self, AuditAction, Change};
 use crate::monitor::DailyDelta;
 use crate::{
     Actor, FeedSpan, ImportRow, IndexEntry, Lift, NewApiKey, NewSuppression, NewUser, Store, StoreError,
@@ -85,9 +85,9 @@ async fn suppress_in(
         tx.add_suppression_daily(&[DailyDelta::added(new.now, entry.reason.as_str(), 1)]).await?;
     }
     let action = match change {
-        SuppressChange::Created => "suppression.add",
-        SuppressChange::Reopened => "suppression.reopen",
-        _ => "suppression.escalate",
+        SuppressChange::Created => AuditAction::SuppressionAdd,
+        SuppressChange::Reopened => AuditAction::SuppressionReopen,
+        _ => AuditAction::SuppressionEscalate,
     };
     audit::append(
         tx,
@@ -134,7 +134,7 @@ async fn lift_in(
     let change = Change {
         at: lift.now,
         actor,
-        action: "suppression.lift",
+        action: AuditAction::SuppressionLift,
         target: &audit_target(&entry),
         before: snapshot(old),
         after: snapshot(&entry),
@@ -212,7 +212,7 @@ pub async fn lift_by_cause(
     let change = Change {
         at: lift.now,
         actor,
-        action: "suppression.lift_by_cause",
+        action: AuditAction::SuppressionLiftByCause,
         target,
         before: None,
         after: Some(json!({
@@ -350,7 +350,7 @@ pub async fn reevaluate(
     let change = Change {
         at: now,
         actor,
-        action: "policy.reevaluate",
+        action: AuditAction::PolicyReevaluate,
         target: POLICY_SETTING,
         before: None,
         after: Some(json!({
@@ -411,7 +411,7 @@ pub async fn save_setting<T: serde::Serialize + Default>(
     let change = Change {
         at: now,
         actor,
-        action: "settings.update",
+        action: AuditAction::SettingsUpdate,
         target: name,
         before: Some(before),
         after: Some(after),
@@ -428,7 +428,7 @@ pub async fn create_api_key(store: &dyn Store, key: &NewApiKey<'_>, actor: &Acto
     let change = Change {
         at: key.now,
         actor,
-        action: "key.create",
+        action: AuditAction::KeyCreate,
         target: &format!("key:{}", created.id),
         before: None,
         after: Some(json!({ "name": created.name, "prefix": created.prefix, "scopes": created.scopes })),
@@ -446,7 +446,7 @@ pub async fn revoke_api_key(store: &dyn Store, id: i64, actor: &Actor, now: i64)
     let change = Change {
         at: now,
         actor,
-        action: "key.revoke",
+        action: AuditAction::KeyRevoke,
         target: &format!("key:{id}"),
         before: None,
         after: Some(json!({ "name": key.name, "revoked_at": key.revoked_at })),
@@ -487,7 +487,7 @@ pub async fn import_batch(
         let change = Change {
             at: job.updated_at,
             actor,
-            action: "suppression.import",
+            action: AuditAction::SuppressionImport,
             target: &import_source(job.id),
             before: None,
             after: Some(json!({
@@ -523,7 +523,7 @@ pub async fn create_user(store: &dyn Store, user: &NewUser<'_>, actor: &Actor) -
     let change = Change {
         at: user.now,
         actor,
-        action: "user.create",
+        action: AuditAction::UserCreate,
         target: &format!("user:{}", created.username),
         before: None,
         after: Some(user_snapshot(&created)),
@@ -564,7 +564,7 @@ pub async fn update_user(
     let change = Change {
         at: now,
         actor,
-        action: "user.update",
+        action: AuditAction::UserUpdate,
         target: &format!("user:{}", user.username),
         before: Some(user_snapshot(&old)),
         after: Some(user_snapshot(&user)),
@@ -589,7 +589,7 @@ pub async fn reset_password(
     let change = Change {
         at: now,
         actor,
-        action: "user.reset_password",
+        action: AuditAction::UserResetPassword,
         target: &format!("user:{}", user.username),
         before: None,
         after: None,
