@@ -21,7 +21,7 @@ use rebound_api::v1::EventInput;
 use rebound_core::{Kind, Reason};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt};
+use tokio::io::AsyncReadExt;
 
 use crate::auth::Principal;
 use crate::config::Database;
@@ -156,23 +156,64 @@ struct Pending {
 
 /// Reads one Postfix log, storing its deliveries in batches.
 async fn postfix_file(state: &AppState, path: &Path, summary: &mut Summary) -> Result<(), String> {
-    let file = tokio::fs::File::open(path).await.map_err(|e| format!("cannot open the file: {e}"))?;
-    let mut file = tokio::io::BufReader::with_capacity(READ_CHUNK, file);
+    let mut file = tokio::fs::File::open(path).await.map_err(|e| format!("cannot open the file: {e}"))?;
     let mut reader = LogReader::new(crate::auth::now());
-    let (mut pending, mut line, mut number) = (Pending::default(), Vec::new(), 0u64);
+    let (mut pending, mut lines) = (Pending::default(), Lines::default());
     loop {
-        line.clear();
-        let read = file.read_until(b'\n', &mut line).await.map_err(|e| format!("cannot read the file: {e}"))?;
+        let read = lines
+            .read(&mut file, |line, number| take_line(&mut reader, line, number, &mut pending, summary))
+            .await
+            .map_err(|e| format!("cannot read the file: {e}"))?;
         if read == 0 {
-            break;
+            // A last line without a line end is a whole line in a file read to its end.
+            if !lines.rest().is_empty() {
+                take_line(&mut reader, lines.rest(), lines.number + 1, &mut pending, summary);
+            }
+            return store_pending(state, &mut pending, summary).await;
         }
-        number += 1;
-        take_line(&mut reader, &line, number, &mut pending, summary);
         if pending.items.len() >= POSTFIX_BATCH {
             store_pending(state, &mut pending, summary).await?;
         }
     }
-    store_pending(state, &mut pending, summary).await
+}
+
+/// Whole lines out of a file read in chunks: the part of a line a chunk cuts off waits for the next.
+struct Lines {
+    buffer: Vec<u8>,
+    chunk: Vec<u8>,
+    /// Lines handed out so far.
+    number: u64,
+    /// Bytes of the lines handed out so far, line ends included.
+    consumed: u64,
+}
+
+impl Default for Lines {
+    fn default() -> Self {
+        Self { buffer: Vec::new(), chunk: vec![0; READ_CHUNK], number: 0, consumed: 0 }
+    }
+}
+
+impl Lines {
+    /// Reads the next chunk of `file` and hands each line it completes to `each`, without its line
+    /// end, with its number; returns the bytes read (0 at the end of the file).
+    async fn read(&mut self, file: &mut tokio::fs::File, mut each: impl FnMut(&[u8], u64)) -> std::io::Result<usize> {
+        let read = file.read(&mut self.chunk).await?;
+        self.buffer.extend_from_slice(&self.chunk[..read]);
+        let mut start = 0;
+        while let Some(end) = memchr::memchr(b'\n', &self.buffer[start..]) {
+            self.number += 1;
+            each(&self.buffer[start..start + end], self.number);
+            start += end + 1;
+        }
+        self.buffer.drain(..start);
+        self.consumed += start as u64;
+        Ok(read)
+    }
+
+    /// What follows the last line end read.
+    fn rest(&self) -> &[u8] {
+        &self.buffer
+    }
 }
 
 /// Reads one log line (`number` in its file) into `pending`.
@@ -273,20 +314,15 @@ impl Followed<'_> {
         use tokio::io::AsyncSeekExt;
         file.seek(std::io::SeekFrom::Start(position as u64)).await?;
         self.reader.set_now(crate::auth::now());
-        let (mut buffer, mut chunk) = (Vec::new(), vec![0u8; READ_CHUNK]);
         let file_name = self.path.display().to_string();
-        let (mut pending, mut read_to) = (Pending::default(), position);
+        let (mut pending, mut lines, start) = (Pending::default(), Lines::default(), position);
         let mut summary = Summary { file: file_name.clone(), ..Summary::default() };
         loop {
-            let read = file.read(&mut chunk).await?;
-            buffer.extend_from_slice(&chunk[..read]);
-            let mut start = 0;
-            while let Some(end) = buffer[start..].iter().position(|&b| b == b'\n') {
-                take_line(self.reader, &buffer[start..start + end], 0, &mut pending, &mut summary);
-                start += end + 1;
-            }
-            read_to += start as i64;
-            buffer.drain(..start);
+            let reader = &mut *self.reader;
+            // Lines are numbered from where this call started reading, not from the file's start.
+            let read =
+                lines.read(file, |line, number| take_line(reader, line, number, &mut pending, &mut summary)).await?;
+            let read_to = start + lines.consumed as i64;
             if (read == 0 || pending.items.len() >= POSTFIX_BATCH) && read_to > position {
                 store_pending(self.state, &mut pending, &mut summary).await.map_err(StartError::Usage)?;
                 self.state.store.save_ingest_offset(self.source, id, read_to, crate::auth::now()).await?;
@@ -332,4 +368,26 @@ fn postfix_event(delivery: &Delivery) -> (EventInput, bool) {
         Status::Expired => (event.kind, event.reason) = (Some(Kind::Soft), Some(Reason::Expired)),
     }
     (event, delivery.status != Status::Deferred)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Lines cut by chunk boundaries come out whole and numbered; what follows the last line end
+    /// is kept apart (a follower waits for the rest of it, a file read to its end takes it).
+    #[tokio::test]
+    async fn lines_come_out_whole_across_chunks() {
+        let path = std::env::temp_dir().join(format!("rebound-lines-{}", std::process::id()));
+        let long = "x".repeat(READ_CHUNK + 10);
+        std::fs::write(&path, format!("first\r\n{long}\nthird")).expect("a temporary file");
+        let mut file = tokio::fs::File::open(&path).await.expect("it opens");
+        let mut lines = Lines::default();
+        let mut seen = Vec::new();
+        while lines.read(&mut file, |line, n| seen.push((n, line.len()))).await.expect("it reads") > 0 {}
+        let _ = std::fs::remove_file(&path);
+        assert_eq!(seen, [(1, "first\r".len()), (2, long.len())]);
+        assert_eq!(lines.rest(), b"third");
+        assert_eq!(lines.consumed, ("first\r\n".len() + long.len() + 1) as u64);
+    }
 }
