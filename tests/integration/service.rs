@@ -964,6 +964,13 @@ async fn a_batch_sees_its_own_earlier_events(server: &TestServer) {
     assert_eq!(results[0]["outcome"]["effect"], "suppressed");
     assert_eq!(results[2]["outcome"]["effect"], "already_suppressed");
     assert_eq!(results[2]["outcome"]["suppression_id"], results[0]["outcome"]["suppression_id"]);
+    // Each item is answered as if the items had come one by one: the hard bounce created the entry
+    // for itself, the complaint escalated it.
+    assert_eq!(results[0]["outcome"]["reason"], "hard_bounce");
+    assert_eq!(
+        (&results[4]["outcome"]["effect"], &results[4]["outcome"]["reason"], &results[4]["outcome"]["suppression_id"]),
+        (&json!("suppressed"), &json!("complaint"), &results[0]["outcome"]["suppression_id"])
+    );
     assert_eq!((results[1]["duplicate"].as_bool(), results[3]["duplicate"].as_bool()), (Some(false), Some(true)));
     assert_eq!(results[3]["event_id"], results[1]["event_id"]);
     let ids: std::collections::BTreeSet<i64> = results.iter().map(|r| r["event_id"].as_i64().unwrap()).collect();
@@ -973,6 +980,10 @@ async fn a_batch_sees_its_own_earlier_events(server: &TestServer) {
     let (_, detail) = admin.get(&format!("/api/v1/suppressions/{}", results[0]["outcome"]["suppression_id"])).await;
     assert_eq!(detail["suppression"]["reason"], "complaint", "a complaint in the same batch escalates the new entry");
     assert_eq!(detail["events"].as_array().unwrap().len(), 3);
+    let actions: Vec<&str> =
+        detail["history"].as_array().unwrap().iter().map(|h| h["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["suppression.escalate", "suppression.add"]);
+    assert_eq!(detail["history"][1]["after"]["reason"], "hard_bounce");
     let (_, verification) = admin.get("/api/v1/audit/verify").await;
     assert_eq!(verification["ok"], true);
 }

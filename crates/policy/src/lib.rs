@@ -6,8 +6,11 @@
 //! - `policy`: the configurable thresholds (soft-bounce escalation, per-reason overrides, the
 //!   reason → kind table) with their validation, and `decide`, which turns a verdict and the
 //!   address's recent history into what must happen to the suppression list.
+//! - `plan`: a whole batch of events planned against the list as the store read it (every event
+//!   as if stored one by one), and the one rule for what a new cause does to an existing entry.
 
 pub mod address;
+pub mod plan;
 pub mod policy;
 
 pub use address::{AddressError, Target, normalize};

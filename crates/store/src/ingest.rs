@@ -1,31 +1,28 @@
 //! Ingesting a batch of events under the policy, in a handful of statements.
 //!
-//! Each event is decided in order, exactly as if they were applied one by one, but the database
-//! is asked only a few questions up front (which idempotency keys were seen, the recent soft
-//! bounces and deliveries of the batch's soft-bounced recipients, the existing entries of all its
-//! recipients), the decisions are made in memory while the batch's own effects are tracked (a
-//! second soft bounce in the same batch counts the first; a second hard bounce finds the entry the
-//! first created), and the results are written back with multi-row inserts: new entries, their
-//! audit rows (hash-chained in memory from the last stored hash), then the events. Reopening or
-//! escalating an existing entry, which is rare, is one `UPDATE` each. All of it is one
-//! transaction: a batch is stored with its consequences, or not at all.
+//! The store reads what the batch's decisions depend on in a few queries (which idempotency keys
+//! were seen, the recent soft bounces and deliveries of the recipients it counts, the existing
+//! entries of all its recipients), `rebound_policy::plan::plan_batch` decides every event in
+//! memory exactly as if they were stored one by one, and the plan is written back: new entries in
+//! one multi-row insert, each reopened or escalated entry (rare) with one `UPDATE`, their audit
+//! rows (hash-chained in memory from the last stored hash), the counters, then the events. All of
+//! it is one transaction: a batch is stored with its consequences, or not at all.
 
 use std::collections::HashMap;
 
 use rebound_api::v1::{Outcome, Policy, Suppression, SuppressionReason, Verdict};
 use rebound_core::Kind;
 use rebound_monitor::{Counts, OTHER_ISP};
-use rebound_policy::{Decision, EventFacts, History, Target, decide};
+use rebound_policy::EventFacts;
+use rebound_policy::plan::{
+    Entry, EntryRef, Episode, KeyReused, Mark, PlanEvent, Prior, Step, Write, history_needed, plan_batch,
+};
 use serde_json::Value;
 
 use crate::audit::{self, AuditAction, Change};
 use crate::monitor::{CountedAt, DailyDelta, count_event};
-use crate::ops::{audit_target, in_force, snapshot};
+use crate::ops::{audit_target, snapshot};
 use crate::{Actor, EventRow, FeedSpan, HistoryMark, KeyedEvent, NewEvent, NewSuppression, Store, StoreError};
-
-const DAY: i64 = 86_400;
-/// This batch's events sort after every stored event in a recipient's history.
-const BATCH_SEQ: i64 = i64::MAX / 2;
 
 /// What ingesting one event did.
 #[derive(Debug, Clone)]
@@ -39,7 +36,8 @@ pub struct Ingested {
     pub outcome: Outcome,
 }
 
-/// The result of an ingest: per event, in order, and the entries whose state changed.
+/// The result of an ingest: per event, in order, and the entries whose state changed (in the
+/// order they changed: an entry created and then escalated by the same batch comes twice).
 #[derive(Debug, Clone, Default)]
 pub struct IngestReport {
     pub events: Vec<Ingested>,
@@ -48,81 +46,23 @@ pub struct IngestReport {
     pub feed: Option<FeedSpan>,
 }
 
-/// A soft bounce, delivery or unexplained permanent failure in a recipient's history, ordered by
-/// (at, seq).
-#[derive(Debug, Clone, Copy)]
-struct Mark {
-    at: i64,
-    seq: i64,
-    delivered: bool,
-    unexplained: bool,
-}
-
-/// Failures at or after `since` (and, when deliveries reset the count, after the last one): soft
-/// bounces, and unexplained permanent failures when `with_unexplained`.
-fn soft_count(marks: &[Mark], since: i64, reset_on_delivery: bool, with_unexplained: bool) -> u32 {
-    let last_delivery = marks.iter().filter(|m| m.delivered).map(|m| (m.at, m.seq)).max();
-    let counted = marks.iter().filter(|m| {
-        !m.delivered
-            && (with_unexplained || !m.unexplained)
-            && m.at >= since
-            && (!reset_on_delivery || last_delivery.is_none_or(|d| (m.at, m.seq) > d))
-    });
-    u32::try_from(counted.count()).unwrap_or(u32::MAX)
-}
-
-/// An entry as the batch sees it: stored, or to be created by this batch.
-enum Slot {
-    Stored(Box<Suppression>),
-    Pending(usize),
-}
-
-/// An entry this batch creates.
-struct Pending<'e> {
-    target: &'e Target,
-    scope: String,
-    reason: SuppressionReason,
-    event: &'e NewEvent,
-}
-
-/// What an event will be answered with, once ids are known.
-enum Plan {
-    Ready {
-        outcome: Outcome,
-        suppression_id: Option<i64>,
-    },
-    /// Suppressed by an entry this batch creates (`already`: an earlier event created it).
-    NewEntry {
-        pending: usize,
-        already: bool,
-    },
-    /// A repeat of a stored event's idempotency key.
-    Stored(Ingested),
-    /// A repeat of a key first seen at this index of the batch.
-    RepeatOf(usize),
-}
-
-/// An audit row to write once its entry exists.
+/// An audit row to write once the events (which it names) have ids.
 struct AuditPlan {
     at: i64,
     action: AuditAction,
     before: Option<Value>,
-    subject: AuditSubject,
+    after: Option<Value>,
+    target: String,
     /// The event that caused it, by its index in the batch.
     event: usize,
-}
-
-enum AuditSubject {
-    Known(Box<Suppression>),
-    Pending(usize),
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|e| StoreError::Corrupt { what: "json", detail: e.to_string() })
 }
 
-/// The counters one event adds (episodes are decided with the recipient's history).
-fn kind_counts(kind: Kind) -> Counts {
+/// The counters one event adds.
+fn kind_counts(kind: Kind, episode: Option<Episode>) -> Counts {
     let mut c = Counts::default();
     match kind {
         Kind::Delivered => c.delivered = 1,
@@ -133,17 +73,29 @@ fn kind_counts(kind: Kind) -> Counts {
         Kind::Unsubscribe => c.unsubscribe = 1,
         _ => {}
     }
+    match episode {
+        Some(Episode::Started) => c.soft_started = 1,
+        Some(Episode::Recovered) => c.soft_recovered = 1,
+        None => {}
+    }
     c
 }
 
-/// What the policy looks at in an event.
-fn facts_of(e: &NewEvent) -> EventFacts<'_> {
-    EventFacts {
-        kind: e.verdict.kind,
-        reason: e.verdict.reason,
-        spam_trap: e.spam_trap,
-        stream: e.stream.as_deref(),
-        permanent: e.verdict.is_permanent_failure(),
+/// What the plan looks at in an event.
+fn plan_event(e: &NewEvent) -> PlanEvent<'_> {
+    PlanEvent {
+        facts: EventFacts {
+            kind: e.verdict.kind,
+            reason: e.verdict.reason,
+            spam_trap: e.spam_trap,
+            stream: e.stream.as_deref(),
+            permanent: e.verdict.is_permanent_failure(),
+        },
+        recipient: e.recipient.as_ref(),
+        idempotency_key: e.idempotency_key.as_deref(),
+        payload_digest: e.payload_digest.as_ref(),
+        at: e.at,
+        received_at: e.received_at,
     }
 }
 
@@ -151,6 +103,30 @@ fn facts_of(e: &NewEvent) -> EventFacts<'_> {
 fn cause(event: &NewEvent, id: i64) -> String {
     let verdict = &event.verdict;
     format!("event {id} from {}: {} {} ({})", event.source, verdict.kind, verdict.reason, verdict.rule)
+}
+
+/// The entry an event puts on the list (or back in force).
+fn new_suppression<'a>(
+    event: &'a NewEvent,
+    scope: &'a str,
+    reason: SuppressionReason,
+    added_by: &'a str,
+) -> Result<NewSuppression<'a>, StoreError> {
+    let target = event.recipient.as_ref().ok_or_else(|| StoreError::Corrupt {
+        what: "plan",
+        detail: "an entry for an event without recipient".into(),
+    })?;
+    Ok(NewSuppression {
+        target,
+        scope,
+        reason,
+        source: &event.source,
+        added_by,
+        rule: Some(&event.verdict.rule),
+        note: None,
+        expires_at: None,
+        now: event.received_at,
+    })
 }
 
 /// Records a batch of events and applies the policy to each, in one transaction. `actor` is who
@@ -163,12 +139,18 @@ pub async fn ingest(
 ) -> Result<IngestReport, StoreError> {
     let mut tx = store.begin().await?;
     let added_by = actor.to_string();
+    let planned: Vec<PlanEvent<'_>> = events.iter().map(plan_event).collect();
 
+    // What the plan depends on, read up front.
+    let mut prior = Prior::default();
+    let mut stored_repeats: HashMap<String, Ingested> = HashMap::new();
     let idempotency_keys: Vec<&str> = events.iter().filter_map(|e| e.idempotency_key.as_deref()).collect();
-    let mut stored_repeats: HashMap<String, (Ingested, Option<Vec<u8>>)> = HashMap::new();
     if !idempotency_keys.is_empty() {
         for KeyedEvent { key, event: first, payload_digest } in tx.events_by_idempotency_keys(&idempotency_keys).await?
         {
+            // A digest of another length cannot match any payload: it is kept, never matched.
+            let digest = payload_digest.map(|d| <[u8; 32]>::try_from(d.as_slice()).unwrap_or([0; 32]));
+            prior.seen_keys.insert(key.clone(), digest);
             let ingested = Ingested {
                 event_id: first.id,
                 duplicate: true,
@@ -176,259 +158,137 @@ pub async fn ingest(
                 verdict: first.verdict,
                 outcome: first.outcome,
             };
-            stored_repeats.insert(key, (ingested, payload_digest));
+            stored_repeats.insert(key, ingested);
         }
     }
-    // The same key with another payload is a different event, not a repeat: refuse it rather than
-    // drop it (an event stored before digests were kept matches any payload).
-    let reused = |i: usize, first: Option<&[u8]>| match (first, &events[i].payload_digest) {
-        (Some(first), Some(digest)) if first != digest.as_slice() => Err(StoreError::KeyReused { event: i }),
-        _ => Ok(()),
-    };
-
-    // Soft bounces and deliveries of the same recipients: for soft-bounce counts, and for the
-    // retry-success counters (an episode begins with a soft bounce and ends with a delivery).
-    let soft_window = |e: &NewEvent| {
-        let window_days = match e.verdict.kind {
-            Kind::Soft | Kind::Unknown => policy.soft_limits(e.verdict.reason).1,
-            _ => policy.soft_window_days,
-        };
-        e.at.saturating_sub(i64::from(window_days) * DAY)
-    };
-    let tracked = || {
-        events.iter().filter(|e| {
-            let counts = e.verdict.kind == Kind::Delivered || facts_of(e).counts_as_soft(policy);
-            counts && !e.spam_trap && e.recipient.is_some()
-        })
-    };
-    let mut marks: HashMap<&str, Vec<Mark>> =
-        tracked().filter_map(|e| Some((e.recipient.as_ref()?.key(), Vec::new()))).collect();
-    if let Some(since) = tracked().map(soft_window).min() {
-        let keys: Vec<&str> = marks.keys().copied().collect();
+    if let Some((keys, since)) = history_needed(policy, &planned) {
         for HistoryMark { recipient_key, at, id, delivered, unexplained } in tx.soft_history(&keys, since).await? {
-            if let Some(list) = marks.get_mut(recipient_key.as_str()) {
-                list.push(Mark { at, seq: id, delivered, unexplained });
-            }
+            prior.history.entry(recipient_key).or_default().push(Mark { at, seq: id, delivered, unexplained });
         }
     }
-
     let mut recipient_keys: Vec<&str> = events.iter().filter_map(|e| Some(e.recipient.as_ref()?.key())).collect();
     recipient_keys.sort_unstable();
     recipient_keys.dedup();
-    let mut slots: HashMap<(String, String), Slot> = HashMap::new();
+    let mut entries: HashMap<i64, Suppression> = HashMap::new();
     if !recipient_keys.is_empty() {
         for (key, entry) in tx.suppressions_by_keys(&recipient_keys).await? {
-            slots.insert((entry.scope.clone(), key), Slot::Stored(Box::new(entry)));
+            let state = Entry { reason: entry.reason, active: entry.active, expires_at: entry.expires_at };
+            prior.entries.insert((entry.scope.clone(), key), (entry.id, state));
+            entries.insert(entry.id, entry);
         }
     }
 
-    // A spam-trap report is the sender's own knowledge of an address, not a delivery's outcome: it
-    // suppresses, but no rate counts it (as a hard bounce it would inflate the hard-bounce rate).
-    let mut counts: Vec<Counts> =
-        events.iter().map(|e| if e.spam_trap { Counts::default() } else { kind_counts(e.verdict.kind) }).collect();
-    let mut plans = Vec::with_capacity(events.len());
-    let mut batch_keys: HashMap<&str, usize> = HashMap::new();
-    let mut pending: Vec<Pending<'_>> = Vec::new();
+    let plan = plan_batch(policy, &prior, &planned).map_err(|KeyReused { event }| StoreError::KeyReused { event })?;
+
+    // The list: new entries in one insert, then every write in the order the events caused it.
+    let new_rows = plan
+        .new_entries
+        .iter()
+        .map(|n| new_suppression(&events[n.event], &n.scope, n.reason, &added_by))
+        .collect::<Result<Vec<_>, _>>()?;
+    let created = if new_rows.is_empty() { Vec::new() } else { tx.insert_suppressions(&new_rows).await? };
+    if created.len() != new_rows.len() {
+        return Err(StoreError::Corrupt { what: "inserted suppressions", detail: "too few".into() });
+    }
+    let id_of_entry = |entry: EntryRef| match entry {
+        EntryRef::Stored(id) => id,
+        EntryRef::New(j) => created[j].id,
+    };
+    entries.extend(created.iter().map(|e| (e.id, e.clone())));
+    let mut report = IngestReport::default();
     let mut audits: Vec<AuditPlan> = Vec::new();
     let mut daily: Vec<DailyDelta> = Vec::new();
-    let mut report = IngestReport::default();
-    for (i, event) in events.iter().enumerate() {
-        if let Some(key) = event.idempotency_key.as_deref() {
-            if let Some((first, digest)) = stored_repeats.get(key) {
-                reused(i, digest.as_deref())?;
-                counts[i] = Counts::default();
-                plans.push(Plan::Stored(first.clone()));
-                continue;
+    for write in &plan.writes {
+        match write {
+            Write::Add(j) => {
+                let entry = &created[*j];
+                daily.push(DailyDelta::added(entry.created_at, entry.reason.as_str(), 1));
+                audits.push(AuditPlan {
+                    at: entry.created_at,
+                    action: AuditAction::SuppressionAdd,
+                    before: None,
+                    after: snapshot(entry),
+                    target: audit_target(entry),
+                    event: plan.new_entries[*j].event,
+                });
+                report.changed.push(entry.clone());
             }
-            if let Some(&first) = batch_keys.get(key) {
-                reused(i, events[first].payload_digest.as_ref().map(<[u8; 32]>::as_slice))?;
-                counts[i] = Counts::default();
-                plans.push(Plan::RepeatOf(first));
-                continue;
+            Write::Update { event, entry, scope, reason, reopened } => {
+                let id = id_of_entry(*entry);
+                let new = new_suppression(&events[*event], scope, *reason, &added_by)?;
+                let updated = tx.reopen_suppression(id, &new).await?;
+                let before = entries.insert(id, updated.clone());
+                if *reopened {
+                    daily.push(DailyDelta::added(new.now, updated.reason.as_str(), 1));
+                }
+                audits.push(AuditPlan {
+                    at: new.now,
+                    action: if *reopened { AuditAction::SuppressionReopen } else { AuditAction::SuppressionEscalate },
+                    before: before.as_ref().and_then(snapshot),
+                    after: snapshot(&updated),
+                    target: audit_target(&updated),
+                    event: *event,
+                });
+                report.changed.push(updated);
             }
-            batch_keys.insert(key, i);
         }
-        let Some(target) = &event.recipient else {
-            let outcome = Outcome::Nothing { why: "the event names no recipient".to_owned() };
-            plans.push(Plan::Ready { outcome, suppression_id: None });
-            continue;
-        };
-        let facts = facts_of(event);
-        let counts_as_soft = facts.counts_as_soft(policy);
-        let history = match marks.get_mut(target.key()) {
-            Some(list) => {
-                let soft_in_window = if counts_as_soft {
-                    soft_count(list, soft_window(event), policy.soft_reset_on_delivery, policy.count_unknown_failures)
-                } else {
-                    0
-                };
-                // Retry-success episodes are about soft bounces alone.
-                let open_episode = soft_count(list, soft_window(event), true, false) > 0;
-                match facts.kind {
-                    Kind::Soft if !open_episode => counts[i].soft_started = 1,
-                    Kind::Delivered if open_episode => counts[i].soft_recovered = 1,
-                    _ => {}
-                }
-                if counts_as_soft || facts.kind == Kind::Delivered {
-                    let seq = BATCH_SEQ.saturating_add(i as i64);
-                    let (delivered, unexplained) = (facts.kind == Kind::Delivered, facts.kind == Kind::Unknown);
-                    list.push(Mark { at: event.at, seq, delivered, unexplained });
-                }
-                History { soft_in_window }
-            }
-            None => History::default(),
-        };
-        let plan = match decide(policy, facts, history) {
-            Decision::CountSoft { count, threshold, window_days } => {
-                Plan::Ready { outcome: Outcome::Counted { count, threshold, window_days }, suppression_id: None }
-            }
-            Decision::Nothing { why } => {
-                Plan::Ready { outcome: Outcome::Nothing { why: why.to_owned() }, suppression_id: None }
-            }
-            Decision::Suppress { reason, scope } => {
-                let slot_key = (scope.clone(), target.key().to_owned());
-                let now = event.received_at;
-                match slots.get_mut(&slot_key) {
-                    Some(Slot::Pending(j)) => {
-                        let j = *j;
-                        if reason == SuppressionReason::Complaint {
-                            pending[j].reason = reason;
-                        }
-                        Plan::NewEntry { pending: j, already: true }
-                    }
-                    Some(Slot::Stored(old))
-                        if in_force(old, now)
-                            && !(reason == SuppressionReason::Complaint
-                                && old.reason != SuppressionReason::Complaint) =>
-                    {
-                        let outcome = Outcome::AlreadySuppressed {
-                            suppression_id: old.id,
-                            reason: old.reason,
-                            scope: old.scope.clone(),
-                        };
-                        Plan::Ready { outcome, suppression_id: Some(old.id) }
-                    }
-                    Some(Slot::Stored(old)) => {
-                        let reopened = !in_force(old, now);
-                        let new = NewSuppression {
-                            target,
-                            scope: &scope,
-                            reason,
-                            source: &event.source,
-                            added_by: &added_by,
-                            rule: Some(&event.verdict.rule),
-                            note: None,
-                            expires_at: None,
-                            now,
-                        };
-                        let entry = tx.reopen_suppression(old.id, &new).await?;
-                        audits.push(AuditPlan {
-                            at: now,
-                            action: if reopened {
-                                AuditAction::SuppressionReopen
-                            } else {
-                                AuditAction::SuppressionEscalate
-                            },
-                            before: snapshot(old),
-                            subject: AuditSubject::Known(Box::new(entry.clone())),
-                            event: i,
-                        });
-                        let outcome = Outcome::Suppressed {
-                            suppression_id: entry.id,
-                            reason: entry.reason,
-                            scope: entry.scope.clone(),
-                            reopened,
-                        };
-                        if reopened {
-                            daily.push(DailyDelta::added(now, entry.reason.as_str(), 1));
-                        }
-                        let id = entry.id;
-                        report.changed.push(entry.clone());
-                        **old = entry;
-                        Plan::Ready { outcome, suppression_id: Some(id) }
-                    }
-                    None => {
-                        let j = pending.len();
-                        pending.push(Pending { target, scope, reason, event });
-                        slots.insert(slot_key, Slot::Pending(j));
-                        audits.push(AuditPlan {
-                            at: now,
-                            action: AuditAction::SuppressionAdd,
-                            before: None,
-                            subject: AuditSubject::Pending(j),
-                            event: i,
-                        });
-                        Plan::NewEntry { pending: j, already: false }
-                    }
-                }
-            }
-        };
-        plans.push(plan);
     }
-
-    let new_rows: Vec<NewSuppression<'_>> = pending
-        .iter()
-        .map(|p| NewSuppression {
-            target: p.target,
-            scope: &p.scope,
-            reason: p.reason,
-            source: &p.event.source,
-            added_by: &added_by,
-            rule: Some(&p.event.verdict.rule),
-            note: None,
-            expires_at: None,
-            now: p.event.received_at,
-        })
-        .collect();
-    let created = if new_rows.is_empty() { Vec::new() } else { tx.insert_suppressions(&new_rows).await? };
-    report.changed.extend(created.iter().cloned());
-    daily.extend(created.iter().map(|entry| DailyDelta::added(entry.created_at, entry.reason.as_str(), 1)));
     if !daily.is_empty() {
         tx.add_suppression_daily(&DailyDelta::merged(daily)).await?;
     }
+
+    // The counters: a repeat counts nothing; a spam-trap report is the sender's own knowledge of an
+    // address, not a delivery's outcome (as a hard bounce it would inflate the hard-bounce rate).
     let mut deltas = Vec::new();
-    for (event, c) in events.iter().zip(&counts) {
-        if !c.is_empty() {
+    for ((event, step), episode) in events.iter().zip(&plan.steps).zip(&plan.episodes) {
+        if event.spam_trap || matches!(step, Step::Stored | Step::RepeatOf(_)) {
+            continue;
+        }
+        let counts = kind_counts(event.verdict.kind, *episode);
+        if !counts.is_empty() {
             let place = CountedAt {
                 at: event.at,
                 isp: event.isp.as_deref().unwrap_or(OTHER_ISP),
                 campaign: event.campaign.as_deref(),
                 stream: event.stream.as_deref(),
             };
-            count_event(&mut deltas, place, *c);
+            count_event(&mut deltas, place, counts);
         }
     }
     if !deltas.is_empty() {
         tx.add_metric_counts(&deltas).await?;
     }
 
-    let mut resolved: Vec<Option<(Outcome, Option<i64>)>> = Vec::with_capacity(plans.len());
-    for plan in &plans {
-        resolved.push(match plan {
-            Plan::Ready { outcome, suppression_id } => Some((outcome.clone(), *suppression_id)),
-            Plan::NewEntry { pending: j, already } => {
-                let entry = created
-                    .get(*j)
-                    .ok_or_else(|| StoreError::Corrupt { what: "inserted suppressions", detail: "too few".into() })?;
-                let outcome = if *already {
-                    Outcome::AlreadySuppressed {
-                        suppression_id: entry.id,
-                        reason: entry.reason,
-                        scope: entry.scope.clone(),
-                    }
-                } else {
-                    Outcome::Suppressed {
-                        suppression_id: entry.id,
-                        reason: entry.reason,
-                        scope: entry.scope.clone(),
-                        reopened: false,
-                    }
-                };
-                Some((outcome, Some(entry.id)))
-            }
-            Plan::Stored(_) | Plan::RepeatOf(_) => None,
-        });
-    }
+    // The events: each new one with its outcome, then the audit rows that name them.
+    let resolved: Vec<Option<(Outcome, Option<i64>)>> = plan
+        .steps
+        .iter()
+        .map(|step| {
+            Some(match step {
+                Step::Stored | Step::RepeatOf(_) => return None,
+                Step::NoRecipient => (Outcome::Nothing { why: "the event names no recipient".to_owned() }, None),
+                Step::Counted { count, threshold, window_days } => {
+                    (Outcome::Counted { count: *count, threshold: *threshold, window_days: *window_days }, None)
+                }
+                Step::Nothing { why } => (Outcome::Nothing { why: (*why).to_owned() }, None),
+                Step::Already { entry, reason, scope } => {
+                    let suppression_id = id_of_entry(*entry);
+                    let outcome = Outcome::AlreadySuppressed { suppression_id, reason: *reason, scope: scope.clone() };
+                    (outcome, Some(suppression_id))
+                }
+                Step::Suppressed { entry, reason, scope, reopened } => {
+                    let suppression_id = id_of_entry(*entry);
+                    let outcome = Outcome::Suppressed {
+                        suppression_id,
+                        reason: *reason,
+                        scope: scope.clone(),
+                        reopened: *reopened,
+                    };
+                    (outcome, Some(suppression_id))
+                }
+            })
+        })
+        .collect();
     let mut texts: Vec<(usize, String, String)> = Vec::with_capacity(resolved.len());
     for (i, r) in resolved.iter().enumerate() {
         if let Some((outcome, _)) = r {
@@ -447,43 +307,34 @@ pub async fn ingest(
     for ((i, _, _), id) in texts.iter().zip(&ids) {
         id_of[*i] = *id;
     }
-
-    fn subject<'a>(s: &'a AuditSubject, created: &'a [Suppression]) -> Option<&'a Suppression> {
-        match s {
-            AuditSubject::Known(entry) => Some(entry),
-            AuditSubject::Pending(j) => created.get(*j),
-        }
-    }
-    let targets: Vec<String> = audits.iter().filter_map(|a| subject(&a.subject, &created)).map(audit_target).collect();
-    let causes: Vec<String> = audits
-        .iter()
-        .filter(|a| subject(&a.subject, &created).is_some())
-        .map(|a| cause(&events[a.event], id_of[a.event]))
-        .collect();
+    let causes: Vec<String> = audits.iter().map(|a| cause(&events[a.event], id_of[a.event])).collect();
     let changes: Vec<Change<'_>> = audits
         .iter()
-        .filter_map(|a| Some((a, subject(&a.subject, &created)?)))
-        .zip(targets.iter().zip(&causes))
-        .map(|((a, entry), (target, cause))| Change {
+        .zip(&causes)
+        .map(|(a, cause)| Change {
             at: a.at,
             actor,
             action: a.action,
-            target,
+            target: &a.target,
             before: a.before.clone(),
-            after: snapshot(entry),
+            after: a.after.clone(),
             reason: Some(cause.as_str()),
         })
         .collect();
     audit::append_many(tx.as_mut(), changes).await?;
 
-    for (i, plan) in plans.into_iter().enumerate() {
-        let (first, duplicate) = match plan {
-            Plan::Stored(first) => {
-                report.events.push(first);
+    for (i, step) in plan.steps.iter().enumerate() {
+        let (first, duplicate) = match step {
+            Step::Stored => {
+                let key = events[i].idempotency_key.as_deref().unwrap_or_default();
+                let first = stored_repeats
+                    .get(key)
+                    .ok_or_else(|| StoreError::Corrupt { what: "plan", detail: "a repeat of an unseen key".into() })?;
+                report.events.push(first.clone());
                 continue;
             }
-            Plan::RepeatOf(first) => (first, true),
-            Plan::Ready { .. } | Plan::NewEntry { .. } => (i, false),
+            Step::RepeatOf(first) => (*first, true),
+            _ => (i, false),
         };
         if let Some((outcome, _)) = resolved[first].clone() {
             let verdict = events[first].verdict.clone();

@@ -4,6 +4,7 @@
 //! transaction, so a change and its record commit together or not at all.
 
 use rebound_api::v1::{ApiKey, ImportJob, Policy, Role, Suppression, SuppressionReason};
+use rebound_policy::plan::{Entry, EntryChange, on_suppress};
 use rebound_policy::{Decision, EventFacts, History, decide};
 use serde_json::{Value, json};
 
@@ -48,7 +49,7 @@ impl SuppressChange {
 
 /// Whether an entry applies at `now`: active, and not past its expiry.
 pub fn in_force(entry: &Suppression, now: i64) -> bool {
-    entry.active && entry.expires_at.is_none_or(|at| at > now)
+    Entry { reason: entry.reason, active: entry.active, expires_at: entry.expires_at }.in_force(now)
 }
 
 /// An entry as it stands at `now`, as the API shows it: one past its expiry no longer applies, so
@@ -69,17 +70,14 @@ async fn suppress_in(
     cause: Option<&str>,
 ) -> Result<(Suppression, SuppressChange), StoreError> {
     let existing = tx.suppression_by_key(new.scope, new.target.key()).await?;
-    let (entry, change, before) = match existing {
-        Some(old) if in_force(&old, new.now) => {
-            if new.reason == SuppressionReason::Complaint && old.reason != SuppressionReason::Complaint {
-                let entry = tx.reopen_suppression(old.id, new).await?;
-                (entry, SuppressChange::Escalated, snapshot(&old))
-            } else {
-                return Ok((old, SuppressChange::Unchanged));
-            }
+    let state = existing.as_ref().map(|old| (old.reason, in_force(old, new.now)));
+    let (entry, change, before) = match (existing, on_suppress(state, new.reason)) {
+        (Some(old), EntryChange::Unchanged) => return Ok((old, SuppressChange::Unchanged)),
+        (Some(old), EntryChange::Escalate) => {
+            (tx.reopen_suppression(old.id, new).await?, SuppressChange::Escalated, snapshot(&old))
         }
-        Some(old) => (tx.reopen_suppression(old.id, new).await?, SuppressChange::Reopened, snapshot(&old)),
-        None => (tx.insert_suppression(new).await?, SuppressChange::Created, None),
+        (Some(old), _) => (tx.reopen_suppression(old.id, new).await?, SuppressChange::Reopened, snapshot(&old)),
+        (None, _) => (tx.insert_suppression(new).await?, SuppressChange::Created, None),
     };
     if matches!(change, SuppressChange::Created | SuppressChange::Reopened) {
         tx.add_suppression_daily(&[DailyDelta::added(new.now, entry.reason.as_str(), 1)]).await?;
