@@ -10,7 +10,9 @@
 //!
 //! [`on_suppress`] is the one place that says what a "suppress" decision does to an entry that
 //! may already exist (create, reopen, escalate to a complaint, or leave it): the batch plan and the
-//! single-entry write path both use it.
+//! single-entry write path both use it. [`lift_check`] is the same for lifting (by hand or by
+//! cause), [`reevaluate`] for a stored event whose verdict a new policy changed. Imports decide in
+//! their `INSERT … ON CONFLICT` statement (create, or reopen a lifted entry), for their speed.
 
 use std::collections::HashMap;
 
@@ -60,6 +62,56 @@ pub fn on_suppress(existing: Option<(SuppressionReason, bool)>, reason: Suppress
             EntryChange::Escalate
         }
         Some(_) => EntryChange::Unchanged,
+    }
+}
+
+/// Whether an entry may be lifted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LiftCheck {
+    Lift,
+    /// It is lifted already.
+    NotActive,
+    /// A complaint: the person asked not to be mailed, so lifting it takes an explicit
+    /// confirmation (staff) or an explicit choice (lift by cause).
+    NeedsConfirmation,
+}
+
+/// The one rule for lifting an entry, by hand or by cause.
+pub fn lift_check(entry: &Entry, confirm_complaint: bool) -> LiftCheck {
+    if !entry.active {
+        LiftCheck::NotActive
+    } else if entry.reason == SuppressionReason::Complaint && !confirm_complaint {
+        LiftCheck::NeedsConfirmation
+    } else {
+        LiftCheck::Lift
+    }
+}
+
+/// What a stored event's new verdict (after a policy change) does to the list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reevaluated {
+    /// It suppresses where the old one did not.
+    Suppress {
+        reason: SuppressionReason,
+        scope: String,
+    },
+    /// The old one suppressed and the new one would not: the entry it caused is lifted, when that
+    /// entry is still in force for this cause (`rule` unchanged).
+    LiftWhatItCaused,
+    Keep,
+}
+
+/// Compares the decisions of an event's old and new verdicts on their own: soft-bounce escalation
+/// depends on history and is not re-derived.
+pub fn reevaluate(policy: &Policy, old: EventFacts<'_>, new: EventFacts<'_>) -> Reevaluated {
+    let suppression = |facts| match decide(policy, facts, History::default()) {
+        Decision::Suppress { reason, scope } => Some((reason, scope)),
+        _ => None,
+    };
+    match (suppression(old), suppression(new)) {
+        (Some(_), None) => Reevaluated::LiftWhatItCaused,
+        (None, Some((reason, scope))) => Reevaluated::Suppress { reason, scope },
+        _ => Reevaluated::Keep,
     }
 }
 

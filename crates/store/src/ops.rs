@@ -3,9 +3,9 @@
 //! Every change to the list, the settings or the keys appends an audit row in the same
 //! transaction, so a change and its record commit together or not at all.
 
-use rebound_api::v1::{ApiKey, ImportJob, Policy, Role, Suppression, SuppressionReason};
-use rebound_policy::plan::{Entry, EntryChange, on_suppress};
-use rebound_policy::{Decision, EventFacts, History, decide};
+use rebound_api::v1::{ApiKey, ImportJob, Policy, Role, Suppression};
+use rebound_policy::EventFacts;
+use rebound_policy::plan::{self, Entry, EntryChange, LiftCheck, Reevaluated, lift_check, on_suppress};
 use serde_json::{Value, json};
 
 use crate::audit::{self, AuditAction, Change};
@@ -49,7 +49,12 @@ impl SuppressChange {
 
 /// Whether an entry applies at `now`: active, and not past its expiry.
 pub fn in_force(entry: &Suppression, now: i64) -> bool {
-    Entry { reason: entry.reason, active: entry.active, expires_at: entry.expires_at }.in_force(now)
+    state(entry).in_force(now)
+}
+
+/// What the policy's entry rules look at in an entry.
+fn state(entry: &Suppression) -> Entry {
+    Entry { reason: entry.reason, active: entry.active, expires_at: entry.expires_at }
 }
 
 /// An entry as it stands at `now`, as the API shows it: one past its expiry no longer applies, so
@@ -161,11 +166,10 @@ pub async fn lift(
 ) -> Result<Result<(Suppression, Option<FeedSpan>), LiftRefusal>, StoreError> {
     let mut tx = store.begin().await?;
     let Some(old) = tx.suppression_by_id(id).await? else { return Ok(Err(LiftRefusal::NotFound)) };
-    if !old.active {
-        return Ok(Err(LiftRefusal::NotActive(Box::new(old))));
-    }
-    if old.reason == SuppressionReason::Complaint && !confirm_complaint {
-        return Ok(Err(LiftRefusal::NeedsConfirmation(Box::new(old))));
+    match lift_check(&state(&old), confirm_complaint) {
+        LiftCheck::NotActive => return Ok(Err(LiftRefusal::NotActive(Box::new(old)))),
+        LiftCheck::NeedsConfirmation => return Ok(Err(LiftRefusal::NeedsConfirmation(Box::new(old)))),
+        LiftCheck::Lift => {}
     }
     let entry = lift_in(tx.as_mut(), &old, lift, actor).await?;
     let feed = tx.commit().await?.feed();
@@ -198,12 +202,13 @@ pub async fn lift_by_cause(
     let mut tx = store.begin().await?;
     for id in ids {
         let Some(old) = tx.suppression_by_id(id).await? else { continue };
-        if !old.active {
-            continue;
-        }
-        if old.reason == SuppressionReason::Complaint && !include_complaints {
-            out.complaints_skipped += 1;
-            continue;
+        match lift_check(&state(&old), include_complaints) {
+            LiftCheck::NotActive => continue,
+            LiftCheck::NeedsConfirmation => {
+                out.complaints_skipped += 1;
+                continue;
+            }
+            LiftCheck::Lift => {}
         }
         out.lifted.push(lift_in(tx.as_mut(), &old, lift, actor).await?);
     }
@@ -254,21 +259,13 @@ pub struct Reevaluation {
     pub feed: Option<FeedSpan>,
 }
 
-fn suppresses(
-    policy: &Policy,
-    verdict: &rebound_api::v1::Verdict,
-    stream: Option<&str>,
-) -> Option<(SuppressionReason, String)> {
-    let facts = EventFacts {
+fn facts<'a>(verdict: &rebound_api::v1::Verdict, stream: Option<&'a str>) -> EventFacts<'a> {
+    EventFacts {
         kind: verdict.kind,
         reason: verdict.reason,
         spam_trap: false,
         stream,
         permanent: verdict.is_permanent_failure(),
-    };
-    match decide(policy, facts, History::default()) {
-        Decision::Suppress { reason, scope } => Some((reason, scope)),
-        _ => None,
     }
 }
 
@@ -292,10 +289,8 @@ pub async fn reevaluate(
     for (event, new) in changes {
         let mut linked = None;
         let stream = event.stream.as_deref();
-        let before = suppresses(policy, &event.verdict, stream);
-        let after = suppresses(policy, new, stream);
-        match (before, after) {
-            (Some(_), None) => {
+        match plan::reevaluate(policy, facts(&event.verdict, stream), facts(new, stream)) {
+            Reevaluated::LiftWhatItCaused => {
                 let Some(id) = event.suppression_id else { continue };
                 let Some(old) = tx.suppression_by_id(id).await? else { continue };
                 if !old.active || old.rule.as_deref() != Some(event.verdict.rule.as_ref()) {
@@ -308,7 +303,7 @@ pub async fn reevaluate(
                 out.lifted += 1;
                 out.changed.push(entry);
             }
-            (None, Some((suppression_reason, scope))) => {
+            Reevaluated::Suppress { reason: suppression_reason, scope } => {
                 let Some(target) = event.recipient.as_deref().and_then(|r| rebound_policy::normalize(r).ok()) else {
                     continue;
                 };
@@ -332,7 +327,7 @@ pub async fn reevaluate(
                     out.changed.push(entry);
                 }
             }
-            _ => {}
+            Reevaluated::Keep => {}
         }
         // The event now carries its new verdict (and the entry it caused), so running the
         // re-evaluation again proposes nothing more, and a later one can lift what this one added.

@@ -343,3 +343,29 @@ fn a_complaint_after_a_hard_bounce_in_one_batch_escalates_the_entry_it_created()
         Step::Already { entry: EntryRef::New(0), reason: SuppressionReason::Complaint, scope: global }
     );
 }
+
+#[test]
+fn a_complaint_is_lifted_only_when_confirmed_and_a_lifted_entry_not_again() {
+    let entry = |reason, active| Entry { reason, active, expires_at: None };
+    let complaint = entry(SuppressionReason::Complaint, true);
+    assert_eq!(lift_check(&complaint, false), LiftCheck::NeedsConfirmation);
+    assert_eq!(lift_check(&complaint, true), LiftCheck::Lift);
+    assert_eq!(lift_check(&entry(SuppressionReason::HardBounce, true), false), LiftCheck::Lift);
+    assert_eq!(lift_check(&entry(SuppressionReason::HardBounce, false), true), LiftCheck::NotActive);
+}
+
+#[test]
+fn a_new_verdict_suppresses_or_lifts_only_where_the_decision_changes() {
+    let policy = Policy::default();
+    let facts =
+        |kind| EventFacts { kind, reason: Reason::UserUnknown, spam_trap: false, stream: None, permanent: true };
+    let global = GLOBAL_SCOPE.to_owned();
+    assert_eq!(
+        reevaluate(&policy, facts(Kind::Block), facts(Kind::Hard)),
+        Reevaluated::Suppress { reason: SuppressionReason::HardBounce, scope: global }
+    );
+    assert_eq!(reevaluate(&policy, facts(Kind::Hard), facts(Kind::Block)), Reevaluated::LiftWhatItCaused);
+    assert_eq!(reevaluate(&policy, facts(Kind::Hard), facts(Kind::Complaint)), Reevaluated::Keep);
+    // A soft bounce is never re-escalated on its own: its history is not re-derived.
+    assert_eq!(reevaluate(&policy, facts(Kind::Block), facts(Kind::Soft)), Reevaluated::Keep);
+}
