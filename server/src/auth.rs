@@ -12,8 +12,6 @@
 //! cached in memory for `KEY_CACHE_TTL`; a revocation on this replica takes effect at once, on
 //! other replicas within that time.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use argon2::Argon2;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -35,11 +33,6 @@ pub const KEY_PREFIX: &str = "rb_";
 /// How long a resolved key is trusted before it is looked up again.
 pub const KEY_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
 const KEY_CACHE_MAX: usize = 10_000;
-
-/// The current time in Unix seconds.
-pub fn now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
 
 /// Hashes a password with argon2id (a fresh random salt, the crate's default cost).
 pub fn hash_password(password: &str) -> Result<String, ApiError> {
@@ -79,6 +72,7 @@ pub async fn create_api_key(
     name: &str,
     mut scopes: Vec<KeyScope>,
     actor: &Actor,
+    now: i64,
 ) -> Result<(ApiKey, String), ApiError> {
     let name = crate::routes::names::label("name", name)?;
     if scopes.is_empty() {
@@ -94,7 +88,7 @@ pub async fn create_api_key(
         token_digest: &digest,
         scopes: &scopes,
         created_by: &created_by,
-        now: now(),
+        now,
     };
     let key = rebound_store::ops::create_api_key(store, &new, actor).await?;
     Ok((key, token))
@@ -149,7 +143,7 @@ impl FromRequestParts<AppState> for CurrentUser {
         }
         let user = state
             .store
-            .session_user(&token_digest(token), now())
+            .session_user(&token_digest(token), state.clock.now())
             .await?
             .filter(|u| !u.disabled)
             .ok_or(ApiError::Unauthenticated)?;

@@ -303,11 +303,11 @@ async fn import_file(
             scope: &scope,
             reason,
             created_by: &Actor::Cli.to_string(),
-            now: auth::now(),
+            now: crate::clock::system_now(),
         })
         .await?;
     let job = store
-        .claim_import(job.id, auth::now())
+        .claim_import(job.id, crate::clock::system_now())
         .await?
         .ok_or_else(|| StartError::Usage("the import job was taken by another process".to_owned()))?;
     let started = std::time::Instant::now();
@@ -322,7 +322,9 @@ async fn import_file(
             Err(e) => Some((Err(e), reader)),
         }
     });
-    let job = crate::import::run(store.as_ref(), None, job, &Actor::Cli, Box::pin(chunks)).await?;
+    let job =
+        crate::import::run(store.as_ref(), None, &crate::clock::Clock::default(), job, &Actor::Cli, Box::pin(chunks))
+            .await?;
     eprintln!(
         "import {}: {} in {:.1} s: {} lines, {} created, {} reopened, {} unchanged, {} rejected",
         job.id,
@@ -353,7 +355,7 @@ async fn export_list(
     use tokio::io::AsyncWriteExt;
     let store = crate::state::open_store(&store.database()?).await?;
     let filter = crate::export::ExportFilter { scope, reason: None, include_lifted };
-    let mut chunks = Box::pin(crate::export::stream(store, format, filter, auth::now()));
+    let mut chunks = Box::pin(crate::export::stream(store, format, filter, crate::clock::system_now()));
     let mut out = tokio::io::BufWriter::new(tokio::io::stdout());
     while let Some(chunk) = chunks.next().await {
         out.write_all(&chunk?).await?;
@@ -364,7 +366,7 @@ async fn export_list(
 
 async fn add_key(store: StoreArgs, name: String, scopes: Vec<KeyScope>) -> Result<(), StartError> {
     let store = crate::state::open_store(&store.database()?).await?;
-    let (key, token) = auth::create_api_key(store.as_ref(), &name, scopes, &Actor::Cli)
+    let (key, token) = auth::create_api_key(store.as_ref(), &name, scopes, &Actor::Cli, crate::clock::system_now())
         .await
         .map_err(|e| StartError::Usage(e.to_string()))?;
     eprintln!("created key {} `{}`; its token is shown only now:", key.id, key.name);
@@ -430,7 +432,7 @@ async fn create_first_admin(state: &AppState) -> Result<Option<String>, StartErr
     }
     let password = auth::generate_password();
     let hash = auth::hash_password(&password).map_err(|e| StartError::Usage(e.to_string()))?;
-    let admin = NewUser { username: "admin", password_hash: &hash, role: Role::Admin, now: auth::now() };
+    let admin = NewUser { username: "admin", password_hash: &hash, role: Role::Admin, now: crate::clock::system_now() };
     rebound_store::ops::create_user(state.store.as_ref(), &admin, &Actor::System).await?;
     Ok(Some(password))
 }
@@ -492,7 +494,7 @@ async fn add_user(store: StoreArgs, username: String, role: Role, password_stdin
     }
     let hash = auth::hash_password(&password).map_err(|e| StartError::Usage(e.to_string()))?;
     let store = crate::state::open_store(&store.database()?).await?;
-    let new = NewUser { username: &username, password_hash: &hash, role, now: auth::now() };
+    let new = NewUser { username: &username, password_hash: &hash, role, now: crate::clock::system_now() };
     rebound_store::ops::create_user(store.as_ref(), &new, &Actor::Cli).await?;
     println!("created {} `{username}`", role.as_str());
     if generated {

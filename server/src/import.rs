@@ -23,7 +23,7 @@ use futures_util::{Stream, StreamExt};
 use rebound_api::v1::{ImportFormat, ImportJob, RejectedLine, SuppressionReason};
 use rebound_store::{Actor, ImportRow, Store, StoreError, ops};
 
-use crate::auth;
+use crate::clock::Clock;
 use crate::csv::{CsvRecords, CsvStep};
 use crate::index::SuppressionIndex;
 use crate::routes::names;
@@ -79,6 +79,7 @@ struct Importer<'a> {
     store: &'a dyn Store,
     /// The pre-send index to keep current (a server's; the CLI has none).
     index: Option<&'a SuppressionIndex>,
+    clock: &'a Clock,
     actor: &'a Actor,
     job: ImportJob,
     columns: Option<Columns>,
@@ -105,6 +106,7 @@ struct Importer<'a> {
 pub async fn run<S, E>(
     store: &dyn Store,
     index: Option<&SuppressionIndex>,
+    clock: &Clock,
     job: ImportJob,
     actor: &Actor,
     mut body: S,
@@ -118,6 +120,7 @@ where
     let mut importer = Importer {
         store,
         index,
+        clock,
         actor,
         job,
         columns: None,
@@ -133,7 +136,7 @@ where
     };
     let outcome = importer.consume(&mut body).await;
     let mut job = importer.job;
-    job.updated_at = auth::now();
+    job.updated_at = clock.now();
     match outcome {
         Ok(Ok(())) => job.state = "done".to_owned(),
         Ok(Err(Stop::Failed(message))) => {
@@ -243,7 +246,7 @@ impl Importer<'_> {
     /// job's progress alone. A job's committed line count never covers a row not committed.
     async fn heartbeat(&mut self) -> Result<(), StoreError> {
         if self.rows.is_empty() {
-            self.job.updated_at = auth::now();
+            self.job.updated_at = self.clock.now();
             ops::save_import(self.store, &self.job).await
         } else {
             self.flush().await
@@ -366,7 +369,7 @@ impl Importer<'_> {
 
     /// Commits the rows collected so far (and the job's progress).
     async fn flush(&mut self) -> Result<(), StoreError> {
-        self.job.updated_at = auth::now();
+        self.job.updated_at = self.clock.now();
         // In key order, each statement's inserts land on neighbouring index pages.
         self.rows.sort_unstable_by(|a, b| a.target.key().cmp(b.target.key()));
         let last_line = self.line;

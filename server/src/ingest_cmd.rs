@@ -157,7 +157,7 @@ struct Pending {
 /// Reads one Postfix log, storing its deliveries in batches.
 async fn postfix_file(state: &AppState, path: &Path, summary: &mut Summary) -> Result<(), String> {
     let mut file = tokio::fs::File::open(path).await.map_err(|e| format!("cannot open the file: {e}"))?;
-    let mut reader = LogReader::new(crate::auth::now());
+    let mut reader = LogReader::new(state.clock.now());
     let (mut pending, mut lines) = (Pending::default(), Lines::default());
     loop {
         let read = lines
@@ -250,7 +250,7 @@ pub async fn follow_postfix(database: Database, path: &Path) -> Result<(), Start
     let state = AppState::for_command(database).await?;
     let path = std::path::absolute(path)?;
     let source = format!("postfix:{}", path.display());
-    let mut reader = LogReader::new(crate::auth::now());
+    let mut reader = LogReader::new(state.clock.now());
     let mut followed = Followed { state: &state, source: &source, reader: &mut reader, path: &path };
     let (mut file, mut id) = open_followed(&path).await?;
     let mut position = 0;
@@ -313,7 +313,7 @@ impl Followed<'_> {
     async fn read_on(&mut self, file: &mut tokio::fs::File, id: &str, mut position: i64) -> Result<i64, StartError> {
         use tokio::io::AsyncSeekExt;
         file.seek(std::io::SeekFrom::Start(position as u64)).await?;
-        self.reader.set_now(crate::auth::now());
+        self.reader.set_now(self.state.clock.now());
         let file_name = self.path.display().to_string();
         let (mut pending, mut lines, start) = (Pending::default(), Lines::default(), position);
         let mut summary = Summary { file: file_name.clone(), ..Summary::default() };
@@ -325,7 +325,7 @@ impl Followed<'_> {
             let read_to = start + lines.consumed as i64;
             if (read == 0 || pending.items.len() >= POSTFIX_BATCH) && read_to > position {
                 store_pending(self.state, &mut pending, &mut summary).await.map_err(StartError::Usage)?;
-                self.state.store.save_ingest_offset(self.source, id, read_to, crate::auth::now()).await?;
+                self.state.store.save_ingest_offset(self.source, id, read_to, self.state.clock.now()).await?;
                 println!("{}", serde_json::to_string(&summary).unwrap_or_default());
                 summary = Summary { file: file_name.clone(), ..Summary::default() };
                 position = read_to;

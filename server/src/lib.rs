@@ -7,6 +7,7 @@
 pub mod auth;
 mod classify_cmd;
 pub mod cli;
+pub mod clock;
 pub mod config;
 mod console;
 mod csv;

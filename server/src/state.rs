@@ -8,6 +8,7 @@ use rebound_core::Classifier;
 use rebound_store::{Store, StoreError};
 
 use crate::auth::KeyCache;
+use crate::clock::Clock;
 use crate::config::{Config, Database};
 use crate::error::StartError;
 use crate::index::SuppressionIndex;
@@ -64,6 +65,7 @@ pub struct AppState {
     pub keys: Arc<KeyCache>,
     pub logins: Arc<LoginLimiter>,
     pub monitor: Arc<Monitor>,
+    pub clock: Clock,
     engine: Arc<SettingCache<Engine>>,
 }
 
@@ -85,10 +87,11 @@ impl AppState {
             keys: Arc::default(),
             logins: Arc::default(),
             monitor: Arc::default(),
+            clock: Clock::default(),
             engine: Arc::default(),
         };
         state.refresh_pauses().await?;
-        crate::import::interrupt_stale(state.store.as_ref(), crate::auth::now()).await?;
+        crate::import::interrupt_stale(state.store.as_ref(), state.clock.now()).await?;
         crate::monitor::spawn(state.clone());
         Ok(state)
     }
@@ -105,6 +108,7 @@ impl AppState {
             keys: Arc::default(),
             logins: Arc::default(),
             monitor: Arc::default(),
+            clock: Clock::default(),
             engine: Arc::default(),
         })
     }

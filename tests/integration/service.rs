@@ -31,6 +31,7 @@ on_both_backends!(
     unexplained_permanent_failures_escalate_like_soft_bounces,
     unexplained_verdicts_are_grouped_by_what_they_say,
     the_change_feed_tells_every_change_in_order,
+    windows_expiries_and_sessions_follow_the_servers_clock,
 );
 
 async fn mta(server: &TestServer) -> Api<'_> {
@@ -1066,4 +1067,40 @@ async fn unexplained_verdicts_are_grouped_by_what_they_say(server: &TestServer) 
     assert_eq!((status, body["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("hours")));
     let (status, _) = mta(server).await.get("/api/v1/unclassified").await;
     assert_eq!(status, StatusCode::FORBIDDEN, "an events:write key reads nothing");
+}
+
+/// Time as the server's clock tells it, moved forward by days: soft-bounce windows close, entries
+/// expire in the pre-send check and in the list, sessions end. Nothing sleeps.
+async fn windows_expiries_and_sessions_follow_the_servers_clock(server: &TestServer) {
+    const HOUR: i64 = 3_600;
+    const DAY: i64 = 24 * HOUR;
+    let api = mta(server).await;
+    let clock = &server.state.clock;
+
+    let soft = json!({"recipient": "slow@example.com", "reply": "452 4.2.2 Mailbox full"});
+    let first = api.events(json!([soft, soft])).await;
+    assert_eq!(first[1]["outcome"]["count"], 2);
+    clock.advance(31 * DAY);
+    let later = api.events(json!([soft])).await;
+    assert_eq!(
+        (later[0]["outcome"]["effect"].as_str(), later[0]["outcome"]["count"].as_i64()),
+        (Some("counted"), Some(1)),
+        "the first two fell out of the 30-day window"
+    );
+
+    let admin = Api::admin(server).await;
+    let (status, added) = admin
+        .post("/api/v1/suppressions", json!({"address": "brief@example.com", "expires_at": clock.now() + 6 * HOUR}))
+        .await;
+    assert!(status.is_success(), "{added}");
+    assert!(api.suppressed("brief@example.com", None).await);
+    clock.advance(7 * HOUR);
+    assert!(!api.suppressed("brief@example.com", None).await, "the entry expired");
+    let (status, detail) = admin.get(&format!("/api/v1/suppressions/{}", added["suppression"]["id"])).await;
+    assert_eq!(status, StatusCode::OK, "the 12-hour session still holds: {detail}");
+    assert_eq!(detail["suppression"]["active"], false);
+
+    clock.advance(6 * HOUR);
+    let (status, body) = admin.get("/api/v1/suppressions").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "the session ended 12 hours after login: {body}");
 }

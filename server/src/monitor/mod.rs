@@ -142,7 +142,7 @@ pub fn spawn(state: AppState) {
                 () = tokio::time::sleep(interval) => {}
                 () = state.monitor.wake.notified() => tokio::time::sleep(Duration::from_millis(200)).await,
             }
-            let now = crate::auth::now();
+            let now = state.clock.now();
             if let Err(e) = evaluate::run(&state, now).await {
                 tracing::warn!(error = %e, "evaluating alerts failed");
             }

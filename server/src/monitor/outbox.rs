@@ -47,7 +47,7 @@ fn backoff(state: &AppState, attempts: u32) -> i64 {
 
 /// Runs every due delivery and MTA call once.
 pub async fn drain(state: &AppState) -> Result<(), StoreError> {
-    let now = crate::auth::now();
+    let now = state.clock.now();
     for due in ops::claim_deliveries(state.store.as_ref(), now, LEASE_SECONDS, 50).await? {
         let attempt = deliver(state, &due).await;
         state.monitor.metrics.webhook_attempt(attempt.state == DeliveryState::Delivered);
@@ -155,7 +155,7 @@ fn slack_body(body: &str) -> String {
 }
 
 async fn deliver(state: &AppState, due: &DueDelivery) -> Attempt {
-    let now = crate::auth::now();
+    let now = state.clock.now();
     let body = match due.format {
         WebhookFormat::Json => due.body.clone(),
         WebhookFormat::Slack => slack_body(&due.body),
@@ -178,7 +178,7 @@ async fn deliver(state: &AppState, due: &DueDelivery) -> Attempt {
                 next_attempt_at: None,
                 status: Some(response.status().as_u16()),
                 error: None,
-                delivered_at: Some(crate::auth::now()),
+                delivered_at: Some(state.clock.now()),
             };
         }
         Ok(response) => (Some(response.status().as_u16()), format!("the receiver answered {}", response.status())),
@@ -253,7 +253,7 @@ async fn mirror(state: &AppState, kumo: &KumoConfig, due: &DueMta) -> MtaUpdate 
                 state: if failed { MtaState::Failed } else { pending },
                 ids,
                 attempts,
-                next_at: (!failed).then(|| crate::auth::now() + backoff(state, attempts)),
+                next_at: (!failed).then(|| state.clock.now() + backoff(state, attempts)),
                 error: Some(error),
             }
         }

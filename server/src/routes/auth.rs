@@ -48,7 +48,7 @@ async fn login(
     };
     state.logins.succeeded(peer.ip(), &request.username);
     let (token, digest) = session::new_session_token();
-    let now = session::now();
+    let now = state.clock.now();
     let ttl = state.config.session_ttl.as_secs();
     state
         .store

@@ -15,7 +15,7 @@ use rebound_policy::{GLOBAL_SCOPE, Target};
 use serde::Deserialize;
 
 use crate::AppState;
-use crate::auth::{self, Permission, Principal};
+use crate::auth::{Permission, Principal};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiQuery};
 use crate::monitor::Monitoring;
@@ -75,7 +75,7 @@ async fn check_one(
     let target = names::target("email", &params.email)?;
     let monitoring = state.monitor.current();
     let email = target.display().to_owned();
-    let result = answer(&state, &monitoring, email, &target, &scope, params.campaign.as_deref(), auth::now());
+    let result = answer(&state, &monitoring, email, &target, &scope, params.campaign.as_deref(), state.clock.now());
     state.monitor.metrics.check_latency(started.elapsed());
     Ok(Json(result))
 }
@@ -93,7 +93,7 @@ async fn check_many(
     let scope = scope(request.scope.as_deref())?;
     let monitoring = state.monitor.current();
     let campaign = request.campaign.as_deref();
-    let now = auth::now();
+    let now = state.clock.now();
     let results = request
         .emails
         .into_iter()

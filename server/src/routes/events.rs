@@ -24,7 +24,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::AppState;
-use crate::auth::{self, Permission, Principal};
+use crate::auth::{Permission, Principal};
 use crate::error::ApiError;
 use crate::extract::{ApiQuery, is_json, parse_json};
 use crate::routes::names;
@@ -140,7 +140,7 @@ pub(crate) async fn ingest_checked(
         return Err(ApiError::invalid_field("events", format!("at most {MAX_BATCH} events per request")));
     }
     let engine = state.engine().await?;
-    let now = auth::now();
+    let now = state.clock.now();
     let mut events = Vec::with_capacity(items.len());
     let mut item_of = Vec::with_capacity(items.len());
     let mut skipped = Vec::new();

@@ -16,7 +16,7 @@ use rebound_store::NewImport;
 use serde::Deserialize;
 
 use crate::AppState;
-use crate::auth::{self, Permission, Principal};
+use crate::auth::{Permission, Principal};
 use crate::error::ApiError;
 use crate::export::{self, ExportFilter};
 use crate::extract::{ApiJson, ApiQuery};
@@ -50,7 +50,7 @@ async fn create(
             scope: &scope,
             reason: request.reason.unwrap_or(SuppressionReason::Manual),
             created_by: &created_by,
-            now: auth::now(),
+            now: state.clock.now(),
         })
         .await?;
     Ok((StatusCode::CREATED, Json(job)))
@@ -78,7 +78,7 @@ async fn upload(
     body: Body,
 ) -> Result<Json<ImportJob>, ApiError> {
     principal.require(Permission::SuppressionsWrite)?;
-    let Some(mut job) = state.store.claim_import(id, auth::now()).await? else {
+    let Some(mut job) = state.store.claim_import(id, state.clock.now()).await? else {
         return match state.store.import_job(id).await? {
             None => Err(ApiError::NotFound(format!("import {id}"))),
             Some(job) => Err(ApiError::State {
@@ -95,7 +95,7 @@ async fn upload(
     // with an error and records the job as failed, rather than leaving it `running` forever.
     let actor = principal.actor();
     let task = tokio::spawn(async move {
-        import::run(state.store.as_ref(), Some(&state.index), job, &actor, body.into_data_stream()).await
+        import::run(state.store.as_ref(), Some(&state.index), &state.clock, job, &actor, body.into_data_stream()).await
     });
     let job = task.await.map_err(|e| ApiError::Internal(format!("the import task failed: {e}")))??;
     Ok(Json(job))
@@ -127,7 +127,7 @@ async fn export_list(
         ImportFormat::Text => ("text/plain; charset=utf-8", "txt"),
         ImportFormat::Csv => ("text/csv; charset=utf-8", "csv"),
     };
-    let now = auth::now();
+    let now = state.clock.now();
     let body = Body::from_stream(export::stream(state.store.clone(), format, filter, now));
     let mut response = body.into_response();
     let headers = response.headers_mut();

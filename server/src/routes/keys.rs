@@ -36,8 +36,14 @@ async fn create(
     ApiJson(request): ApiJson<CreateApiKey>,
 ) -> Result<(StatusCode, Json<CreatedApiKey>), ApiError> {
     principal.require(Permission::Admin)?;
-    let (key, token) =
-        auth::create_api_key(state.store.as_ref(), &request.name, request.scopes, &principal.actor()).await?;
+    let (key, token) = auth::create_api_key(
+        state.store.as_ref(),
+        &request.name,
+        request.scopes,
+        &principal.actor(),
+        state.clock.now(),
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(CreatedApiKey { key, token })))
 }
 
@@ -47,7 +53,7 @@ async fn revoke(
     Path(id): Path<i64>,
 ) -> Result<Json<ApiKey>, ApiError> {
     principal.require(Permission::Admin)?;
-    let key = ops::revoke_api_key(state.store.as_ref(), id, &principal.actor(), auth::now())
+    let key = ops::revoke_api_key(state.store.as_ref(), id, &principal.actor(), state.clock.now())
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("key {id}")))?;
     state.keys.clear();

@@ -14,7 +14,7 @@ use rebound_store::monitor::{CountedAt, MetricDelta, count_event, record_sends};
 use serde::Deserialize;
 
 use crate::AppState;
-use crate::auth::{self, Permission, Principal};
+use crate::auth::{Permission, Principal};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiQuery};
 use crate::monitor::figures;
@@ -55,7 +55,7 @@ pub(crate) async fn record_sends_checked(
     field: impl Fn(usize, &str) -> String,
 ) -> Result<u64, ApiError> {
     let monitoring = state.monitoring().await?;
-    let now = auth::now();
+    let now = state.clock.now();
     let mut deltas: Vec<MetricDelta> = Vec::new();
     let mut recorded = 0;
     for (i, s) in sends.iter().enumerate() {
@@ -109,7 +109,7 @@ async fn overview(
     principal.require(Permission::Read)?;
     let monitoring = state.monitoring().await?;
     let hours = hours(params.hours, monitoring.settings.window_hours)?;
-    let now = auth::now();
+    let now = state.clock.now();
     let window = figures::window(now, hours);
     let store = state.store.as_ref();
     let (_, total) = figures::rows(store, "all", window, monitoring.settings.min_volume).await?;
@@ -147,7 +147,7 @@ async fn breakdown(
     let monitoring = state.monitoring().await?;
     let hours = hours(params.hours, monitoring.settings.window_hours)?;
     let limit = page_limit(params.limit)? as usize;
-    let window = figures::window(auth::now(), hours);
+    let window = figures::window(state.clock.now(), hours);
     let (mut rows, _) = figures::rows(state.store.as_ref(), dimension, window, monitoring.settings.min_volume).await?;
     rows.truncate(limit);
     Ok(Json(MetricsBreakdown { from: window.0, until: window.1, rows }))
@@ -191,7 +191,7 @@ async fn series(
         (None, None, None) => ("all", None),
         _ => return Err(ApiError::invalid_field("isp", "give at most one of isp, campaign and stream")),
     };
-    let (from, until) = figures::window(auth::now(), hours);
+    let (from, until) = figures::window(state.clock.now(), hours);
     let points = state
         .store
         .metric_series(dimension, name, from, until, step)
@@ -218,7 +218,7 @@ async fn growth(
         d @ 1..=366 => d,
         _ => return Err(ApiError::invalid_field("days", "must be between 1 and 366")),
     };
-    let days = figures::growth_days(state.store.as_ref(), state.index.len() as u64, auth::now(), days).await?;
+    let days = figures::growth_days(state.store.as_ref(), state.index.len() as u64, state.clock.now(), days).await?;
     Ok(Json(SuppressionGrowth { days }))
 }
 

@@ -11,7 +11,7 @@ use rebound_store::monitor::{self as ops, ResumeRefusal};
 use serde::Deserialize;
 
 use crate::AppState;
-use crate::auth::{self, Permission, Principal};
+use crate::auth::{Permission, Principal};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiQuery};
 use crate::routes::{names, page_limit};
@@ -56,7 +56,7 @@ async fn create(
     let scope = concrete_scope(&request.scope)?;
     let reason = names::text("reason", &request.reason, 500)?;
     let mirror = state.config.kumo.is_some();
-    let pause = ops::pause(state.store.as_ref(), &scope, &reason, &principal.actor(), auth::now(), mirror)
+    let pause = ops::pause(state.store.as_ref(), &scope, &reason, &principal.actor(), state.clock.now(), mirror)
         .await?
         .ok_or_else(|| ApiError::State { code: "already_paused", message: format!("{scope} is paused already") })?;
     state.refresh_pauses().await?;
@@ -72,7 +72,7 @@ async fn resume(
 ) -> Result<Json<Pause>, ApiError> {
     principal.require(Permission::SuppressionsWrite)?;
     let reason = names::text("reason", &request.reason, 500)?;
-    let pause = match ops::resume(state.store.as_ref(), id, &reason, &principal.actor(), auth::now()).await? {
+    let pause = match ops::resume(state.store.as_ref(), id, &reason, &principal.actor(), state.clock.now()).await? {
         Ok(pause) => pause,
         Err(ResumeRefusal::NotFound) => return Err(ApiError::NotFound(format!("pause {id}"))),
         Err(ResumeRefusal::AlreadyResumed(_)) => {

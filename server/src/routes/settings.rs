@@ -11,7 +11,7 @@ use rebound_store::monitor::MONITORING_SETTING;
 use rebound_store::ops;
 
 use crate::AppState;
-use crate::auth::{self, Permission, Principal};
+use crate::auth::{Permission, Principal};
 use crate::error::ApiError;
 use crate::extract::ApiJson;
 use crate::reclassify;
@@ -43,7 +43,7 @@ async fn save_monitoring(
     principal.require(Permission::Admin)?;
     settings.validate().map_err(|e| ApiError::invalid_field(e.field, e.message))?;
     let store = state.store.as_ref();
-    ops::save_setting(store, MONITORING_SETTING, &settings, &principal.actor(), None, auth::now()).await?;
+    ops::save_setting(store, MONITORING_SETTING, &settings, &principal.actor(), None, state.clock.now()).await?;
     state.monitoring().await?;
     state.monitor.wake.notify_one();
     Ok(Json(settings))
@@ -78,7 +78,7 @@ async fn save(
 ) -> Result<Json<Policy>, ApiError> {
     principal.require(Permission::Admin)?;
     policy.validate().map_err(|e| ApiError::invalid_field(e.field, e.message))?;
-    ops::set_policy(state.store.as_ref(), &policy, &principal.actor(), None, auth::now()).await?;
+    ops::set_policy(state.store.as_ref(), &policy, &principal.actor(), None, state.clock.now()).await?;
     Ok(Json(policy))
 }
 
@@ -112,7 +112,7 @@ async fn reevaluate(
         &engine.policy,
         &principal.actor(),
         &reason,
-        auth::now(),
+        state.clock.now(),
         request.confirm,
     )
     .await?;

@@ -15,7 +15,7 @@ use rebound_store::{AuditQuery, Lift, NewSuppression, SuppressionCursor, Suppres
 use serde::Deserialize;
 
 use crate::AppState;
-use crate::auth::{self, Permission, Principal};
+use crate::auth::{Permission, Principal};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiQuery};
 use crate::routes::{names, page_limit};
@@ -121,7 +121,7 @@ async fn list(
         return Err(ApiError::invalid_field("cursor", "belongs to a list with a different order"));
     }
     let domain = p.domain.as_deref().map(|d| names::target("domain", d)).transpose()?.map(|t| t.domain().to_owned());
-    let now = auth::now();
+    let now = state.clock.now();
     let query = SuppressionQuery {
         key_prefix: key_prefix.clone(),
         domain,
@@ -164,7 +164,7 @@ async fn detail(
     principal.require(Permission::Read)?;
     let suppression =
         state.store.suppression(id).await?.ok_or_else(|| ApiError::NotFound(format!("suppression {id}")))?;
-    let suppression = ops::as_of(suppression, auth::now());
+    let suppression = ops::as_of(suppression, state.clock.now());
     let events = state.store.suppression_events(id, 50).await?;
     let mut history = state
         .store
@@ -187,7 +187,7 @@ async fn add(
     let target = names::target("address", &request.address)?;
     let scope = names::optional_label("scope", request.scope.as_deref())?.unwrap_or_else(|| GLOBAL_SCOPE.to_owned());
     let note = request.note.as_deref().map(|n| names::text("note", n, 1_000)).transpose()?;
-    let now = auth::now();
+    let now = state.clock.now();
     if request.expires_at.is_some_and(|at| at <= now) {
         return Err(ApiError::invalid_field("expires_at", "must be in the future"));
     }
@@ -223,7 +223,7 @@ async fn lift(
     let reason = names::text("reason", &request.reason, 500)?;
     let actor = principal.actor();
     let by = actor.to_string();
-    let lift = Lift { by: &by, reason: &reason, now: auth::now() };
+    let lift = Lift { by: &by, reason: &reason, now: state.clock.now() };
     match ops::lift(state.store.as_ref(), id, &lift, &actor, request.confirm_complaint).await? {
         Ok((entry, feed)) => {
             state.index.publish_suppressions(feed, std::slice::from_ref(&entry)).await;
@@ -273,7 +273,7 @@ async fn lift_by_cause(
     let reason = names::text("reason", request.reason.as_deref().unwrap_or(""), 500)?;
     let actor = principal.actor();
     let by = actor.to_string();
-    let lift = Lift { by: &by, reason: &reason, now: auth::now() };
+    let lift = Lift { by: &by, reason: &reason, now: state.clock.now() };
     let target = format!(
         "cause:rule={},source={},from={},until={}",
         request.rule.as_deref().unwrap_or("*"),

@@ -15,7 +15,7 @@ use rebound_store::UnknownEvent;
 use serde::Deserialize;
 
 use crate::AppState;
-use crate::auth::{self, Permission, Principal};
+use crate::auth::{Permission, Principal};
 use crate::error::ApiError;
 use crate::extract::ApiQuery;
 
@@ -50,7 +50,7 @@ async fn list(
     if hours == 0 || hours > MAX_HOURS {
         return Err(ApiError::invalid_field("hours", format!("must be between 1 and {MAX_HOURS}")));
     }
-    let since = auth::now() - i64::from(hours) * 3600;
+    let since = state.clock.now() - i64::from(hours) * 3600;
     let events = state.store.unknown_events(since, MAX_EVENTS).await?;
     Ok(Json(group(&events)))
 }

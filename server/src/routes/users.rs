@@ -73,7 +73,7 @@ async fn create(
     principal.require(Permission::Admin)?;
     let username = names::label("username", &request.username)?;
     let (hash, password) = password_hash(request.password).await?;
-    let new = NewUser { username: &username, password_hash: &hash, role: request.role, now: auth::now() };
+    let new = NewUser { username: &username, password_hash: &hash, role: request.role, now: state.clock.now() };
     let user = ops::create_user(state.store.as_ref(), &new, &principal.actor()).await?;
     Ok((StatusCode::CREATED, Json(UserWithPassword { user: info(user), password })))
 }
@@ -85,9 +85,15 @@ async fn update(
     ApiJson(request): ApiJson<UpdateUser>,
 ) -> Result<Json<UserInfo>, ApiError> {
     principal.require(Permission::Admin)?;
-    let result =
-        ops::update_user(state.store.as_ref(), id, request.role, request.disabled, &principal.actor(), auth::now())
-            .await?;
+    let result = ops::update_user(
+        state.store.as_ref(),
+        id,
+        request.role,
+        request.disabled,
+        &principal.actor(),
+        state.clock.now(),
+    )
+    .await?;
     match result {
         Ok(user) => Ok(Json(info(user))),
         Err(UserRefusal::NotFound) => Err(ApiError::NotFound(format!("user {id}"))),
@@ -105,7 +111,7 @@ async fn reset(
 ) -> Result<Json<UserWithPassword>, ApiError> {
     principal.require(Permission::Admin)?;
     let (hash, password) = password_hash(None).await?;
-    let user = ops::reset_password(state.store.as_ref(), id, &hash, &principal.actor(), auth::now())
+    let user = ops::reset_password(state.store.as_ref(), id, &hash, &principal.actor(), state.clock.now())
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("user {id}")))?;
     Ok(Json(UserWithPassword { user: info(user), password }))

@@ -12,7 +12,7 @@ use rebound_store::monitor as ops;
 use serde::Deserialize;
 
 use crate::AppState;
-use crate::auth::{self, Permission, Principal};
+use crate::auth::{Permission, Principal};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiQuery};
 use crate::routes::{names, page_limit};
@@ -59,7 +59,7 @@ async fn create(
         &secret,
         request.format,
         &principal.actor(),
-        auth::now(),
+        state.clock.now(),
     )
     .await?;
     Ok((StatusCode::CREATED, Json(WebhookWithSecret { webhook, secret })))
@@ -72,7 +72,7 @@ async fn update(
     ApiJson(request): ApiJson<UpdateWebhook>,
 ) -> Result<Json<Webhook>, ApiError> {
     principal.require(Permission::Admin)?;
-    ops::set_webhook_enabled(state.store.as_ref(), id, request.enabled, &principal.actor(), auth::now())
+    ops::set_webhook_enabled(state.store.as_ref(), id, request.enabled, &principal.actor(), state.clock.now())
         .await?
         .map(Json)
         .ok_or_else(|| ApiError::NotFound(format!("webhook {id}")))
@@ -105,7 +105,7 @@ async fn test(
     if !state.store.webhooks().await?.iter().any(|w| w.id == id) {
         return Err(ApiError::NotFound(format!("webhook {id}")));
     }
-    ops::queue_test(state.store.as_ref(), id, auth::now()).await?;
+    ops::queue_test(state.store.as_ref(), id, state.clock.now()).await?;
     state.monitor.wake.notify_one();
     Ok(StatusCode::ACCEPTED)
 }
