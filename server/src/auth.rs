@@ -74,7 +74,7 @@ pub async fn create_api_key(
     actor: &Actor,
     now: i64,
 ) -> Result<(ApiKey, String), ApiError> {
-    let name = crate::routes::names::label("name", name)?;
+    let name = crate::service::names::label("name", name)?;
     if scopes.is_empty() {
         return Err(ApiError::invalid_field("scopes", "give at least one scope"));
     }

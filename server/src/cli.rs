@@ -285,7 +285,7 @@ async fn import_file(
     scope: String,
     reason: SuppressionReason,
 ) -> Result<(), StartError> {
-    let scope = crate::routes::names::label("--scope", &scope).map_err(|e| StartError::Usage(e.to_string()))?;
+    let scope = crate::service::names::label("--scope", &scope).map_err(|e| StartError::Usage(e.to_string()))?;
     let format = format.unwrap_or(if file.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv")) {
         ImportFormat::Csv
     } else {
@@ -486,10 +486,10 @@ async fn add_user(store: StoreArgs, username: String, role: Role, password_stdin
     } else {
         (auth::generate_password(), true)
     };
-    if password.chars().count() < crate::routes::users::MIN_PASSWORD {
+    if password.chars().count() < crate::service::accounts::MIN_PASSWORD {
         return Err(StartError::Usage(format!(
             "passwords must have at least {} characters",
-            crate::routes::users::MIN_PASSWORD
+            crate::service::accounts::MIN_PASSWORD
         )));
     }
     let hash = auth::hash_password(&password).map_err(|e| StartError::Usage(e.to_string()))?;

@@ -23,8 +23,8 @@ pub enum ApiError {
     #[error(
         "the request body is larger than this endpoint accepts: {} MiB for /events and the MTA integrations, {} MiB \
          for POST /check, {} MiB for other JSON bodies",
-        crate::routes::events::MAX_EVENTS_BODY >> 20,
-        crate::routes::check::MAX_CHECK_BODY >> 20,
+        crate::MAX_EVENTS_BODY >> 20,
+        crate::MAX_CHECK_BODY >> 20,
         crate::MAX_JSON_BODY >> 20
     )]
     PayloadTooLarge,

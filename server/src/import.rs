@@ -26,7 +26,7 @@ use rebound_store::{Actor, ImportRow, Store, StoreError, ops};
 use crate::clock::Clock;
 use crate::csv::{CsvRecords, CsvStep};
 use crate::index::SuppressionIndex;
-use crate::routes::names;
+use crate::service::names;
 
 /// Rows in the first transaction. Each batch after it is twice as large, up to `MAX_BATCH`: small
 /// files report progress often, and a million-line file commits a few large batches, which writes

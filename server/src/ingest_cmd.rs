@@ -27,10 +27,10 @@ use crate::auth::Principal;
 use crate::config::Database;
 use crate::csv::{CsvRecords, CsvStep};
 use crate::error::StartError;
-use crate::log_ingest::{self, Outcome};
 use crate::postfix_log::{Delivery, LogReader, Status};
-use crate::routes::events::MAX_BATCH;
-use crate::routes::powermta::{self, Columns, MAX_FIELDS, MAX_RECORD};
+use crate::service::events::MAX_BATCH;
+use crate::service::log_ingest::{self, Outcome};
+use crate::service::powermta::{self, Columns, MAX_FIELDS, MAX_RECORD};
 use crate::state::AppState;
 
 /// Bytes read from a file at a time.

@@ -18,11 +18,11 @@ mod import;
 pub mod index;
 mod ingest_cmd;
 mod limit;
-mod log_ingest;
 pub mod monitor;
 mod postfix_log;
 mod reclassify;
 pub(crate) mod routes;
+pub(crate) mod service;
 pub mod state;
 
 use axum::Router;
@@ -32,6 +32,10 @@ pub use state::AppState;
 
 /// Largest request body accepted by JSON endpoints.
 pub const MAX_JSON_BODY: usize = 1024 * 1024;
+/// Largest `/events` (and MTA integration) body: a batch of bounce emails is bigger than other requests.
+pub const MAX_EVENTS_BODY: usize = 16 * 1024 * 1024;
+/// Largest `POST /check` body: room for a full batch of long addresses.
+pub const MAX_CHECK_BODY: usize = 4 * 1024 * 1024;
 
 /// The complete application: the API under `/api/v1`, the console everywhere else.
 pub fn app(state: AppState) -> Router {

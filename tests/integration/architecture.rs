@@ -116,6 +116,38 @@ fn only_the_server_depends_on_the_stores() {
     assert!(trait_users.iter().all(|p| allowed.contains(&p.as_str())), "{trait_users:?}");
 }
 
+/// Routes parse and authorize, then call `service`; nothing but the router (`lib.rs`) and the
+/// routes themselves uses a route, so the CLI and the log readers run the same code as the API.
+#[test]
+fn no_code_outside_the_routes_depends_on_a_route() {
+    fn sources(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                sources(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../server/src");
+    let mut files = Vec::new();
+    sources(&src, &mut files);
+    assert!(files.len() > 20, "{} files", files.len());
+    let offenders: Vec<String> = files
+        .iter()
+        .filter(|f| !f.starts_with(src.join("routes")) && f.as_path() != src.join("lib.rs"))
+        .filter(|f| {
+            std::fs::read_to_string(f)
+                .unwrap()
+                .lines()
+                .any(|line| !line.trim_start().starts_with("//") && line.contains("routes::"))
+        })
+        .map(|f| f.strip_prefix(&src).unwrap().display().to_string())
+        .collect();
+    assert_eq!(offenders, Vec::<String>::new(), "modules that use a route");
+}
+
 #[test]
 fn both_databases_have_the_same_migration_versions() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations");

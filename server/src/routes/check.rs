@@ -14,18 +14,16 @@ use std::time::Instant;
 use rebound_policy::{GLOBAL_SCOPE, Target};
 use serde::Deserialize;
 
-use crate::AppState;
 use crate::auth::{Permission, Principal};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiQuery};
 use crate::monitor::Monitoring;
 use crate::monitor::prometheus::CheckAnswer;
-use crate::routes::names;
+use crate::service::names;
+use crate::{AppState, MAX_CHECK_BODY};
 
 /// Most addresses in one `POST /check`.
 pub const MAX_CHECK_BATCH: usize = 10_000;
-/// Largest `POST /check` body: room for a full batch of long addresses.
-pub const MAX_CHECK_BODY: usize = 4 * 1024 * 1024;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/check", get(check_one).post(check_many).layer(DefaultBodyLimit::max(MAX_CHECK_BODY)))

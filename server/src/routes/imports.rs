@@ -21,7 +21,7 @@ use crate::error::ApiError;
 use crate::export::{self, ExportFilter};
 use crate::extract::{ApiJson, ApiQuery};
 use crate::import;
-use crate::routes::names;
+use crate::service::names;
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -32,13 +32,14 @@ use rebound_core::Kind;
 use serde::Deserialize;
 
 use crate::AppState;
+use crate::MAX_EVENTS_BODY;
 use crate::auth::{Permission, Principal};
 use crate::error::ApiError;
 use crate::extract::ApiJson;
-use crate::log_ingest::{self, Outcome};
 use crate::monitor::prometheus::SkippedRecord;
-use crate::routes::events::{MAX_BATCH, MAX_EVENTS_BODY};
-use crate::routes::metrics::record_sends_checked;
+use crate::service::events::MAX_BATCH;
+use crate::service::log_ingest::{self, Outcome};
+use crate::service::sends::record_sends_checked;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/integrations/kumomta", post(ingest).layer(DefaultBodyLimit::max(MAX_EVENTS_BODY)))

@@ -6,11 +6,10 @@ use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use rebound_api::v1::{
-    AlertsResponse, Counts, MetricsBreakdown, MetricsOverview, MetricsSeries, SendCount, SendReport, SendsRecorded,
-    SeriesPoint, SuppressionGrowth,
+    AlertsResponse, MetricsBreakdown, MetricsOverview, MetricsSeries, SendReport, SendsRecorded, SeriesPoint,
+    SuppressionGrowth,
 };
-use rebound_monitor::{BUCKET_SECONDS, OTHER_ISP};
-use rebound_store::monitor::{CountedAt, MetricDelta, count_event, record_sends};
+use rebound_monitor::BUCKET_SECONDS;
 use serde::Deserialize;
 
 use crate::AppState;
@@ -18,7 +17,7 @@ use crate::auth::{Permission, Principal};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiQuery};
 use crate::monitor::figures;
-use crate::routes::{names, page_limit};
+use crate::routes::page_limit;
 
 /// Most counts in one `POST /sends`.
 const MAX_SENDS: usize = 10_000;
@@ -44,48 +43,10 @@ async fn sends(
     if report.sends.is_empty() || report.sends.len() > MAX_SENDS {
         return Err(ApiError::invalid_field("sends", format!("send 1 to {MAX_SENDS} counts")));
     }
-    let recorded = record_sends_checked(&state, &report.sends, |i, name| format!("sends[{i}].{name}")).await?;
+    let recorded =
+        crate::service::sends::record_sends_checked(&state, &report.sends, |i, name| format!("sends[{i}].{name}"))
+            .await?;
     Ok(Json(SendsRecorded { recorded }))
-}
-
-/// Checks and records bulk attempts; `field(i, name)` names a bad field in errors.
-pub(crate) async fn record_sends_checked(
-    state: &AppState,
-    sends: &[SendCount],
-    field: impl Fn(usize, &str) -> String,
-) -> Result<u64, ApiError> {
-    let monitoring = state.monitoring().await?;
-    let now = state.clock.now();
-    let mut deltas: Vec<MetricDelta> = Vec::new();
-    let mut recorded = 0;
-    for (i, s) in sends.iter().enumerate() {
-        let field = |name: &str| field(i, name);
-        if s.count == 0 || s.count > 1_000_000_000 {
-            return Err(ApiError::invalid_field(field("count"), "must be between 1 and 1,000,000,000"));
-        }
-        let isp = match (&s.isp, &s.domain) {
-            (Some(isp), _) => names::text(&field("isp"), isp, 64)?,
-            (None, Some(domain)) => {
-                let target = names::target(&field("domain"), domain)?;
-                monitoring.isps.isp_of(target.domain()).to_owned()
-            }
-            (None, None) => OTHER_ISP.to_owned(),
-        };
-        let campaign = names::optional_label(&field("campaign"), s.campaign.as_deref())?;
-        let stream = names::optional_label(&field("stream"), s.stream.as_deref())?;
-        let at = s.at.unwrap_or(now);
-        if at > now + 3600 {
-            return Err(ApiError::invalid_field(field("at"), "is in the future"));
-        }
-        let place = CountedAt { at, isp: &isp, campaign: campaign.as_deref(), stream: stream.as_deref() };
-        count_event(&mut deltas, place, Counts { sent: s.count, ..Counts::default() });
-        recorded += s.count;
-    }
-    if !deltas.is_empty() {
-        record_sends(state.store.as_ref(), &deltas).await?;
-    }
-    state.monitor.metrics.sends(recorded);
-    Ok(recorded)
 }
 
 #[derive(Debug, Deserialize)]

@@ -10,7 +10,6 @@ mod imports;
 mod keys;
 mod kumomta;
 pub(crate) mod metrics;
-pub(crate) mod names;
 mod openapi;
 mod pauses;
 pub(crate) mod powermta;

@@ -15,7 +15,7 @@ use crate::auth::{Permission, Principal};
 use crate::error::ApiError;
 use crate::extract::ApiJson;
 use crate::reclassify;
-use crate::routes::names;
+use crate::service::names;
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -18,7 +18,8 @@ use crate::AppState;
 use crate::auth::{Permission, Principal};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiQuery};
-use crate::routes::{names, page_limit};
+use crate::routes::page_limit;
+use crate::service::names;
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -15,10 +15,9 @@ use crate::AppState;
 use crate::auth::{self, Permission, Principal};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiQuery};
-use crate::routes::{PageParams, names, page_by_id, page_limit};
-
-/// Shortest password accepted.
-pub const MIN_PASSWORD: usize = 12;
+use crate::routes::{PageParams, page_by_id, page_limit};
+use crate::service::accounts::MIN_PASSWORD;
+use crate::service::names;
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -8,8 +8,8 @@ use crate::AppState;
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::monitor::prometheus::SkippedRecord;
-use crate::routes::events::{BadItems, ingest_checked};
-use crate::routes::metrics::record_sends_checked;
+use crate::service::events::{BadItems, ingest_checked};
+use crate::service::sends::record_sends_checked;
 
 /// How many problems an outcome lists.
 const MAX_PROBLEMS: usize = 10;
