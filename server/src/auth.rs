@@ -192,6 +192,8 @@ pub enum Principal {
     User(User),
     Key(ApiKey),
     Cli,
+    /// The bounce mailbox (`--smtp-listen`): it only ever writes events.
+    Mailbox,
 }
 
 impl Principal {
@@ -201,6 +203,7 @@ impl Principal {
             Principal::User(user) => needed.allowed_for_role(user.role),
             Principal::Key(key) => needed.allowed_for_scopes(&key.scopes),
             Principal::Cli => true,
+            Principal::Mailbox => needed == Permission::EventsWrite,
         };
         if allowed { Ok(()) } else { Err(ApiError::Forbidden) }
     }
@@ -211,16 +214,18 @@ impl Principal {
             Principal::User(user) => Actor::User(user.username.clone()),
             Principal::Key(key) => Actor::Key { id: key.id, name: key.name.clone() },
             Principal::Cli => Actor::Cli,
+            Principal::Mailbox => Actor::System,
         }
     }
 
     /// The event source a write defaults to: `api` for keys, `console` for staff, `cli` for the
-    /// command.
+    /// command, `smtp` for the bounce mailbox.
     pub fn default_source(&self) -> &'static str {
         match self {
             Principal::User(_) => "console",
             Principal::Key(_) => "api",
             Principal::Cli => "cli",
+            Principal::Mailbox => "smtp",
         }
     }
 }

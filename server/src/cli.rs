@@ -28,7 +28,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the HTTP server: the REST API under /api/v1 and the staff console at /.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Classify bounce emails (files, or directories of *.eml) or, with --lines, SMTP replies, one
     /// per line. Prints JSON Lines.
     Classify {
@@ -215,6 +215,69 @@ struct ServeArgs {
     /// Seconds between alert evaluations and outbox runs.
     #[arg(long, env = "REBOUND_MONITOR_INTERVAL", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
     monitor_interval: u64,
+    /// Address and port of the bounce mailbox's SMTP listener (e.g. 0.0.0.0:25): bounces, feedback
+    /// reports and auto-replies sent there are ingested as events.
+    #[arg(long, env = "REBOUND_SMTP_LISTEN")]
+    smtp_listen: Option<SocketAddr>,
+    /// A return-path domain the bounce mailbox accepts mail for (repeat for several).
+    #[arg(long = "smtp-domain", env = "REBOUND_SMTP_DOMAINS", value_delimiter = ',')]
+    smtp_domains: Vec<String>,
+    /// The return-path local part: `bounces@DOMAIN`, and `bounces+USER=HOST@DOMAIN` (VERP) for USER@HOST.
+    #[arg(long, env = "REBOUND_SMTP_VERP_LOCAL", default_value = "bounces")]
+    smtp_verp_local: String,
+    /// The name the SMTP listener greets with.
+    #[arg(long, env = "REBOUND_SMTP_HOSTNAME", default_value = "localhost")]
+    smtp_hostname: String,
+    /// Largest message the bounce mailbox accepts, in bytes.
+    #[arg(long, env = "REBOUND_SMTP_MAX_SIZE", default_value_t = 10 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(1024..=100 * 1024 * 1024))]
+    smtp_max_size: u64,
+    /// Messages one client address may send the bounce mailbox per minute.
+    #[arg(long, env = "REBOUND_SMTP_RATE", default_value_t = 120, value_parser = clap::value_parser!(u32).range(1..))]
+    smtp_rate: u32,
+    /// PEM certificate chain for STARTTLS on the bounce mailbox (with --smtp-tls-key).
+    #[arg(long, env = "REBOUND_SMTP_TLS_CERT", requires = "smtp_tls_key")]
+    smtp_tls_cert: Option<PathBuf>,
+    /// PEM private key of --smtp-tls-cert.
+    #[arg(long, env = "REBOUND_SMTP_TLS_KEY", requires = "smtp_tls_cert")]
+    smtp_tls_key: Option<PathBuf>,
+}
+
+impl ServeArgs {
+    /// The bounce mailbox's configuration, when `--smtp-listen` is given (it needs a domain).
+    fn smtp(&self) -> Result<Option<crate::smtp::SmtpConfig>, StartError> {
+        let Some(listen) = self.smtp_listen else {
+            if !self.smtp_domains.is_empty() {
+                return Err(StartError::Usage("--smtp-domain goes with --smtp-listen".to_owned()));
+            }
+            return Ok(None);
+        };
+        if self.smtp_domains.is_empty() {
+            return Err(StartError::Usage("--smtp-listen needs at least one --smtp-domain".to_owned()));
+        }
+        let mut domains = Vec::new();
+        for domain in &self.smtp_domains {
+            match rebound_policy::normalize(domain.trim()) {
+                Ok(target) if target.is_domain() => domains.push(target.domain().to_owned()),
+                _ => return Err(StartError::Usage(format!("--smtp-domain: `{domain}` is not a domain"))),
+            }
+        }
+        let local = self.smtp_verp_local.trim();
+        if local.is_empty() || !local.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) {
+            return Err(StartError::Usage("--smtp-verp-local: letters, digits, - _ . only".to_owned()));
+        }
+        let tls = match (&self.smtp_tls_cert, &self.smtp_tls_key) {
+            (Some(cert), Some(key)) => Some(crate::smtp::tls_config(cert, key).map_err(StartError::Usage)?),
+            _ => None,
+        };
+        let rules = crate::smtp::protocol::Rules {
+            hostname: self.smtp_hostname.clone(),
+            domains,
+            local: local.to_owned(),
+            max_message: usize::try_from(self.smtp_max_size).unwrap_or(usize::MAX),
+            tls: tls.is_some(),
+        };
+        Ok(Some(crate::smtp::SmtpConfig { listen, rules, per_minute: self.smtp_rate, tls }))
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -251,7 +314,7 @@ pub fn run(cli: Cli) -> Result<(), StartError> {
     match cli.command {
         Command::Classify { lines: Some(source), .. } => crate::classify_cmd::lines(&source),
         Command::Classify { lines: None, paths } => crate::classify_cmd::files(&paths),
-        Command::Serve(args) => runtime()?.block_on(serve(args)),
+        Command::Serve(args) => runtime()?.block_on(serve(*args)),
         Command::User { command: UserCommand::Add { store, username, role, password_stdin } } => {
             runtime()?.block_on(add_user(store, username, role, password_stdin))
         }
@@ -395,6 +458,7 @@ async fn verify_audit(store: StoreArgs) -> Result<(), StartError> {
 }
 
 async fn serve(args: ServeArgs) -> Result<(), StartError> {
+    let smtp = args.smtp()?;
     let config = Config {
         listen: args.listen,
         database: args.store.database()?,
@@ -408,6 +472,7 @@ async fn serve(args: ServeArgs) -> Result<(), StartError> {
             duration: args.kumo_suspend_duration,
         }),
         monitor_interval: Duration::from_secs(args.monitor_interval),
+        smtp,
     };
     if !config.console_dir.join("index.html").is_file() {
         tracing::warn!(dir = %config.console_dir.display(), "console not built: run scripts/run.sh, or trunk build --release");
@@ -418,6 +483,13 @@ async fn serve(args: ServeArgs) -> Result<(), StartError> {
         .await
         .map_err(|source| StartError::Listen { addr: state.config.listen, source })?;
     let addr = listener.local_addr()?;
+    if let Some(smtp) = state.config.smtp.clone() {
+        let smtp_listener = tokio::net::TcpListener::bind(smtp.listen)
+            .await
+            .map_err(|source| StartError::Listen { addr: smtp.listen, source })?;
+        tracing::info!(addr = %smtp_listener.local_addr()?, domains = ?smtp.rules.domains, "bounce mailbox listening");
+        tokio::spawn(crate::smtp::serve(smtp_listener, state.clone(), smtp));
+    }
     print_banner(addr, first_admin.as_deref());
     tracing::info!(%addr, database = ?state.config.database, "serving");
     crate::serve(listener, state, shutdown_signal()).await?;

@@ -48,6 +48,8 @@ pub struct Config {
     pub kumo: Option<KumoConfig>,
     /// How often alerts are evaluated and the outbox (webhooks, MTA calls) is drained.
     pub monitor_interval: Duration,
+    /// The bounce mailbox's SMTP listener, if one is configured.
+    pub smtp: Option<crate::smtp::SmtpConfig>,
 }
 
 /// KumoMTA's admin HTTP API (`POST /api/admin/suspend/v1`), reached with optional HTTP Basic
@@ -85,6 +87,7 @@ impl Config {
             session_ttl: Duration::from_secs(12 * 3600),
             kumo: None,
             monitor_interval: Duration::from_secs(60),
+            smtp: None,
         }
     }
 }

@@ -58,6 +58,11 @@ impl ApiError {
         ApiError::Invalid { code: "invalid_field", message: message.into(), field: Some(field.into()) }
     }
 
+    /// The request was at fault (a 4xx), as opposed to the server or its store.
+    pub fn is_client_error(&self) -> bool {
+        self.status_and_code().0.is_client_error()
+    }
+
     fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
             ApiError::Invalid { code, .. } => (StatusCode::BAD_REQUEST, code),

@@ -23,6 +23,7 @@ mod postfix_log;
 mod reclassify;
 pub(crate) mod routes;
 pub(crate) mod service;
+pub mod smtp;
 pub mod state;
 
 use axum::Router;

@@ -47,7 +47,7 @@ fn postgres_admin_url() -> Option<String> {
     )
 }
 
-fn unique_suffix() -> String {
+pub fn unique_suffix() -> String {
     let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
     format!("{}_{}_{:08x}", std::process::id(), nanos, rand::random::<u32>())
 }
@@ -118,8 +118,10 @@ pub async fn on_server(backend: Backend, test: impl AsyncFnOnce(&TestServer)) {
 /// The real application on a real socket.
 pub struct TestServer {
     pub addr: SocketAddr,
+    /// The bounce mailbox's SMTP listener, when the configuration has one.
+    pub smtp: Option<SocketAddr>,
     pub state: AppState,
-    task: tokio::task::JoinHandle<()>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl TestServer {
@@ -161,10 +163,16 @@ impl TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let served = state.clone();
-        let task = tokio::spawn(async move {
+        let mut tasks = vec![tokio::spawn(async move {
             let _ = rebound_server::serve(listener, served, std::future::pending()).await;
-        });
-        Self { addr, state, task }
+        })];
+        let mut smtp = None;
+        if let Some(config) = state.config.smtp.clone() {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            smtp = Some(listener.local_addr().unwrap());
+            tasks.push(tokio::spawn(rebound_server::smtp::serve(listener, state.clone(), config)));
+        }
+        Self { addr, smtp, state, tasks }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -267,7 +275,9 @@ pub async fn error_of(response: reqwest::Response) -> (reqwest::StatusCode, serd
 
 impl Drop for TestServer {
     fn drop(&mut self) {
-        self.task.abort();
+        for task in &self.tasks {
+            task.abort();
+        }
     }
 }
 

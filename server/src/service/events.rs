@@ -36,7 +36,8 @@ pub async fn ingest_items(
     items: &[EventInput],
     single: bool,
 ) -> Result<EventsResponse, ApiError> {
-    ingest_checked(state, principal, items, single, BadItems::Refuse).await.map(|(response, _)| response)
+    let mode = Mode { single, bad: BadItems::Refuse, given_recipient_first: false };
+    ingest_checked(state, principal, items, mode).await.map(|(response, _)| response)
 }
 
 /// What a batch does with an item that fails its checks.
@@ -49,6 +50,18 @@ pub enum BadItems {
     Skip,
 }
 
+/// How a batch is taken.
+#[derive(Debug, Clone, Copy)]
+pub struct Mode {
+    /// One item, not a batch: field paths in errors are `field`, not `events[i].field`.
+    pub single: bool,
+    pub bad: BadItems,
+    /// A bounce email's given `recipient` decides over the address its report names, when the report
+    /// is about one recipient: the bounce mailbox's VERP address names the recipient the bounced copy
+    /// was sent to, whatever the report says (an alias expanded further on, a report without one).
+    pub given_recipient_first: bool,
+}
+
 /// An item left out of a batch, by its index and the error that refused it.
 pub type SkippedItem = (usize, ApiError);
 
@@ -57,8 +70,7 @@ pub async fn ingest_checked(
     state: &AppState,
     principal: &Principal,
     items: &[EventInput],
-    single: bool,
-    bad: BadItems,
+    Mode { single, bad, given_recipient_first }: Mode,
 ) -> Result<(EventsResponse, Vec<SkippedItem>), ApiError> {
     if items.is_empty() {
         return Err(ApiError::invalid_field("events", "the batch is empty"));
@@ -73,7 +85,7 @@ pub async fn ingest_checked(
     let mut skipped = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let path = |field: &str| if single { field.to_owned() } else { format!("events[{i}].{field}") };
-        match prepare(item, &engine, principal, now, &path) {
+        match prepare(item, &engine, principal, now, &path, given_recipient_first) {
             Ok(prepared) => {
                 for event in prepared {
                     events.push(event);
@@ -136,6 +148,7 @@ fn prepare(
     principal: &Principal,
     now: i64,
     path: &dyn Fn(&str) -> String,
+    given_recipient_first: bool,
 ) -> Result<Vec<NewEvent>, ApiError> {
     let given = [item.reply.is_some(), item.message.is_some(), item.message_base64.is_some(), item.kind.is_some()]
         .into_iter()
@@ -228,8 +241,9 @@ fn prepare(
                 let named = |r: &Option<String>| r.as_deref().and_then(|r| rebound_policy::normalize(r).ok());
                 let original = named(&verdict.original_recipient).filter(|t| !t.is_domain());
                 let found = original.clone().or_else(|| named(&verdict.recipient)).filter(|t| !t.is_domain());
-                let target = found.or_else(|| recipient.clone());
-                if original.is_none() {
+                let given_decides = given_recipient_first && count == 1 && recipient.is_some();
+                let target = if given_decides { recipient.clone() } else { found.or_else(|| recipient.clone()) };
+                if original.is_none() || given_decides {
                     verdict.recipient = target.as_ref().map(|t| t.display().to_owned());
                 }
                 let idempotency_key = match (&base.idempotency_key, count) {

@@ -8,7 +8,7 @@ use crate::AppState;
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::monitor::prometheus::SkippedRecord;
-use crate::service::events::{BadItems, ingest_checked};
+use crate::service::events::{BadItems, Mode, ingest_checked};
 use crate::service::sends::record_sends_checked;
 
 /// How many problems an outcome lists.
@@ -52,7 +52,13 @@ pub(crate) async fn store_events(
     if items.is_empty() {
         return Ok(Vec::new());
     }
-    let (response, skipped) = ingest_checked(state, principal, items, false, BadItems::Skip).await?;
+    let (response, skipped) = ingest_checked(
+        state,
+        principal,
+        items,
+        Mode { single: false, bad: BadItems::Skip, given_recipient_first: false },
+    )
+    .await?;
     let mut left_out = Vec::with_capacity(skipped.len());
     for (item, error) in skipped {
         state.monitor.metrics.skipped_record(SkippedRecord::Unreadable);
