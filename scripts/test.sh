@@ -48,6 +48,9 @@ ensure_postgres() {
 ensure_build_tools
 ensure_browser
 ensure_postgres
+# The bounce mailbox's test sends with Python's smtplib and makes its certificate with openssl.
+command -v python3 >/dev/null || apt_install python3
+command -v openssl >/dev/null || apt_install openssl
 
 step "cargo fmt --check"
 cargo fmt --all --check
