@@ -23,6 +23,7 @@ on_both_backends!(
     kumomta_log_records_feed_events_and_sends,
     kumomta_records_are_read_for_what_they_mean,
     kumomta_suspensions_survive_a_kumod_restart,
+    reception_keys_are_kept_three_days,
     powermta_accounting_files_feed_events_and_sends,
     provider_and_campaign_thresholds_alert_on_their_own_scope,
 );
@@ -434,6 +435,21 @@ fn kumo_record(kind: &str, id: &str, recipient: Value, response: Value) -> Value
     })
 }
 
+/// A Reception's key is kept three days, longer than any retry of the hook's batch, then the
+/// monitor forgets it, so the keys do not pile up: the same record counts again only after that.
+async fn reception_keys_are_kept_three_days(db: &TestDatabase) {
+    let server = TestServer::start_with(db, |config| config.monitor_interval = Duration::from_secs(1)).await;
+    let kumo = Api::key(&server, server.api_key("kumomta", &["events:write"]).await);
+    let reception = kumo_record("Reception", "r1", json!("x@gmail.com"), json!(null));
+    let send = || async { kumo.post("/api/v1/integrations/kumomta", reception.clone()).await.1["sends"].as_u64() };
+    assert_eq!(send().await, Some(1));
+    server.state.clock.advance(2 * 86_400);
+    assert_eq!(send().await, Some(0), "two days later the key is still held");
+    server.state.clock.advance(2 * 86_400);
+    eventually("the monitor to forget the four-day-old key", || async { (send().await == Some(1)).then_some(()) })
+        .await;
+}
+
 async fn kumomta_log_records_feed_events_and_sends(db: &TestDatabase) {
     let server = TestServer::start(db, None).await;
     let admin = &Api::admin(&server).await;
@@ -480,9 +496,13 @@ async fn kumomta_log_records_feed_events_and_sends(db: &TestDatabase) {
     assert!(!kumo.suppressed("fbl@sender.example", None).await, "the feedback-loop mailbox did not complain");
     assert!(!kumo.suppressed("not-this@gmail.com", None).await, "the trace outranks Original-Rcpt-To");
 
-    // The hook sending the same batch again records no event twice.
+    // The hook sending the same batch again records no event twice, and counts no attempt again.
     let (_, again) = kumo.post("/api/v1/integrations/kumomta", batch).await;
-    assert_eq!(again["events"], 4);
+    assert_eq!((again["events"].as_u64(), again["sends"].as_u64()), (Some(4), Some(0)), "{again}");
+    let (_, campaigns) = admin.get("/api/v1/metrics/breakdown?by=campaign").await;
+    let counts = &campaigns["rows"][0]["counts"];
+    let seen = ["sent", "delivered", "hard", "soft", "complaint"].map(|k| counts[k].as_u64().unwrap());
+    assert_eq!(seen, [3, 1, 1, 1, 1], "the same after the batch came again: {counts}");
     let (_, events) = admin.get("/api/v1/suppressions?q=gone").await;
     assert_eq!(events["items"][0]["source"], "kumomta", "{events}");
 
@@ -664,11 +684,13 @@ b,yesterday-ish,,news@sender.example,not an address,,failed,5.1.1,smtp;550 5.1.1
     let (_, streams) = admin.get("/api/v1/metrics/breakdown?by=stream").await;
     assert_eq!(streams["rows"][0]["name"], "vmta-a", "the VMTA is the stream: {streams}");
 
-    // The same file again: every event is a repeat.
+    // The same file again: every event is a repeat, and no attempt is counted again.
     let (_, again) = post(file.clone()).await;
-    assert_eq!(again["events"], 6, "{again}");
+    assert_eq!((again["events"].as_u64(), again["sends"].as_u64()), (Some(6), Some(0)), "{again}");
     let (_, campaigns) = admin.get("/api/v1/metrics/breakdown?by=campaign").await;
-    assert_eq!(campaigns["rows"][0]["counts"]["hard"], 2, "{campaigns}");
+    let counts = &campaigns["rows"][0]["counts"];
+    let seen = ["sent", "delivered", "hard", "soft", "block", "complaint"].map(|k| counts[k].as_u64().unwrap());
+    assert_eq!(seen, [4, 1, 2, 1, 1, 1], "the same after the file came again: {counts}");
 
     for (bad, why) in [("", "empty"), ("a,b,c\r\nd,e,f\r\n", "type")] {
         let (status, error) = Api::send(

@@ -125,6 +125,9 @@ pub struct NewPause<'a> {
 #[async_trait]
 pub trait MonitorTx: Send {
     async fn add_metric_counts(&mut self, deltas: &[MetricDelta]) -> Result<(), StoreError>;
+    /// Records `keys` as counted at `now`; answers, per key, whether it is new (a key already
+    /// recorded, or earlier in `keys`, is not).
+    async fn claim_records(&mut self, keys: &[&str], now: i64) -> Result<Vec<bool>, StoreError>;
     async fn add_suppression_daily(&mut self, deltas: &[DailyDelta]) -> Result<(), StoreError>;
 
     async fn alert_states(&mut self) -> Result<Vec<AlertState>, StoreError>;
@@ -192,6 +195,8 @@ pub trait MonitorStore: Send + Sync {
     async fn pauses(&self, active_only: bool, limit: u32) -> Result<Vec<Pause>, StoreError>;
     /// Pauses in force that an MTA mirrors (suspending or suspended), with their suspension ids.
     async fn mirrored_pauses(&self) -> Result<Vec<DueMta>, StoreError>;
+    /// Forgets the counted records' keys older than `before`; answers how many.
+    async fn prune_counted_records(&self, before: i64) -> Result<u64, StoreError>;
 }
 
 /// Adds attempts reported in bulk.
@@ -199,6 +204,30 @@ pub async fn record_sends(store: &dyn Store, deltas: &[MetricDelta]) -> Result<(
     let mut tx = store.begin().await?;
     tx.add_metric_counts(deltas).await?;
     tx.commit().await.map(crate::Committed::unlisted)
+}
+
+/// Adds attempts that each come with a key (a log record's), each key counted once ever: in one
+/// transaction, the keys not seen before are recorded and only their attempts counted. Answers how
+/// many attempts were counted.
+pub async fn record_sends_once(
+    store: &dyn Store,
+    sends: &[(&str, CountedAt<'_>, u64)],
+    now: i64,
+) -> Result<u64, StoreError> {
+    let mut tx = store.begin().await?;
+    let keys: Vec<&str> = sends.iter().map(|(key, _, _)| *key).collect();
+    let new = tx.claim_records(&keys, now).await?;
+    let mut deltas = Vec::new();
+    let mut counted = 0;
+    for ((_, place, count), _) in sends.iter().zip(&new).filter(|(_, new)| **new) {
+        count_event(&mut deltas, *place, Counts { sent: *count, ..Counts::default() });
+        counted += count;
+    }
+    if !deltas.is_empty() {
+        tx.add_metric_counts(&deltas).await?;
+    }
+    tx.commit().await.map(crate::Committed::unlisted)?;
+    Ok(counted)
 }
 
 /// Where an event (or a bulk count of attempts) is counted.

@@ -238,6 +238,33 @@ macro_rules! monitor_sql {
                 Ok(())
             }
 
+            async fn claim_records(&mut self, keys: &[&str], now: i64) -> Result<Vec<bool>, ::rebound_store::StoreError> {
+                let mut first: ::std::collections::HashMap<&str, usize> = ::std::collections::HashMap::new();
+                for (i, key) in keys.iter().enumerate() {
+                    first.entry(key).or_insert(i);
+                }
+                let unique: Vec<&str> = first.keys().copied().collect();
+                let mut new = vec![false; keys.len()];
+                for chunk in unique.chunks(5_000) {
+                    let mut b = ::sqlx::QueryBuilder::<$db>::new("INSERT INTO counted_records (key, counted_at) ");
+                    b.push_values(chunk, |mut v, key| {
+                        v.push_bind(*key).push_bind(now);
+                    });
+                    b.push(" ON CONFLICT (key) DO NOTHING RETURNING key");
+                    let rows: Vec<String> = b
+                        .build_query_scalar()
+                        .fetch_all(&mut *self.tx)
+                        .await
+                        .map_err(::rebound_store::rows::backend)?;
+                    for key in rows {
+                        if let Some(&i) = first.get(key.as_str()) {
+                            new[i] = true;
+                        }
+                    }
+                }
+                Ok(new)
+            }
+
             async fn add_suppression_daily(
                 &mut self,
                 deltas: &[::rebound_store::monitor::DailyDelta],
@@ -769,6 +796,15 @@ macro_rules! monitor_sql {
                 );
                 let rows = ::sqlx::query(&sql).fetch_all(&self.reader).await.map_err(::rebound_store::rows::backend)?;
                 rows.iter().map(monitor_rows::due_mta).collect()
+            }
+
+            async fn prune_counted_records(&self, before: i64) -> Result<u64, ::rebound_store::StoreError> {
+                let done = ::sqlx::query("DELETE FROM counted_records WHERE counted_at < $1")
+                    .bind(before)
+                    .execute(&self.writer)
+                    .await
+                    .map_err(::rebound_store::rows::backend)?;
+                Ok(done.rows_affected())
             }
         }
     };

@@ -152,6 +152,10 @@ pub fn spawn(state: AppState) {
             if let Err(e) = crate::import::interrupt_stale(state.store.as_ref(), now).await {
                 tracing::warn!(error = %e, "looking for stopped imports failed");
             }
+            let before = now - crate::service::sends::RECORD_KEYS_KEPT;
+            if let Err(e) = state.store.prune_counted_records(before).await {
+                tracing::warn!(error = %e, "forgetting old counted records failed");
+            }
         }
     });
 }

@@ -5,8 +5,9 @@
 //! deliveries; `Bounce`, `TransientFailure`, `Expiration` and `OOB` records carry the remote
 //! reply (`response`), classified like any SMTP reply, with the command it answered; `Feedback`
 //! records are complaints (or unsubscribes, for opt-out reports). Other types are ignored. Each
-//! event's idempotency key is built from the spool id, type, attempt and recipient, so a batch the
-//! hook sends again is recorded once.
+//! event's idempotency key is built from the spool id, type, attempt and recipient, and each
+//! Reception's key from the spool id and recipient, so a batch the hook sends again is recorded,
+//! and its attempts counted, once.
 //!
 //! What the records mean, read against KumoMTA's own sources:
 //! - A `Feedback` record's `recipient` is the envelope recipient of the incoming report: the
@@ -39,7 +40,7 @@ use crate::extract::ApiJson;
 use crate::monitor::prometheus::SkippedRecord;
 use crate::service::events::MAX_BATCH;
 use crate::service::log_ingest::{self, Outcome};
-use crate::service::sends::record_sends_checked;
+use crate::service::sends::record_keyed_sends;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/integrations/kumomta", post(ingest).layer(DefaultBodyLimit::max(MAX_EVENTS_BODY)))
@@ -195,7 +196,8 @@ fn reply_text(r: &Response) -> String {
 
 /// What one record means for one recipient.
 enum Use {
-    Send(SendCount),
+    /// An attempt, with its record's key.
+    Send(String, SendCount),
     Event(Box<EventInput>),
     Ignore,
     Skip(SkippedRecord),
@@ -231,7 +233,8 @@ fn use_of(record: &LogRecord, recipient: &str) -> Use {
     match (record.kind.as_str(), &record.response) {
         ("Reception", _) => {
             let domain = recipient.rsplit_once('@').map(|(_, d)| d.to_owned());
-            Use::Send(SendCount { count: 1, at: record.timestamp, domain, isp: None, campaign, stream: None })
+            let key = format!("kumo:{}:Reception:{recipient}", record.id);
+            Use::Send(key, SendCount { count: 1, at: record.timestamp, domain, isp: None, campaign, stream: None })
         }
         ("Delivery", _) => event(None, Some(Kind::Delivered)),
         ("TransientFailure", _) if record.peer_address.as_ref().is_none_or(serde_json::Value::is_null) => {
@@ -291,7 +294,7 @@ async fn ingest(
                 continue;
             }
             match use_of(record, recipient) {
-                Use::Send(send) => sends.push(send),
+                Use::Send(key, send) => sends.push((key, send)),
                 Use::Event(item) => {
                     items.push(*item);
                     record_of.push(i);
@@ -307,7 +310,7 @@ async fn ingest(
     let sent = if sends.is_empty() {
         0
     } else {
-        record_sends_checked(&state, &sends, |i, name| format!("sends[{i}].{name}")).await?
+        record_keyed_sends(&state, &sends, |i, name| format!("sends[{i}].{name}")).await?
     };
     log_ingest::store_events(&state, &principal, &items, |item| format!("record {}", record_of[item]), &mut outcome)
         .await?;

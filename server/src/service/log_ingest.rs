@@ -41,16 +41,17 @@ impl Outcome {
 }
 
 /// Stores `items` as `principal`, leaving out each that fails its checks and naming it in
-/// `outcome` by `place(i)` (`line 7`, `record 3`); answers the indices left out.
+/// `outcome` by `place(i)` (`line 7`, `record 3`); answers the indices of the items left out and
+/// of those whose event was stored before (a record read or sent again).
 pub(crate) async fn store_events(
     state: &AppState,
     principal: &Principal,
     items: &[EventInput],
     place: impl Fn(usize) -> String,
     outcome: &mut Outcome,
-) -> Result<Vec<usize>, ApiError> {
+) -> Result<(Vec<usize>, Vec<usize>), ApiError> {
     if items.is_empty() {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), Vec::new()));
     }
     let (response, skipped) = ingest_checked(
         state,
@@ -70,11 +71,12 @@ pub(crate) async fn store_events(
         left_out.push(item);
     }
     outcome.events += response.results.len() as u64;
-    Ok(left_out)
+    let repeated = response.results.iter().filter(|r| r.duplicate).map(|r| r.item).collect();
+    Ok((left_out, repeated))
 }
 
 /// Stores `items` (each from the record ending on `line_of[i]`) as `principal`, and counts as a
-/// send each whose `attempts[i]` is set and whose event was stored.
+/// send each whose `attempts[i]` is set and whose event was stored now (not before).
 pub(crate) async fn store(
     state: &AppState,
     principal: &Principal,
@@ -83,7 +85,11 @@ pub(crate) async fn store(
     line_of: &[u64],
     outcome: &mut Outcome,
 ) -> Result<(), ApiError> {
-    for item in store_events(state, principal, items, |i| format!("line {}", line_of[i]), outcome).await? {
+    // An attempt is counted with its event: not when the event was left out, nor when it had been
+    // stored before (the same line read again).
+    let (left_out, repeated) =
+        store_events(state, principal, items, |i| format!("line {}", line_of[i]), outcome).await?;
+    for item in left_out.into_iter().chain(repeated) {
         attempts[item] = false;
     }
     let sends: Vec<SendCount> = items

@@ -15,7 +15,7 @@
 //! - `jobId` is the campaign, the VMTA (`vmta`) the stream, `dlvSourceIp` the sending IP,
 //!   `timeLogged` (Unix seconds or `YYYY-MM-DD HH:MM:SS±hhmm`) the time.
 //! - Each record's idempotency key is the SHA-256 of its fields: a file sent again records each
-//!   event once (attempts, like KumoMTA's receptions, carry no key). A record that cannot be read
+//!   event once, and its attempt (counted with its event) once. A record that cannot be read
 //!   or fails a check is left out and named in `problems`; the rest are stored.
 
 use rebound_api::v1::EventInput;
