@@ -95,8 +95,8 @@ fn dsn() -> String {
     .join("\r\n")
 }
 
-/// An abuse report (RFC 5965) from a feedback loop, sent to the plain return path.
-fn arf() -> String {
+/// An abuse report (RFC 5965) from a feedback loop about a message to `complainer`.
+fn arf(complainer: &str) -> String {
     [
         "From: fbl@isp.example",
         "To: bounces@bounce.sender.example",
@@ -117,13 +117,13 @@ fn arf() -> String {
         "User-Agent: ISP-FBL/1.0",
         "Version: 1",
         "Original-Mail-From: <bounces+carol=example.net@bounce.sender.example>",
-        "Original-Rcpt-To: <carol@example.net>",
+        &format!("Original-Rcpt-To: <{complainer}>"),
         "",
         "--b2",
         "Content-Type: message/rfc822",
         "",
         "From: news@sender.example",
-        "To: carol@example.net",
+        &format!("To: {complainer}"),
         "Subject: Our news",
         "",
         "Hello",
@@ -178,7 +178,7 @@ async fn bounces_reports_and_strangers_at_the_smtp_listener(db: &TestDatabase) {
         smtp,
         &serde_json::json!([
             message("", &[verp], dsn()),
-            message("fbl@isp.example", &["bounces@bounce.sender.example"], arf()),
+            message("fbl@isp.example", &["bounces@bounce.sender.example"], arf("carol@example.net")),
             message("", &[verp], dsn()),
             message("", &["random@bounce.sender.example"], dsn()),
             message("", &["bounces@elsewhere.example"], dsn()),
@@ -186,10 +186,14 @@ async fn bounces_reports_and_strangers_at_the_smtp_listener(db: &TestDatabase) {
             serde_json::json!({"from": "", "to": [verp], "data": "y".repeat(70 * 1024), "undeclared": true}),
             serde_json::json!({"from": "", "to": [verp], "data": "Subject: nothing\r\n\r\n.dot first\r\n", "undeclared": true}),
             serde_json::json!({"from": "", "to": ["bounces+dave=example.com@bounce.sender.example"], "data": dsn(), "tls": true}),
+            message("fbl@isp.example", &["bounces+erin=example.org@bounce.sender.example"], arf("erin@example.org")),
         ]),
     );
     // Refused: a stranger's mailbox, another domain, a message declared (SIZE) or found too big.
-    assert_eq!(results, ["sent", "sent", "sent", "rcpt 550", "rcpt 550", "mail 552", "data 552", "sent", "sent"]);
+    assert_eq!(
+        results,
+        ["sent", "sent", "sent", "rcpt 550", "rcpt 550", "mail 552", "data 552", "sent", "sent", "sent"]
+    );
 
     let api = Api::key(&server, server.api_key("checker", &["check", "suppressions:read"]).await);
     assert!(
@@ -199,6 +203,7 @@ async fn bounces_reports_and_strangers_at_the_smtp_listener(db: &TestDatabase) {
     assert!(!api.suppressed("alice.forwarded@mail.example.org", None).await);
     assert!(api.suppressed("carol@example.net", None).await, "the complainer of the report");
     assert!(api.suppressed("dave@example.com", None).await, "a DSN sent under STARTTLS");
+    assert!(api.suppressed("erin@example.org", None).await, "an abuse report sent to a VERP address");
 
     let admin = Api::admin(&server).await;
     let (status, page) = admin.get("/api/v1/suppressions?q=alice%40example.com").await;
