@@ -214,7 +214,7 @@ impl Principal {
             Principal::User(user) => Actor::User(user.username.clone()),
             Principal::Key(key) => Actor::Key { id: key.id, name: key.name.clone() },
             Principal::Cli => Actor::Cli,
-            Principal::Mailbox => Actor::System,
+            Principal::Mailbox => Actor::Mailbox,
         }
     }
 

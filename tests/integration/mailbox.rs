@@ -215,6 +215,7 @@ async fn bounces_reports_and_strangers_at_the_smtp_listener(db: &TestDatabase) {
     assert_eq!(events.len(), 1, "the DSN sent twice is one event: {events:?}");
     assert_eq!((events[0]["source"].as_str(), events[0]["input"].as_str()), (Some("smtp"), Some("message")));
     assert_eq!(events[0]["verdict"]["reason"], "user_unknown");
+    assert_eq!(detail["history"][0]["actor"], "smtp", "the mailbox is named as the actor: {detail}");
     let (_, carol) = admin.get("/api/v1/suppressions?q=carol%40example.net").await;
     assert_eq!(carol["items"][0]["reason"], "complaint");
 }

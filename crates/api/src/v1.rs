@@ -398,7 +398,7 @@ pub struct CheckResponse {
 pub struct AuditEntry {
     pub id: i64,
     pub at: i64,
-    /// `user:NAME`, `key:ID:NAME`, `cli` or `system`.
+    /// `user:NAME`, `key:ID:NAME`, `cli`, `smtp` (the bounce mailbox) or `system`.
     pub actor: String,
     /// For example `suppression.add`, `suppression.lift`, `settings.update`, `key.create`.
     pub action: String,

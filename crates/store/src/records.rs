@@ -57,6 +57,8 @@ pub enum Actor {
     System,
     /// Someone with shell access to the server, through the `rebound` command.
     Cli,
+    /// The bounce mailbox: mail a remote system sent to the return path (`smtp`).
+    Mailbox,
 }
 
 impl std::fmt::Display for Actor {
@@ -66,6 +68,7 @@ impl std::fmt::Display for Actor {
             Actor::Key { id, name } => write!(f, "key:{id}:{name}"),
             Actor::System => f.write_str("system"),
             Actor::Cli => f.write_str("cli"),
+            Actor::Mailbox => f.write_str("smtp"),
         }
     }
 }
