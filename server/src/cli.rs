@@ -274,7 +274,6 @@ impl ServeArgs {
             domains,
             local: local.to_owned(),
             max_message: usize::try_from(self.smtp_max_size).unwrap_or(usize::MAX),
-            tls: tls.is_some(),
         };
         Ok(Some(crate::smtp::SmtpConfig { listen, rules, per_minute: self.smtp_rate, tls }))
     }

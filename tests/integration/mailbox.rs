@@ -164,7 +164,6 @@ async fn bounces_reports_and_strangers_at_the_smtp_listener(db: &TestDatabase) {
                 domains: vec![DOMAIN.to_owned()],
                 local: "bounces".to_owned(),
                 max_message: 64 * 1024,
-                tls: true,
             },
             per_minute: 100,
             tls: Some(tls),

@@ -281,8 +281,9 @@ struct Slot {
     state: Entry,
 }
 
-/// Plans a batch: what each event does, given what the store held before it.
-pub fn plan_batch(policy: &Policy, prior: &Prior, events: &[PlanEvent<'_>]) -> Result<BatchPlan, KeyReused> {
+/// Plans a batch: what each event does, given what the store held before it (taken, so that its
+/// histories are moved into the plan's working state rather than copied).
+pub fn plan_batch(policy: &Policy, mut prior: Prior, events: &[PlanEvent<'_>]) -> Result<BatchPlan, KeyReused> {
     let mut plan = BatchPlan {
         steps: Vec::with_capacity(events.len()),
         episodes: vec![None; events.len()],
@@ -317,9 +318,8 @@ pub fn plan_batch(policy: &Policy, prior: &Prior, events: &[PlanEvent<'_>]) -> R
         let counts_as_soft = facts.counts_as_soft(policy);
         let mut history_now = History::default();
         if tracked(policy, event) {
-            let marks = history
-                .entry(target.key())
-                .or_insert_with(|| prior.history.get(target.key()).cloned().unwrap_or_default());
+            let marks =
+                history.entry(target.key()).or_insert_with(|| prior.history.remove(target.key()).unwrap_or_default());
             let since = window_start(policy, &facts, event.at);
             if counts_as_soft {
                 history_now.soft_in_window =

@@ -178,7 +178,7 @@ pub async fn ingest(
         }
     }
 
-    let plan = plan_batch(policy, &prior, &planned).map_err(|KeyReused { event }| StoreError::KeyReused { event })?;
+    let plan = plan_batch(policy, prior, &planned).map_err(|KeyReused { event }| StoreError::KeyReused { event })?;
 
     // The list: new entries in one insert, then every write in the order the events caused it.
     let new_rows = plan

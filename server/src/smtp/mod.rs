@@ -108,7 +108,7 @@ pub async fn serve(listener: TcpListener, state: AppState, config: SmtpConfig) {
         };
         let connection = Connection {
             state: state.clone(),
-            session: Session::new(rules.clone()),
+            session: Session::new(rules.clone(), config.tls.is_some()),
             limit: limit.clone(),
             per_minute: config.per_minute,
             tls: config.tls.clone(),

@@ -27,8 +27,6 @@ pub struct Rules {
     pub local: String,
     /// Largest message accepted, in bytes.
     pub max_message: usize,
-    /// STARTTLS is offered.
-    pub tls: bool,
 }
 
 /// A recipient accepted at RCPT.
@@ -74,6 +72,8 @@ enum Phase {
 #[derive(Debug, Clone)]
 pub struct Session {
     rules: std::sync::Arc<Rules>,
+    /// STARTTLS is offered (a certificate is configured).
+    offers_tls: bool,
     phase: Phase,
     /// TLS is on (after a successful STARTTLS): it is not offered again.
     secure: bool,
@@ -84,8 +84,8 @@ fn reply(text: &str) -> Next {
 }
 
 impl Session {
-    pub fn new(rules: std::sync::Arc<Rules>) -> Self {
-        Self { rules, phase: Phase::Greeted, secure: false }
+    pub fn new(rules: std::sync::Arc<Rules>, offers_tls: bool) -> Self {
+        Self { rules, offers_tls, phase: Phase::Greeted, secure: false }
     }
 
     /// Largest message accepted, in bytes.
@@ -129,13 +129,13 @@ impl Session {
             }
             "EHLO" => {
                 self.phase = Phase::Ready;
-                let tls = if self.rules.tls && !self.secure { "250-STARTTLS\r\n" } else { "" };
+                let tls = if self.offers_tls && !self.secure { "250-STARTTLS\r\n" } else { "" };
                 Next::Reply(format!(
                     "250-{}\r\n250-SIZE {}\r\n250-8BITMIME\r\n{tls}250 ENHANCEDSTATUSCODES\r\n",
                     self.rules.hostname, self.rules.max_message
                 ))
             }
-            "STARTTLS" if !self.rules.tls || self.secure => reply("454 4.7.0 TLS not available"),
+            "STARTTLS" if !self.offers_tls || self.secure => reply("454 4.7.0 TLS not available"),
             "STARTTLS" if !argument.is_empty() => reply("501 5.5.4 STARTTLS takes no argument"),
             "STARTTLS" => Next::StartTls("220 2.0.0 Ready to start TLS\r\n".to_owned()),
             "MAIL" => self.mail(argument, may_send),
@@ -264,20 +264,28 @@ mod tests {
 
     use super::*;
 
-    fn session() -> Session {
-        Session::new(Arc::new(Rules {
+    fn session_with(offers_tls: bool) -> Session {
+        let rules = Rules {
             hostname: "mx.bounce.test".into(),
             domains: vec!["bounce.sender.example".into()],
             local: "bounces".into(),
             max_message: 1_000,
-            tls: false,
-        }))
+        };
+        Session::new(Arc::new(rules), offers_tls)
+    }
+
+    fn session() -> Session {
+        session_with(false)
+    }
+
+    fn text(next: &Next) -> &str {
+        match next {
+            Next::Reply(text) | Next::Data(text, _) | Next::StartTls(text) | Next::Close(text) => text,
+        }
     }
 
     fn code(next: &Next) -> &str {
-        match next {
-            Next::Reply(text) | Next::Data(text, _) | Next::StartTls(text) | Next::Close(text) => &text[..3],
-        }
+        &text(next)[..3]
     }
 
     fn say(s: &mut Session, line: &str) -> Next {
@@ -332,10 +340,23 @@ mod tests {
     }
 
     #[test]
+    fn starttls_is_offered_once_and_the_client_greets_again_under_it() {
+        let mut s = session_with(true);
+        assert!(text(&say(&mut s, "EHLO a")).contains("250-STARTTLS"));
+        assert_eq!(code(&say(&mut s, "STARTTLS extra")), "501");
+        assert!(matches!(say(&mut s, "STARTTLS"), Next::StartTls(_)));
+        s.tls_started();
+        assert_eq!(code(&say(&mut s, "MAIL FROM:<>")), "503", "a new EHLO comes first under TLS");
+        assert!(!text(&say(&mut s, "EHLO a")).contains("STARTTLS"));
+        assert_eq!(code(&say(&mut s, "STARTTLS")), "454");
+        assert!(!text(&say(&mut session(), "EHLO a")).contains("STARTTLS"), "no certificate, no STARTTLS");
+    }
+
+    #[test]
     fn any_line_gets_a_well_formed_reply() {
         let mut state = 0x2545_f491_4f6c_dd1d_u64;
         let verbs = ["EHLO", "HELO", "MAIL FROM:", "RCPT TO:", "DATA", "RSET", "STARTTLS", "", "QUIT"];
-        let mut s = session();
+        let mut s = session_with(true);
         for _ in 0..20_000 {
             state ^= state << 13;
             state ^= state >> 7;
@@ -345,13 +366,13 @@ mod tests {
             let mut line = verb.as_bytes().to_vec();
             line.extend(tail);
             let next = s.command(&line, || !state.is_multiple_of(3));
-            let text = match &next {
-                Next::Reply(t) | Next::Data(t, _) | Next::StartTls(t) | Next::Close(t) => t,
-            };
-            assert!(text.ends_with("\r\n") && text.len() > 4, "{text:?}");
-            assert!(text.as_bytes()[..3].iter().all(u8::is_ascii_digit), "{text:?}");
-            if matches!(next, Next::Data(..)) {
-                s.message_done();
+            let answer = text(&next);
+            assert!(answer.ends_with("\r\n") && answer.len() > 4, "{answer:?}");
+            assert!(answer.as_bytes()[..3].iter().all(u8::is_ascii_digit), "{answer:?}");
+            match next {
+                Next::Data(..) => s.message_done(),
+                Next::StartTls(_) => s.tls_started(),
+                _ => {}
             }
         }
     }

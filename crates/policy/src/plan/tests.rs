@@ -234,11 +234,11 @@ proptest! {
         let mut at_once = model(&b, &entries);
         let mut one_by_one = at_once.clone();
 
-        let batch = plan_batch(&policy, &at_once.prior, &events);
+        let batch = plan_batch(&policy, at_once.prior.clone(), &events);
         let mut singles = Ok(Vec::new());
         let mut single_writes = Vec::new();
         for (i, event) in events.iter().enumerate() {
-            match plan_batch(&policy, &one_by_one.prior, std::slice::from_ref(event)) {
+            match plan_batch(&policy, one_by_one.prior.clone(), std::slice::from_ref(event)) {
                 Ok(plan) => {
                     let (answers, writes) = one_by_one.apply(&policy, std::slice::from_ref(event), &plan);
                     if let Ok(all) = &mut singles { all.extend(answers) }
@@ -291,7 +291,7 @@ fn soft_bounces_in_one_batch_count_each_other_and_a_delivery_restarts_the_count(
     };
     let delivered = Spec { kind: Kind::Delivered, day: 0, ..soft.clone() };
     let specs = [soft.clone(), soft.clone(), delivered, Spec { day: 0, ..soft.clone() }, soft.clone(), soft];
-    let plan = plan_batch(&policy, &Prior::default(), &events(&b, &specs)).expect("no key reused");
+    let plan = plan_batch(&policy, Prior::default(), &events(&b, &specs)).expect("no key reused");
     let counted: Vec<Option<u32>> = plan
         .steps
         .iter()
@@ -322,7 +322,7 @@ fn a_complaint_after_a_hard_bounce_in_one_batch_escalates_the_entry_it_created()
         day: 0,
     };
     let specs = [hard.clone(), Spec { kind: Kind::Complaint, ..hard.clone() }, hard];
-    let plan = plan_batch(&Policy::default(), &Prior::default(), &events(&b, &specs)).expect("no key reused");
+    let plan = plan_batch(&Policy::default(), Prior::default(), &events(&b, &specs)).expect("no key reused");
     let global = GLOBAL_SCOPE.to_owned();
     assert_eq!(plan.new_entries, [NewEntry { event: 0, scope: global.clone(), reason: SuppressionReason::HardBounce }]);
     assert_eq!(
