@@ -99,7 +99,12 @@ enum IngestCommand {
     Pmta {
         #[command(flatten)]
         store: StoreArgs,
-        /// The accounting files.
+        /// Follow the directory an accounting file is written to: read every `.csv` file in it
+        /// from where it was last read (kept in the database), and on as they grow and rotate,
+        /// until stopped.
+        #[arg(long)]
+        follow: bool,
+        /// The accounting files (with --follow, the one directory).
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
@@ -327,7 +332,11 @@ pub fn run(cli: Cli) -> Result<(), StartError> {
         Command::Key { command: KeyCommand::Add { store, name, scopes } } => {
             runtime()?.block_on(add_key(store, name, scopes))
         }
-        Command::Ingest { command: IngestCommand::Pmta { store, paths } } => {
+        Command::Ingest { command: IngestCommand::Pmta { store, follow: true, paths } } => match &paths[..] {
+            [dir] => runtime()?.block_on(crate::ingest_cmd::follow_pmta(store.database()?, dir)),
+            _ => Err(StartError::Usage("--follow follows one directory: name one".to_owned())),
+        },
+        Command::Ingest { command: IngestCommand::Pmta { store, follow: false, paths } } => {
             runtime()?.block_on(crate::ingest_cmd::run(crate::ingest_cmd::Mta::PowerMta, store.database()?, &paths))
         }
         Command::Ingest { command: IngestCommand::Postfix { store, follow: true, paths } } => match &paths[..] {

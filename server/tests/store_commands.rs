@@ -105,8 +105,9 @@ fn a_bad_option_is_a_usage_error() {
 
 /// `rebound ingest pmta` reads PowerMTA accounting files (the field list of PowerMTA's
 /// documentation) into the database: one JSON line per file; a hard bounce and a complaint
-/// suppress, a block and a deferral do not; a file read again stores nothing twice; a file that
-/// cannot be read, or is no accounting file, is named and makes the exit status non-zero.
+/// suppress, a block and a deferral do not; a file read again is read on from where the last read
+/// stopped (nothing twice, what was added since); a file that cannot be read, or is no accounting
+/// file, is named and makes the exit status non-zero.
 #[test]
 fn ingest_pmta_reads_accounting_files_into_the_list() {
     let dir = temp_dir("pmta");
@@ -121,7 +122,7 @@ dlvType,dlvSourceIp,dlvDestinationIp,dlvEsmtpAvailable,dlvSize,vmta,jobId,envId,
         )
     };
     // More records than one batch holds, so the file is stored in several.
-    for i in 0..6_000 {
+    for i in 0..20_500 {
         csv += &fields("d", &format!("ok{i}@example.com"), "2.0.0 (success)", "smtp;250 ok", "");
     }
     csv += &fields(
@@ -152,7 +153,7 @@ dlvType,dlvSourceIp,dlvDestinationIp,dlvEsmtpAvailable,dlvSize,vmta,jobId,envId,
     assert_eq!(summary["file"], file.to_str().unwrap());
     assert_eq!(
         [&summary["records"], &summary["events"], &summary["skipped"], &summary["errors"]],
-        [6_005, 6_004, 0, 1],
+        [20_505, 20_504, 0, 1],
         "{summary}"
     );
     let listed = || {
@@ -174,10 +175,26 @@ dlvType,dlvSourceIp,dlvDestinationIp,dlvEsmtpAvailable,dlvSize,vmta,jobId,envId,
         .map(|l| serde_json::from_slice(l).unwrap())
         .collect();
     assert_eq!(lines.len(), 3);
-    assert_eq!(lines[0]["events"], 6_004, "the same records again: {}", lines[0]);
+    assert_eq!([&lines[0]["records"], &lines[0]["events"]], [0, 0], "nothing new: {}", lines[0]);
     assert!(lines[1]["error"].as_str().unwrap().contains("cannot open"), "{}", lines[1]);
     assert!(lines[2]["error"].as_str().unwrap().contains("`type`"), "{}", lines[2]);
     assert_eq!(listed(), ["angry@example.com", "gone@example.com"]);
+
+    // A record added to the file since: only it is read.
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&file)
+        .and_then(|mut f| {
+            std::io::Write::write_all(
+                &mut f,
+                fields("b", "added@example.com", "5.1.1", "smtp;550 5.1.1 unknown", "").as_bytes(),
+            )
+        })
+        .unwrap();
+    let out = rebound(&dir, &["ingest", "pmta", file.to_str().unwrap()]);
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!([&summary["records"], &summary["events"]], [1, 1], "{summary}");
+    assert_eq!(listed(), ["added@example.com", "angry@example.com", "gone@example.com"]);
 
     let out = rebound(&dir, &["audit", "verify"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
@@ -291,6 +308,79 @@ user unknown (in reply to RCPT TO command))\n",
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["records"].as_u64().unwrap())
         .sum();
     assert_eq!(read, 1, "the restarted follower reads only the new line: {}", String::from_utf8_lossy(&out.stdout));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `rebound ingest pmta --follow DIR` reads the accounting files of a directory as PowerMTA writes
+/// them: records as they are appended (a record whose line end is not written yet waits for it),
+/// the live file renamed by a rotation (records written to it after the rename included) and the
+/// new live file; a follower killed and started again goes on from where the last one stopped.
+#[test]
+fn ingest_pmta_follows_a_directory_across_rotation_and_restart() {
+    use std::io::Write;
+    let dir = temp_dir("pmta-follow");
+    let logs = dir.join("acct");
+    std::fs::create_dir_all(&logs).unwrap();
+    let live = logs.join("acct.csv");
+    let header = "type,timeLogged,rcpt,dsnStatus,dsnDiag,vmta,jobId\n";
+    let bounce =
+        |who: &str| format!("b,2026-12-07 10:00:00+0000,{who}@example.com,5.1.1,smtp;550 5.1.1 user unknown,v,j\n");
+    let append = |path: &Path, text: &str| {
+        std::fs::OpenOptions::new().create(true).append(true).open(path).unwrap().write_all(text.as_bytes()).unwrap();
+    };
+    let listed = |follower: &mut std::process::Child, address: &str| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let out = rebound(&dir, &["export"]);
+            if String::from_utf8_lossy(&out.stdout).lines().any(|l| l == format!("{address}@example.com")) {
+                return;
+            }
+            if let Some(status) = follower.try_wait().unwrap() {
+                let mut said = String::new();
+                std::io::Read::read_to_string(follower.stderr.as_mut().unwrap(), &mut said).unwrap();
+                panic!("the follower stopped ({status}) before {address} was read: {said}");
+            }
+            assert!(std::time::Instant::now() < deadline, "{address} was never read");
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+    };
+    let follow = || start(&dir, &["ingest", "pmta", "--follow", logs.to_str().unwrap()]);
+
+    assert!(rebound(&dir, &["export"]).status.success());
+    append(&logs.join("acct-old.csv"), &format!("{header}{}", bounce("older")));
+    append(&live, &format!("{header}{}", bounce("first")));
+    let mut follower = follow();
+    listed(&mut follower, "older");
+    listed(&mut follower, "first");
+    let second = bounce("second");
+    let half = bounce("third");
+    let (start_of_third, rest_of_third) = half.split_at(20);
+    append(&live, &format!("{second}{start_of_third}"));
+    listed(&mut follower, "second");
+    append(&live, rest_of_third);
+    std::fs::rename(&live, logs.join("acct-2026-12-07-1000.csv")).unwrap();
+    append(&logs.join("acct-2026-12-07-1000.csv"), &bounce("late"));
+    append(&live, &format!("{header}{}", bounce("fresh")));
+    for who in ["third", "late", "fresh"] {
+        listed(&mut follower, who);
+    }
+    follower.kill().unwrap();
+    let _ = follower.wait();
+
+    append(&live, &bounce("after"));
+    let mut again = follow();
+    listed(&mut again, "after");
+    again.kill().unwrap();
+    let out = again.wait_with_output().unwrap();
+    let read: u64 = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["records"].as_u64().unwrap())
+        .sum();
+    assert_eq!(read, 1, "the restarted follower reads only the new record: {}", String::from_utf8_lossy(&out.stdout));
+    let out = rebound(&dir, &["export"]);
+    let listed: Vec<String> =
+        String::from_utf8_lossy(&out.stdout).lines().filter(|l| !l.starts_with('#')).map(str::to_owned).collect();
+    assert_eq!(listed.len(), 7, "{listed:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -692,6 +692,34 @@ b,yesterday-ish,,news@sender.example,not an address,,failed,5.1.1,smtp;550 5.1.1
     let seen = ["sent", "delivered", "hard", "soft", "block", "complaint"].map(|k| counts[k].as_u64().unwrap());
     assert_eq!(seen, [4, 1, 2, 1, 1, 1], "the same after the file came again: {counts}");
 
+    // A delivery read from the log (marked, not stored as an event) starts the address's
+    // soft-bounce count again in the files that follow: four mailbox-full deferrals around one
+    // delivery stay under the policy's three.
+    let header = template.lines().next().unwrap();
+    let record = |kind: &str, ago: u64| {
+        let (status, diag) = if kind == "d" {
+            ("2.0.0 (success)", "smtp;250 ok")
+        } else {
+            ("4.2.2 (mailbox full)", "smtp;452 4.2.2 Mailbox full")
+        };
+        format!(
+            "{kind},{},,news@sender.example,full@gmail.com,,,{status},{diag},,,smtp,,smtp,,,,,vmta-a,spring,,,,\r\n",
+            now - ago
+        )
+    };
+    let first = format!("{header}\r\n{}{}{}", record("t", 50), record("t", 40), record("d", 30));
+    let (status, body) = post(first).await;
+    assert_eq!((status, body["events"].as_u64(), body["sends"].as_u64()), (StatusCode::OK, Some(3), Some(1)), "{body}");
+    let second = format!("{header}\r\n{}{}", record("t", 20), record("t", 10));
+    let (status, body) = post(second).await;
+    assert_eq!((status, body["events"].as_u64()), (StatusCode::OK, Some(2)), "{body}");
+    assert!(!pmta.suppressed("full@gmail.com", None).await, "the delivery restarted the count");
+    let (_, campaigns) = admin.get("/api/v1/metrics/breakdown?by=campaign").await;
+    assert_eq!(campaigns["rows"][0]["counts"]["delivered"], 2, "{campaigns}");
+    let third = format!("{header}\r\n{}", record("t", 5));
+    post(third).await;
+    assert!(pmta.suppressed("full@gmail.com", None).await, "three deferrals after the delivery");
+
     for (bad, why) in [("", "empty"), ("a,b,c\r\nd,e,f\r\n", "type")] {
         let (status, error) = Api::send(
             pmta.request(reqwest::Method::POST, "/api/v1/integrations/powermta")

@@ -20,7 +20,7 @@ use rebound_policy::plan::{
 use serde_json::Value;
 
 use crate::audit::{self, AuditAction, Change};
-use crate::monitor::{CountedAt, DailyDelta, count_event};
+use crate::monitor::{CountedAt, DailyDelta, MetricDeltas};
 use crate::ops::{audit_target, snapshot};
 use crate::{Actor, EventRow, FeedSpan, HistoryMark, KeyedEvent, NewEvent, NewSuppression, Store, StoreError};
 
@@ -161,6 +161,34 @@ pub async fn ingest(
             stored_repeats.insert(key, ingested);
         }
     }
+    // A delivery only marked (an MTA log's) keeps its key among the counted records: one claimed
+    // before is a repeat, answered as a delivery that changed nothing.
+    let marked_keys: Vec<(usize, &str)> = events
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.mark_only)
+        .filter_map(|(i, e)| Some((i, e.idempotency_key.as_deref()?)))
+        .filter(|(_, key)| !prior.seen_keys.contains_key(*key))
+        .collect();
+    if !marked_keys.is_empty() {
+        let keys: Vec<&str> = marked_keys.iter().map(|(_, key)| *key).collect();
+        let new = tx.claim_records(&keys, events[0].received_at).await?;
+        let mut batch_first: HashMap<&str, usize> = HashMap::new();
+        for ((i, key), new) in marked_keys.iter().zip(new) {
+            let first = *batch_first.entry(key).or_insert(*i);
+            if !new && first == *i {
+                prior.seen_keys.insert((*key).to_owned(), None);
+                let repeat = Ingested {
+                    event_id: 0,
+                    duplicate: true,
+                    recipient: events[*i].recipient.as_ref().map(|t| t.display().to_owned()),
+                    verdict: events[*i].verdict.clone(),
+                    outcome: Outcome::Nothing { why: "a delivery read before: counted once".to_owned() },
+                };
+                stored_repeats.insert((*key).to_owned(), repeat);
+            }
+        }
+    }
     if let Some((keys, since)) = history_needed(policy, &planned) {
         for HistoryMark { recipient_key, at, id, delivered, unexplained } in tx.soft_history(&keys, since).await? {
             prior.history.entry(recipient_key).or_default().push(Mark { at, seq: id, delivered, unexplained });
@@ -239,7 +267,7 @@ pub async fn ingest(
 
     // The counters: a repeat counts nothing; a spam-trap report is the sender's own knowledge of an
     // address, not a delivery's outcome (as a hard bounce it would inflate the hard-bounce rate).
-    let mut deltas = Vec::new();
+    let mut deltas = MetricDeltas::default();
     for ((event, step), episode) in events.iter().zip(&plan.steps).zip(&plan.episodes) {
         if event.spam_trap || matches!(step, Step::Stored | Step::RepeatOf(_)) {
             continue;
@@ -252,11 +280,11 @@ pub async fn ingest(
                 campaign: event.campaign.as_deref(),
                 stream: event.stream.as_deref(),
             };
-            count_event(&mut deltas, place, counts);
+            deltas.count(place, counts);
         }
     }
     if !deltas.is_empty() {
-        tx.add_metric_counts(&deltas).await?;
+        tx.add_metric_counts(deltas.as_slice()).await?;
     }
 
     // The events: each new one with its outcome, then the audit rows that name them.
@@ -290,10 +318,21 @@ pub async fn ingest(
         })
         .collect();
     let mut texts: Vec<(usize, String, String)> = Vec::with_capacity(resolved.len());
+    let mut marks: HashMap<&str, i64> = HashMap::new();
     for (i, r) in resolved.iter().enumerate() {
-        if let Some((outcome, _)) = r {
-            texts.push((i, to_json(&events[i].verdict)?, to_json(outcome)?));
+        match (r, &events[i].recipient) {
+            (Some(_), Some(target)) if events[i].mark_only => {
+                let at = marks.entry(target.key()).or_insert(events[i].at);
+                *at = (*at).max(events[i].at);
+            }
+            (Some((outcome, _)), _) => texts.push((i, to_json(&events[i].verdict)?, to_json(outcome)?)),
+            (None, _) => {}
         }
+    }
+    if !marks.is_empty() {
+        let mut marks: Vec<(&str, i64)> = marks.into_iter().collect();
+        marks.sort_unstable();
+        tx.mark_deliveries(&marks).await?;
     }
     let rows: Vec<EventRow<'_>> = texts
         .iter()

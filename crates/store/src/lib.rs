@@ -55,8 +55,12 @@ pub trait Tx: monitor::MonitorTx + Send {
     /// Stored events carrying any of these idempotency keys, with their key and payload digest.
     async fn events_by_idempotency_keys(&mut self, keys: &[&str]) -> Result<Vec<KeyedEvent>, StoreError>;
     /// Soft bounces, deliveries and unexplained permanent failures of these recipients at or after
-    /// `since`, for soft-bounce counts.
+    /// `since`, for soft-bounce counts; a last delivery marked by an MTA's log comes with the id
+    /// `i64::MAX` (it has no event: at the same second, it is taken as the later).
     async fn soft_history(&mut self, recipient_keys: &[&str], since: i64) -> Result<Vec<HistoryMark>, StoreError>;
+    /// Marks each recipient key's last delivery at the given time, unless a later one is marked.
+    /// A key comes at most once.
+    async fn mark_deliveries(&mut self, marks: &[(&str, i64)]) -> Result<(), StoreError>;
     /// Inserts events in one statement per few thousand; returns their ids in the given order.
     async fn insert_events(&mut self, events: &[EventRow<'_>]) -> Result<Vec<i64>, StoreError>;
     /// Replaces a stored event's verdict (re-evaluation), linking it to `suppression_id` when given.

@@ -4,6 +4,8 @@
 //! pause in one transaction), webhooks, pauses, and the claim-and-finish cycle of the outbox the
 //! delivery worker drains.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use rebound_api::v1::{
     AlertAction, AlertLevel, AlertState, AlertTransition, Counts, MtaState, Pause, Webhook, WebhookDelivery,
@@ -217,14 +219,14 @@ pub async fn record_sends_once(
     let mut tx = store.begin().await?;
     let keys: Vec<&str> = sends.iter().map(|(key, _, _)| *key).collect();
     let new = tx.claim_records(&keys, now).await?;
-    let mut deltas = Vec::new();
+    let mut deltas = MetricDeltas::default();
     let mut counted = 0;
     for ((_, place, count), _) in sends.iter().zip(&new).filter(|(_, new)| **new) {
-        count_event(&mut deltas, *place, Counts { sent: *count, ..Counts::default() });
+        deltas.count(*place, Counts { sent: *count, ..Counts::default() });
         counted += count;
     }
     if !deltas.is_empty() {
-        tx.add_metric_counts(&deltas).await?;
+        tx.add_metric_counts(deltas.as_slice()).await?;
     }
     tx.commit().await.map(crate::Committed::unlisted)?;
     Ok(counted)
@@ -239,23 +241,46 @@ pub struct CountedAt<'a> {
     pub stream: Option<&'a str>,
 }
 
-/// Adds counts to the overall, per-provider, per-campaign and per-stream buckets.
-pub fn count_event(deltas: &mut Vec<MetricDelta>, place: CountedAt<'_>, counts: Counts) {
-    let bucket = bucket_of(place.at);
-    let mut add = |dimension: &'static str, name: &str| match deltas
-        .iter_mut()
-        .find(|d| d.dimension == dimension && d.bucket == bucket && d.name == name)
-    {
-        Some(d) => d.counts.add(&counts),
-        None => deltas.push(MetricDelta { dimension, bucket, name: name.to_owned(), counts }),
-    };
-    add("all", "");
-    add("isp", place.isp);
-    if let Some(campaign) = place.campaign {
-        add("campaign", campaign);
+/// Counters to add, one delta per (dimension, bucket, name), gathered event by event: a batch of
+/// a log's records adds to a few hundred buckets, found by key rather than by a scan.
+#[derive(Debug, Default)]
+pub struct MetricDeltas {
+    deltas: Vec<MetricDelta>,
+    /// Where each delta is, by (dimension, bucket), then by name.
+    index: HashMap<(&'static str, i64), HashMap<String, usize>>,
+}
+
+impl MetricDeltas {
+    /// Adds counts to the overall, per-provider, per-campaign and per-stream buckets.
+    pub fn count(&mut self, place: CountedAt<'_>, counts: Counts) {
+        let bucket = bucket_of(place.at);
+        self.add("all", bucket, "", counts);
+        self.add("isp", bucket, place.isp, counts);
+        if let Some(campaign) = place.campaign {
+            self.add("campaign", bucket, campaign, counts);
+        }
+        if let Some(stream) = place.stream {
+            self.add("stream", bucket, stream, counts);
+        }
     }
-    if let Some(stream) = place.stream {
-        add("stream", stream);
+
+    fn add(&mut self, dimension: &'static str, bucket: i64, name: &str, counts: Counts) {
+        let names = self.index.entry((dimension, bucket)).or_default();
+        match names.get(name) {
+            Some(&i) => self.deltas[i].counts.add(&counts),
+            None => {
+                names.insert(name.to_owned(), self.deltas.len());
+                self.deltas.push(MetricDelta { dimension, bucket, name: name.to_owned(), counts });
+            }
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.deltas.is_empty()
+    }
+
+    pub fn as_slice(&self) -> &[MetricDelta] {
+        &self.deltas
     }
 }
 

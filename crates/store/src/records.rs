@@ -121,6 +121,11 @@ pub struct NewEvent {
     /// The SHA-256 of the request item it came from, stored with the idempotency key so that the
     /// same key with another payload is told apart from a repeat.
     pub payload_digest: Option<[u8; 32]>,
+    /// A delivery read from an MTA's log: counted, and marked as its recipient's last delivery,
+    /// but not stored as an event of its own (most of a log's records are deliveries, and an
+    /// event row each would make the log's volume the database's). Its idempotency key is kept
+    /// among the counted records, so the same record read again counts nothing twice.
+    pub mark_only: bool,
 }
 
 /// An event whose verdict is `unknown`, as the unclassified view reads it.

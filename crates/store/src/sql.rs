@@ -121,11 +121,32 @@ macro_rules! sql_store {
                     );
                     b.push_bind(since).push(" AND recipient_key IN (");
                     $crate::rows::push_list(&mut b, chunk);
+                    b.push(
+                        " UNION ALL SELECT recipient_key, at, 9223372036854775807 AS id, TRUE AS delivered, \
+                         FALSE AS unexplained FROM last_deliveries WHERE at >= ",
+                    );
+                    b.push_bind(since).push(" AND recipient_key IN (");
+                    $crate::rows::push_list(&mut b, chunk);
                     for row in &b.build().fetch_all(&mut *self.tx).await.map_err($crate::rows::backend)? {
                         out.push($crate::rows::history_mark(row)?);
                     }
                 }
                 Ok(out)
+            }
+
+            async fn mark_deliveries(&mut self, marks: &[(&str, i64)]) -> Result<(), $crate::StoreError> {
+                for chunk in marks.chunks(5_000) {
+                    let mut b = ::sqlx::QueryBuilder::<$db>::new("INSERT INTO last_deliveries (recipient_key, at) ");
+                    b.push_values(chunk, |mut v, (key, at)| {
+                        v.push_bind(*key).push_bind(*at);
+                    });
+                    b.push(
+                        " ON CONFLICT (recipient_key) DO UPDATE SET at = excluded.at \
+                         WHERE last_deliveries.at < excluded.at",
+                    );
+                    b.build().execute(&mut *self.tx).await.map_err($crate::rows::backend)?;
+                }
+                Ok(())
             }
 
             async fn set_event_verdict(

@@ -39,7 +39,7 @@ use crate::error::ApiError;
 use crate::extract::ApiJson;
 use crate::monitor::prometheus::SkippedRecord;
 use crate::service::events::MAX_BATCH;
-use crate::service::log_ingest::{self, Outcome};
+use crate::service::log_ingest::{self, Outcome, Stretch};
 use crate::service::sends::record_keyed_sends;
 
 pub fn router() -> Router<AppState> {
@@ -297,7 +297,7 @@ async fn ingest(
                 Use::Send(key, send) => sends.push((key, send)),
                 Use::Event(item) => {
                     items.push(*item);
-                    record_of.push(i);
+                    record_of.push(i as u64);
                 }
                 Use::Ignore => outcome.ignored += 1,
                 Use::Skip(why) => {
@@ -312,8 +312,11 @@ async fn ingest(
     } else {
         record_keyed_sends(&state, &sends, |i, name| format!("sends[{i}].{name}")).await?
     };
-    log_ingest::store_events(&state, &principal, &items, |item| format!("record {}", record_of[item]), &mut outcome)
-        .await?;
+    let attempts = vec![false; items.len()];
+    let now = state.clock.now();
+    let stretch =
+        Stretch::new(state.engine().await?, &principal, now, items, attempts, ("record", record_of), outcome)?;
+    let outcome = log_ingest::store(&state, &principal, stretch).await?;
     Ok(Json(LogRecordsIngested {
         events: outcome.events,
         sends: sent,

@@ -4,6 +4,8 @@
 //! come through here; one bad item refuses the batch, or (`BadItems::Skip`, for MTA logs) is left
 //! out and named.
 
+use std::sync::Arc;
+
 use base64::Engine as _;
 use rebound_api::v1::{EventInput, EventResult, EventsResponse, Verdict};
 use rebound_core::{Confidence, Kind, Reason};
@@ -18,8 +20,12 @@ use crate::error::ApiError;
 use crate::service::names;
 use crate::state::Engine;
 
-/// Most items in one batch.
+/// Most items in one request.
 pub const MAX_BATCH: usize = 5_000;
+/// Most records of an MTA's log stored in one transaction by `rebound ingest`: larger than a
+/// request's batch, as a file read on the server's machine has no client waiting on each
+/// answer, and every transaction costs a commit.
+pub const LOG_BATCH: usize = 20_000;
 /// Most of an event's raw input kept with it.
 pub const MAX_RAW_STORED: usize = 64 * 1024;
 /// Longest SMTP reply accepted.
@@ -36,7 +42,8 @@ pub async fn ingest_items(
     items: &[EventInput],
     single: bool,
 ) -> Result<EventsResponse, ApiError> {
-    let mode = Mode { single, bad: BadItems::Refuse, given_recipient_first: false };
+    let mode =
+        Mode { single, bad: BadItems::Refuse, given_recipient_first: false, mark_deliveries: false, limit: MAX_BATCH };
     ingest_checked(state, principal, items, mode).await.map(|(response, _)| response)
 }
 
@@ -60,6 +67,11 @@ pub struct Mode {
     /// is about one recipient: the bounce mailbox's VERP address names the recipient the bounced copy
     /// was sent to, whatever the report says (an alias expanded further on, a report without one).
     pub given_recipient_first: bool,
+    /// A delivery is marked and counted, not stored as an event (an MTA's log: see
+    /// `NewEvent::mark_only`).
+    pub mark_deliveries: bool,
+    /// Most items taken at once.
+    pub limit: usize,
 }
 
 /// An item left out of a batch, by its index and the error that refused it.
@@ -70,32 +82,64 @@ pub async fn ingest_checked(
     state: &AppState,
     principal: &Principal,
     items: &[EventInput],
-    Mode { single, bad, given_recipient_first }: Mode,
+    mode: Mode,
 ) -> Result<(EventsResponse, Vec<SkippedItem>), ApiError> {
+    let prepared = prepare_batch(state.engine().await?, principal, state.clock.now(), items, mode)?;
+    store_prepared(state, principal, items, prepared).await
+}
+
+/// A batch checked and classified, waiting to be stored.
+pub struct Prepared {
+    engine: Arc<Engine>,
+    mode: Mode,
+    events: Vec<NewEvent>,
+    /// The item each event came from.
+    item_of: Vec<usize>,
+    skipped: Vec<SkippedItem>,
+}
+
+/// Checks and classifies a batch with `engine` (the policy in force), received at `now`: the
+/// part of an ingest that needs no database, so a log reader can do it for one batch while the
+/// one before is being stored.
+pub fn prepare_batch(
+    engine: Arc<Engine>,
+    principal: &Principal,
+    now: i64,
+    items: &[EventInput],
+    mode: Mode,
+) -> Result<Prepared, ApiError> {
     if items.is_empty() {
         return Err(ApiError::invalid_field("events", "the batch is empty"));
     }
-    if items.len() > MAX_BATCH {
-        return Err(ApiError::invalid_field("events", format!("at most {MAX_BATCH} events per request")));
+    if items.len() > mode.limit {
+        return Err(ApiError::invalid_field("events", format!("at most {} events per request", mode.limit)));
     }
-    let engine = state.engine().await?;
-    let now = state.clock.now();
     let mut events = Vec::with_capacity(items.len());
     let mut item_of = Vec::with_capacity(items.len());
     let mut skipped = Vec::new();
     for (i, item) in items.iter().enumerate() {
-        let path = |field: &str| if single { field.to_owned() } else { format!("events[{i}].{field}") };
-        match prepare(item, &engine, principal, now, &path, given_recipient_first) {
+        let path = |field: &str| if mode.single { field.to_owned() } else { format!("events[{i}].{field}") };
+        match prepare(item, &engine, principal, now, &path, mode) {
             Ok(prepared) => {
                 for event in prepared {
                     events.push(event);
                     item_of.push(i);
                 }
             }
-            Err(e) if bad == BadItems::Skip => skipped.push((i, e)),
+            Err(e) if mode.bad == BadItems::Skip => skipped.push((i, e)),
             Err(e) => return Err(e),
         }
     }
+    Ok(Prepared { engine, mode, events, item_of, skipped })
+}
+
+/// Stores a prepared batch of `items` under its policy, and publishes what changed.
+pub async fn store_prepared(
+    state: &AppState,
+    principal: &Principal,
+    items: &[EventInput],
+    Prepared { engine, mode, mut events, item_of, skipped }: Prepared,
+) -> Result<(EventsResponse, Vec<SkippedItem>), ApiError> {
     if events.is_empty() {
         return Ok((EventsResponse { results: Vec::new() }, skipped));
     }
@@ -109,7 +153,7 @@ pub async fn ingest_checked(
     let report = match ops::ingest(state.store.as_ref(), &events, &engine.policy, &principal.actor()).await {
         Err(StoreError::KeyReused { event }) => {
             let i = item_of.get(event).copied().unwrap_or_default();
-            let field = if single { "idempotency_key".to_owned() } else { format!("events[{i}].idempotency_key") };
+            let field = if mode.single { "idempotency_key".to_owned() } else { format!("events[{i}].idempotency_key") };
             let key = items.get(i).and_then(|item| item.idempotency_key.clone()).unwrap_or_default();
             return Err(ApiError::KeyReused { field, key });
         }
@@ -148,7 +192,7 @@ fn prepare(
     principal: &Principal,
     now: i64,
     path: &dyn Fn(&str) -> String,
-    given_recipient_first: bool,
+    mode: Mode,
 ) -> Result<Vec<NewEvent>, ApiError> {
     let given = [item.reply.is_some(), item.message.is_some(), item.message_base64.is_some(), item.kind.is_some()]
         .into_iter()
@@ -204,6 +248,7 @@ fn prepare(
         isp: names::optional_label(&path("isp"), item.isp.as_deref())?,
         raw: None,
         payload_digest,
+        mark_only: false,
     };
 
     let needs_recipient = || ApiError::invalid_field(path("recipient"), "required with `reply` and `kind`");
@@ -241,7 +286,7 @@ fn prepare(
                 let named = |r: &Option<String>| r.as_deref().and_then(|r| rebound_policy::normalize(r).ok());
                 let original = named(&verdict.original_recipient).filter(|t| !t.is_domain());
                 let found = original.clone().or_else(|| named(&verdict.recipient)).filter(|t| !t.is_domain());
-                let given_decides = given_recipient_first && count == 1 && recipient.is_some();
+                let given_decides = mode.given_recipient_first && count == 1 && recipient.is_some();
                 let target = if given_decides { recipient.clone() } else { found.or_else(|| recipient.clone()) };
                 if original.is_none() || given_decides {
                     verdict.recipient = target.as_ref().map(|t| t.display().to_owned());
@@ -264,7 +309,8 @@ fn prepare(
     if item.spam_trap {
         verdict.rule = "event:spam_trap".into();
     }
-    Ok(vec![NewEvent { verdict, ..base }])
+    let mark_only = mode.mark_deliveries && kind == Kind::Delivered && !item.spam_trap;
+    Ok(vec![NewEvent { verdict, mark_only, ..base }])
 }
 
 /// The verdict of an event the sender classified itself.

@@ -2,14 +2,17 @@
 //! named, the rest stored) and the attempts among them counted as sends. The KumoMTA and PowerMTA
 //! endpoints and `rebound ingest` write through here.
 
+use std::sync::Arc;
+
 use rebound_api::v1::{EventInput, SendCount};
 
 use crate::AppState;
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::monitor::prometheus::SkippedRecord;
-use crate::service::events::{BadItems, Mode, ingest_checked};
+use crate::service::events::{BadItems, LOG_BATCH, MAX_BATCH, Mode, Prepared, prepare_batch, store_prepared};
 use crate::service::sends::record_sends_checked;
+use crate::state::Engine;
 
 /// How many problems an outcome lists.
 const MAX_PROBLEMS: usize = 10;
@@ -40,61 +43,72 @@ impl Outcome {
     }
 }
 
-/// Stores `items` as `principal`, leaving out each that fails its checks and naming it in
-/// `outcome` by `place(i)` (`line 7`, `record 3`); answers the indices of the items left out and
-/// of those whose event was stored before (a record read or sent again).
-pub(crate) async fn store_events(
-    state: &AppState,
-    principal: &Principal,
-    items: &[EventInput],
-    place: impl Fn(usize) -> String,
-    outcome: &mut Outcome,
-) -> Result<(Vec<usize>, Vec<usize>), ApiError> {
-    if items.is_empty() {
-        return Ok((Vec::new(), Vec::new()));
+/// How a log's records are taken: a bad record is left out (a batch refused for one record would
+/// be sent again and again), a delivery is marked rather than stored as an event.
+const LOG_MODE: Mode = Mode {
+    single: false,
+    bad: BadItems::Skip,
+    given_recipient_first: false,
+    mark_deliveries: true,
+    limit: LOG_BATCH + MAX_BATCH,
+};
+
+/// A stretch of a log's records, read, checked and classified, waiting to be stored.
+pub(crate) struct Stretch {
+    items: Vec<EventInput>,
+    /// Whether each item's record is an attempt (counted as a send once its event is stored).
+    attempts: Vec<bool>,
+    /// None when the stretch has no item.
+    prepared: Option<Prepared>,
+    /// Where each item is, for the problems named (`line 7`, `record 3`): the unit, and the number
+    /// of each item's record.
+    unit: &'static str,
+    place: Vec<u64>,
+    /// What reading the records found (records ignored or unreadable).
+    pub outcome: Outcome,
+}
+
+impl Stretch {
+    /// Checks and classifies `items` (each with its place in the log and whether it is an
+    /// attempt) with the policy in force: no database is involved.
+    pub fn new(
+        engine: Arc<Engine>,
+        principal: &Principal,
+        now: i64,
+        items: Vec<EventInput>,
+        attempts: Vec<bool>,
+        (unit, place): (&'static str, Vec<u64>),
+        outcome: Outcome,
+    ) -> Result<Self, ApiError> {
+        let prepared =
+            if items.is_empty() { None } else { Some(prepare_batch(engine, principal, now, &items, LOG_MODE)?) };
+        Ok(Self { items, attempts, prepared, unit, place, outcome })
     }
-    let (response, skipped) = ingest_checked(
-        state,
-        principal,
-        items,
-        Mode { single: false, bad: BadItems::Skip, given_recipient_first: false },
-    )
-    .await?;
-    let mut left_out = Vec::with_capacity(skipped.len());
+}
+
+/// Stores a stretch as `principal`, leaving out each item that failed its checks (named in the
+/// outcome by its place), and counts as a send each attempt whose event was stored now (not
+/// before: the same record read again counts nothing).
+pub(crate) async fn store(state: &AppState, principal: &Principal, stretch: Stretch) -> Result<Outcome, ApiError> {
+    let Stretch { items, mut attempts, prepared, unit, place, mut outcome } = stretch;
+    let Some(prepared) = prepared else { return Ok(outcome) };
+    let (response, skipped) = store_prepared(state, principal, &items, prepared).await?;
     for (item, error) in skipped {
         state.monitor.metrics.skipped_record(SkippedRecord::Unreadable);
         let field = match &error {
             ApiError::Invalid { field: Some(field), .. } => field.rsplit('.').next().unwrap_or(field).to_owned(),
             _ => String::new(),
         };
-        outcome.problem(format!("{}: {field} {error}", place(item)));
-        left_out.push(item);
+        outcome.problem(format!("{unit} {}: {field} {error}", place[item]));
+        attempts[item] = false;
     }
     outcome.events += response.results.len() as u64;
-    let repeated = response.results.iter().filter(|r| r.duplicate).map(|r| r.item).collect();
-    Ok((left_out, repeated))
-}
-
-/// Stores `items` (each from the record ending on `line_of[i]`) as `principal`, and counts as a
-/// send each whose `attempts[i]` is set and whose event was stored now (not before).
-pub(crate) async fn store(
-    state: &AppState,
-    principal: &Principal,
-    items: &[EventInput],
-    attempts: &mut [bool],
-    line_of: &[u64],
-    outcome: &mut Outcome,
-) -> Result<(), ApiError> {
-    // An attempt is counted with its event: not when the event was left out, nor when it had been
-    // stored before (the same line read again).
-    let (left_out, repeated) =
-        store_events(state, principal, items, |i| format!("line {}", line_of[i]), outcome).await?;
-    for item in left_out.into_iter().chain(repeated) {
-        attempts[item] = false;
+    for result in response.results.iter().filter(|r| r.duplicate) {
+        attempts[result.item] = false;
     }
     let sends: Vec<SendCount> = items
         .iter()
-        .zip(attempts.iter())
+        .zip(&attempts)
         .filter(|(_, attempt)| **attempt)
         .map(|(item, _)| SendCount {
             count: 1,
@@ -108,5 +122,5 @@ pub(crate) async fn store(
     if !sends.is_empty() {
         outcome.sends += record_sends_checked(state, &sends, |i, name| format!("sends[{i}].{name}")).await?;
     }
-    Ok(())
+    Ok(outcome)
 }

@@ -18,6 +18,8 @@
 //!   event once, and its attempt (counted with its event) once. A record that cannot be read
 //!   or fails a check is left out and named in `problems`; the rest are stored.
 
+use std::sync::Arc;
+
 use rebound_api::v1::EventInput;
 use rebound_core::{Kind, Reason};
 use sha2::{Digest, Sha256};
@@ -26,7 +28,8 @@ use crate::AppState;
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::monitor::prometheus::SkippedRecord;
-use crate::service::log_ingest::Outcome;
+use crate::service::log_ingest::{self, Outcome, Stretch};
+use crate::state::Engine;
 
 /// Longest accounting record read.
 pub const MAX_RECORD: usize = 65_536;
@@ -135,15 +138,18 @@ enum Use {
     Ignore,
 }
 
-fn use_of(record: &Record<'_>, engine: &crate::state::Engine, raw: &[String]) -> Use {
+fn use_of(record: &Record<'_>, engine: &Engine, raw: &[String]) -> Use {
     let Some(recipient) = record.get(record.columns.rcpt) else { return Use::Ignore };
+    let at = record.get(record.columns.time_logged).and_then(time_of);
+    // The record's time leads its key, so that the keys of a file (written in time order) are
+    // stored in order rather than scattered through the index; the digest of its fields follows.
     let key = {
         let mut hash = Sha256::new();
         for field in raw {
             hash.update(field.as_bytes());
             hash.update([0]);
         }
-        format!("pmta:{}", hex::encode(hash.finalize()))
+        format!("pmta:{:010x}:{}", at.unwrap_or_default().max(0), hex::encode(&hash.finalize()[..16]))
     };
     let event = |reply: Option<String>, kind: Option<Kind>, reason: Option<Reason>| EventInput {
         recipient: Some(recipient.to_owned()),
@@ -152,7 +158,7 @@ fn use_of(record: &Record<'_>, engine: &crate::state::Engine, raw: &[String]) ->
         reason,
         source: Some("powermta".to_owned()),
         idempotency_key: Some(key.clone()),
-        occurred_at: record.get(record.columns.time_logged).and_then(time_of),
+        occurred_at: at,
         campaign: record.get(record.columns.job_id).map(str::to_owned),
         stream: record.get(record.columns.vmta).map(str::to_owned),
         sending_ip: record.get(record.columns.source_ip).map(str::to_owned),
@@ -182,15 +188,28 @@ fn use_of(record: &Record<'_>, engine: &crate::state::Engine, raw: &[String]) ->
 }
 
 /// Stores what `records` (at most `MAX_BATCH`, each with the line it ends on) of a file whose
-/// header line gave `columns` stand for, as `principal`: the upload endpoint and `rebound ingest
-/// pmta` both write through here.
+/// header line gave `columns` stand for, as `principal` (the upload endpoint).
 pub async fn ingest_records(
     state: &AppState,
     principal: &Principal,
     columns: &Columns,
     records: &[(Result<Vec<String>, String>, u64)],
 ) -> Result<Outcome, ApiError> {
-    let engine = state.engine().await?;
+    let stretch = read_records(state, state.engine().await?, principal, state.clock.now(), columns, records)?;
+    log_ingest::store(state, principal, stretch).await
+}
+
+/// What `records` of a file whose header line gave `columns` stand for, checked and classified
+/// with `engine`, as `principal`, received at `now`: `rebound ingest pmta` reads a batch this way
+/// while the one before is being stored.
+pub fn read_records(
+    state: &AppState,
+    engine: Arc<Engine>,
+    principal: &Principal,
+    now: i64,
+    columns: &Columns,
+    records: &[(Result<Vec<String>, String>, u64)],
+) -> Result<Stretch, ApiError> {
     let metrics = &state.monitor.metrics;
     let mut outcome = Outcome::default();
     let (mut items, mut line_of, mut attempts) = (Vec::new(), Vec::new(), Vec::new());
@@ -213,8 +232,7 @@ pub async fn ingest_records(
             Use::Ignore => outcome.ignored += 1,
         }
     }
-    crate::service::log_ingest::store(state, principal, &items, &mut attempts, &line_of, &mut outcome).await?;
-    Ok(outcome)
+    Stretch::new(engine, principal, now, items, attempts, ("line", line_of), outcome)
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 
 use rebound_api::v1::{Counts, SendCount};
 use rebound_monitor::OTHER_ISP;
-use rebound_store::monitor::{CountedAt, MetricDelta, count_event, record_sends, record_sends_once};
+use rebound_store::monitor::{CountedAt, MetricDeltas, record_sends, record_sends_once};
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -69,12 +69,12 @@ pub async fn record_sends_checked(
     field: impl Fn(usize, &str) -> String,
 ) -> Result<u64, ApiError> {
     let checked = check(state, sends.iter(), field).await?;
-    let mut deltas: Vec<MetricDelta> = Vec::new();
+    let mut deltas = MetricDeltas::default();
     for send in &checked {
-        count_event(&mut deltas, send.place(), Counts { sent: send.count, ..Counts::default() });
+        deltas.count(send.place(), Counts { sent: send.count, ..Counts::default() });
     }
     if !deltas.is_empty() {
-        record_sends(state.store.as_ref(), &deltas).await?;
+        record_sends(state.store.as_ref(), deltas.as_slice()).await?;
     }
     let recorded = checked.iter().map(|s| s.count).sum();
     state.monitor.metrics.sends(recorded);

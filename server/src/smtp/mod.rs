@@ -220,7 +220,8 @@ impl Connection {
             idempotency_key: Some(format!("smtp:{digest}")),
             ..EventInput::default()
         };
-        let mode = Mode { single: true, bad: BadItems::Refuse, given_recipient_first: true };
+        let mode =
+            Mode { single: true, bad: BadItems::Refuse, given_recipient_first: true, mark_deliveries: false, limit: 1 };
         match ingest_checked(&self.state, &Principal::Mailbox, std::slice::from_ref(&item), mode).await {
             Ok((response, _)) => {
                 let ids: Vec<String> = response.results.iter().map(|r| r.event_id.to_string()).collect();

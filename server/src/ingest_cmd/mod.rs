@@ -25,19 +25,21 @@ use tokio::io::AsyncReadExt;
 
 use crate::auth::Principal;
 use crate::config::Database;
-use crate::csv::{CsvRecords, CsvStep};
 use crate::error::StartError;
 use crate::postfix_log::{Delivery, LogReader, Status};
-use crate::service::events::MAX_BATCH;
-use crate::service::log_ingest::{self, Outcome};
-use crate::service::powermta::{self, Columns, MAX_FIELDS, MAX_RECORD};
+use crate::service::events::LOG_BATCH;
+use crate::service::log_ingest::{self, Outcome, Stretch};
 use crate::state::AppState;
 
 /// Bytes read from a file at a time.
 const READ_CHUNK: usize = 256 * 1024;
 /// Postfix deliveries stored at a time: a batch's worth, less room for the recipients one
 /// expiry line can add.
-const POSTFIX_BATCH: usize = MAX_BATCH - 1_000;
+const POSTFIX_BATCH: usize = LOG_BATCH;
+
+mod pmta;
+
+pub use pmta::follow_dir as follow_pmta;
 
 /// One file's summary line.
 #[derive(Debug, Default, Serialize)]
@@ -65,7 +67,7 @@ pub async fn run(mta: Mta, database: Database, paths: &[PathBuf]) -> Result<(), 
     for path in paths {
         let mut summary = Summary { file: path.display().to_string(), ..Summary::default() };
         let read = match mta {
-            Mta::PowerMta => accounting_file(&state, path, &mut summary).await,
+            Mta::PowerMta => pmta::read_file(&state, path, &mut summary).await,
             Mta::Postfix => postfix_file(&state, path, &mut summary).await,
         };
         if let Err(why) = read {
@@ -77,61 +79,6 @@ pub async fn run(mta: Mta, database: Database, paths: &[PathBuf]) -> Result<(), 
     if failed > 0 {
         return Err(StartError::Usage(format!("{failed} of {} files could not be read", paths.len())));
     }
-    Ok(())
-}
-
-/// Reads one accounting file in batches, adding to `summary` as each batch is stored.
-async fn accounting_file(state: &AppState, path: &Path, summary: &mut Summary) -> Result<(), String> {
-    let mut file = tokio::fs::File::open(path).await.map_err(|e| format!("cannot open the file: {e}"))?;
-    let mut reader = CsvRecords::new(MAX_RECORD, MAX_FIELDS, false);
-    let mut columns: Option<Columns> = None;
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    let mut buffer = vec![0u8; READ_CHUNK];
-    loop {
-        let read = file.read(&mut buffer).await.map_err(|e| format!("cannot read the file: {e}"))?;
-        let mut input = &buffer[..read];
-        loop {
-            let (step, used) = reader.step(input);
-            input = &input[used..];
-            match step {
-                CsvStep::Record(record, line) => match &columns {
-                    None => {
-                        let header = record.map_err(|e| format!("the header line is {e}"))?;
-                        columns = Some(Columns::read(&header)?);
-                    }
-                    Some(columns) => {
-                        batch.push((record, line));
-                        if batch.len() == MAX_BATCH {
-                            store(state, columns, &mut batch, summary).await?;
-                        }
-                    }
-                },
-                CsvStep::NeedInput | CsvStep::End => break,
-            }
-        }
-        if read == 0 {
-            break;
-        }
-    }
-    let columns = columns.ok_or("the file is empty: no header line")?;
-    store(state, &columns, &mut batch, summary).await
-}
-
-async fn store(
-    state: &AppState,
-    columns: &Columns,
-    batch: &mut Vec<(Result<Vec<String>, String>, u64)>,
-    summary: &mut Summary,
-) -> Result<(), String> {
-    if batch.is_empty() {
-        return Ok(());
-    }
-    let outcome = powermta::ingest_records(state, &Principal::Cli, columns, batch)
-        .await
-        .map_err(|e| format!("storing records up to line {}: {e}", batch.last().map_or(0, |(_, line)| *line)))?;
-    summary.records += batch.len() as u64;
-    summary.add(&outcome);
-    batch.clear();
     Ok(())
 }
 
@@ -234,10 +181,15 @@ fn take_line(reader: &mut LogReader, line: &[u8], number: u64, pending: &mut Pen
 /// How long a follower waits at the end of its file before it reads again.
 const FOLLOW_POLL: std::time::Duration = std::time::Duration::from_millis(500);
 
-/// A file's identity: its device and inode, which a rotation (a rename and a new file) changes.
+/// A file's identity: its device and inode, which a rotation (a rename and a new file) changes,
+/// and its creation time where the filesystem keeps one (an inode number is used again once its
+/// file is deleted).
 fn file_id(metadata: &std::fs::Metadata) -> String {
     use std::os::unix::fs::MetadataExt;
-    format!("{}:{}", metadata.dev(), metadata.ino())
+    match metadata.created().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()) {
+        Some(born) => format!("{}:{}:{}.{:09}", metadata.dev(), metadata.ino(), born.as_secs(), born.subsec_nanos()),
+        None => format!("{}:{}", metadata.dev(), metadata.ino()),
+    }
 }
 
 /// Follows a live Postfix log: reads it from where the last follower of the same path stopped,
@@ -338,12 +290,17 @@ impl Followed<'_> {
 }
 
 async fn store_pending(state: &AppState, pending: &mut Pending, summary: &mut Summary) -> Result<(), String> {
-    let mut outcome = Outcome::default();
-    log_ingest::store(state, &Principal::Cli, &pending.items, &mut pending.attempts, &pending.lines, &mut outcome)
-        .await
-        .map_err(|e| format!("storing deliveries up to line {}: {e}", pending.lines.last().copied().unwrap_or(0)))?;
+    let Pending { items, attempts, lines } = std::mem::take(pending);
+    let last = lines.last().copied().unwrap_or(0);
+    let engine = state.engine().await.map_err(|e| e.to_string())?;
+    let now = state.clock.now();
+    let stored = match Stretch::new(engine, &Principal::Cli, now, items, attempts, ("line", lines), Outcome::default())
+    {
+        Ok(stretch) => log_ingest::store(state, &Principal::Cli, stretch).await,
+        Err(e) => Err(e),
+    };
+    let outcome = stored.map_err(|e| format!("storing deliveries up to line {last}: {e}"))?;
     summary.add(&outcome);
-    *pending = Pending::default();
     Ok(())
 }
 
@@ -358,7 +315,12 @@ fn postfix_event(delivery: &Delivery) -> (EventInput, bool) {
     let mut event = EventInput {
         recipient: Some(delivery.orig_to.clone().unwrap_or_else(|| delivery.to.clone())),
         source: Some("postfix".to_owned()),
-        idempotency_key: Some(format!("postfix:{}", hex::encode(hash.finalize()))),
+        // Led by the time, so that a log's keys are stored in order (see the PowerMTA records').
+        idempotency_key: Some(format!(
+            "postfix:{:010x}:{}",
+            delivery.at.unwrap_or_default().max(0),
+            hex::encode(&hash.finalize()[..16])
+        )),
         occurred_at: delivery.at,
         ..EventInput::default()
     };
