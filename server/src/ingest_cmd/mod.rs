@@ -101,11 +101,23 @@ struct Pending {
     lines: Vec<u64>,
 }
 
-/// Reads one Postfix log, storing its deliveries in batches.
+/// Reads one Postfix log from where it was last read (a file is known by its identity, so a log
+/// renamed by a rotation is still known), storing its deliveries in batches and recording after
+/// each how far it got: a log read again gives only what was added since.
 async fn postfix_file(state: &AppState, path: &Path, summary: &mut Summary) -> Result<(), String> {
+    use tokio::io::AsyncSeekExt;
     let mut file = tokio::fs::File::open(path).await.map_err(|e| format!("cannot open the file: {e}"))?;
+    let id = file_id(&file.metadata().await.map_err(|e| format!("cannot read the file: {e}"))?);
+    let source = format!("postfix-file:{id}");
+    let stored = state.store.ingest_offset(&source).await.map_err(|e| e.to_string())?;
+    let start = stored.map_or(0, |(_, at)| at);
+    file.seek(std::io::SeekFrom::Start(start as u64)).await.map_err(|e| format!("cannot read the file: {e}"))?;
     let mut reader = LogReader::new(state.clock.now());
     let (mut pending, mut lines) = (Pending::default(), Lines::default());
+    let (source, id) = (&source, &id);
+    let save = |at: i64| async move {
+        state.store.save_ingest_offset(source, id, at, state.clock.now()).await.map_err(|e| e.to_string())
+    };
     loop {
         let read = lines
             .read(&mut file, |line, number| take_line(&mut reader, line, number, &mut pending, summary))
@@ -113,13 +125,16 @@ async fn postfix_file(state: &AppState, path: &Path, summary: &mut Summary) -> R
             .map_err(|e| format!("cannot read the file: {e}"))?;
         if read == 0 {
             // A last line without a line end is a whole line in a file read to its end.
-            if !lines.rest().is_empty() {
+            let rest = lines.rest().len() as i64;
+            if rest > 0 {
                 take_line(&mut reader, lines.rest(), lines.number + 1, &mut pending, summary);
             }
-            return store_pending(state, &mut pending, summary).await;
+            store_pending(state, &mut pending, summary).await?;
+            return save(start + lines.consumed as i64 + rest).await;
         }
         if pending.items.len() >= POSTFIX_BATCH {
             store_pending(state, &mut pending, summary).await?;
+            save(start + lines.consumed as i64).await?;
         }
     }
 }
