@@ -30,6 +30,7 @@ macro_rules! on_both_backends {
 mod api;
 mod architecture;
 mod bad_input;
+mod kumo_lua;
 mod mailbox;
 mod monitoring;
 mod openapi;

@@ -19,6 +19,8 @@
 //! - A `TransientFailure` with no `peer_address` is KumoMTA speaking for itself (a suspended or
 //!   throttled queue: `451 4.4.4 KumoMTA internal: ...`), not a receiving server: it says nothing
 //!   about the address and is left out, as counting it would inflate soft rates.
+//! - A `Reception` of a message with a null reverse-path is mail coming back to KumoMTA (a bounce
+//!   or feedback report it receives for its OOB and ARF logging), not an attempt: it is ignored.
 //! - One bad record (an unreadable address, a time in the future, a campaign that is not a
 //!   label) is left out and named in `problems`; the rest of the batch is stored. Refusing the
 //!   batch would make the hook send it again and again, holding up every good record behind it.
@@ -74,6 +76,9 @@ struct LogRecord {
     recipient: Recipients,
     #[serde(default)]
     queue: String,
+    /// The envelope sender: empty for a message with a null reverse-path.
+    #[serde(default)]
+    sender: Option<String>,
     #[serde(default)]
     response: Option<Response>,
     #[serde(default)]
@@ -231,6 +236,9 @@ fn use_of(record: &LogRecord, recipient: &str) -> Use {
         }))
     };
     match (record.kind.as_str(), &record.response) {
+        // Mail with a null reverse-path is mail coming back (a bounce, a feedback report KumoMTA
+        // receives for its OOB and ARF logging; RFC 5321 4.5.5), never an attempt of the sender's.
+        ("Reception", _) if record.sender.as_deref().is_some_and(|s| matches!(s.trim(), "" | "<>")) => Use::Ignore,
         ("Reception", _) => {
             let domain = recipient.rsplit_once('@').map(|(_, d)| d.to_owned());
             let key = format!("kumo:{}:Reception:{recipient}", record.id);
