@@ -205,9 +205,10 @@ struct ServeArgs {
     /// How long a staff session lasts, in hours.
     #[arg(long, env = "REBOUND_SESSION_HOURS", default_value_t = 12, value_parser = clap::value_parser!(u64).range(1..=720))]
     session_hours: u64,
-    /// KumoMTA's HTTP listener (e.g. http://127.0.0.1:8000): pauses are mirrored there as suspensions.
-    #[arg(long, env = "REBOUND_KUMO_URL")]
-    kumo_url: Option<String>,
+    /// KumoMTA's HTTP listener (e.g. http://127.0.0.1:8000): pauses are mirrored there as
+    /// suspensions. Repeat it (or separate with commas) for each node of a cluster.
+    #[arg(long, env = "REBOUND_KUMO_URL", value_delimiter = ',')]
+    kumo_url: Vec<String>,
     /// HTTP Basic user for KumoMTA's admin API.
     #[arg(long, env = "REBOUND_KUMO_USER")]
     kumo_user: Option<String>,
@@ -473,8 +474,8 @@ async fn serve(args: ServeArgs) -> Result<(), StartError> {
         console_dir: args.console_dir,
         secure_cookies: args.secure_cookies,
         session_ttl: Duration::from_secs(args.session_hours * 3600),
-        kumo: args.kumo_url.map(|url| KumoConfig {
-            url: url.trim_end_matches('/').to_owned(),
+        kumo: (!args.kumo_url.is_empty()).then(|| KumoConfig {
+            urls: args.kumo_url.iter().map(|url| url.trim().trim_end_matches('/').to_owned()).collect(),
             username: args.kumo_user,
             password: args.kumo_password,
             duration: args.kumo_suspend_duration,

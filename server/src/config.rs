@@ -52,12 +52,13 @@ pub struct Config {
     pub smtp: Option<crate::smtp::SmtpConfig>,
 }
 
-/// KumoMTA's admin HTTP API (`POST /api/admin/suspend/v1`), reached with optional HTTP Basic
-/// credentials.
+/// KumoMTA's admin HTTP API (`POST /api/admin/suspend/v1`) on each node of a deployment, reached
+/// with optional HTTP Basic credentials (the same for every node).
 #[derive(Clone)]
 pub struct KumoConfig {
-    /// The listener's base URL, e.g. `http://127.0.0.1:8000`.
-    pub url: String,
+    /// Each node's listener base URL, e.g. `http://127.0.0.1:8000`: a suspension lives in one
+    /// kumod's memory, so a pause is mirrored on every node.
+    pub urls: Vec<String>,
     pub username: Option<String>,
     pub password: Option<String>,
     /// How long a suspension lasts on the MTA if Rebound never lifts it (KumoMTA duration syntax).
@@ -67,7 +68,7 @@ pub struct KumoConfig {
 impl fmt::Debug for KumoConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("KumoConfig")
-            .field("url", &redact_url(&self.url))
+            .field("urls", &self.urls.iter().map(|u| redact_url(u)).collect::<Vec<_>>())
             .field("username", &self.username)
             .field("password", &self.password.as_ref().map(|_| "***"))
             .field("duration", &self.duration)
@@ -107,7 +108,7 @@ mod tests {
     #[test]
     fn mta_passwords_are_redacted() {
         let kumo = KumoConfig {
-            url: "http://kumo:8000".into(),
+            urls: vec!["http://kumo:8000".into()],
             username: Some("rebound".into()),
             password: Some("s3cret".into()),
             duration: "7d".into(),

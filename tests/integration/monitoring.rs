@@ -253,7 +253,7 @@ async fn alerts_notify_pause_and_resolve_and_kumo_follows(db: &TestDatabase) {
     let server = TestServer::start_with(db, move |config| {
         config.monitor_interval = Duration::from_secs(1);
         config.kumo = Some(rebound_server::config::KumoConfig {
-            url: kumo_url,
+            urls: vec![kumo_url],
             username: Some("rebound".into()),
             password: Some("kumo-secret".into()),
             duration: "7d".into(),
@@ -581,15 +581,22 @@ async fn kumomta_records_are_read_for_what_they_mean(db: &TestDatabase) {
     }
 }
 
-/// kumod keeps suspensions in memory: after a restart Rebound creates again those of the pauses in
-/// force, and resuming lifts the new one; a pause resumed and made again gets a suspension again.
+/// kumod keeps suspensions in memory, each node its own: a pause is suspended on every node; after
+/// a node's restart Rebound creates again there those of the pauses in force, and resuming lifts
+/// them on every node; a pause resumed and made again gets suspensions again.
 async fn kumomta_suspensions_survive_a_kumod_restart(db: &TestDatabase) {
+    // Two nodes of a KumoMTA cluster, each with suspensions of its own.
     let (recorder, url) = Recorder::start().await;
-    let recorder = &recorder;
+    let (other, other_url) = Recorder::start().await;
+    let (recorder, other) = (&recorder, &other);
     let server = TestServer::start_with(db, move |config| {
         config.monitor_interval = Duration::from_secs(1);
-        config.kumo =
-            Some(rebound_server::config::KumoConfig { url, username: None, password: None, duration: "7d".into() });
+        config.kumo = Some(rebound_server::config::KumoConfig {
+            urls: vec![url, other_url],
+            username: None,
+            password: None,
+            duration: "7d".into(),
+        });
     })
     .await;
     let admin = &Api::admin(&server).await;
@@ -605,26 +612,27 @@ async fn kumomta_suspensions_survive_a_kumod_restart(db: &TestDatabase) {
             list.as_array().unwrap().iter().any(|p| p["id"] == id && p["mta_state"] == state).then_some(())
         }
     };
-    let suspensions = |expected: Vec<&'static str>| {
+    let suspensions = |expected: [Vec<&'static str>; 2]| {
         move || {
             let expected = expected.clone();
-            async move { (recorder.suspension_ids() == expected).then_some(()) }
+            async move { ([recorder.suspension_ids(), other.suspension_ids()] == expected).then_some(()) }
         }
     };
     let first = pause("complaints from the spring campaign").await;
     eventually("the pause suspended on KumoMTA", mirrored(first, "suspended")).await;
-    assert_eq!(recorder.suspension_ids(), ["susp-0"]);
+    assert_eq!([recorder.suspension_ids(), other.suspension_ids()], [["susp-0"], ["susp-0"]], "one on each node");
 
     recorder.restart();
-    eventually("the lost suspension created again", suspensions(vec!["susp-1"])).await;
+    eventually("the lost suspension created again on its node only", suspensions([vec!["susp-1"], vec!["susp-0"]]))
+        .await;
     let (status, _) = admin.post(&format!("/api/v1/pauses/{first}/resume"), json!({ "reason": "done" })).await;
     assert_eq!(status, StatusCode::OK);
-    eventually("the new suspension lifted", suspensions(vec![])).await;
+    eventually("the suspensions lifted on both nodes", suspensions([vec![], vec![]])).await;
     eventually("the pause resumed on KumoMTA", mirrored(first, "resumed")).await;
 
     let second = pause("again").await;
     eventually("a new pause suspended", mirrored(second, "suspended")).await;
-    assert_eq!(recorder.suspension_ids(), ["susp-2"]);
+    assert_eq!([recorder.suspension_ids(), other.suspension_ids()], [["susp-2"], ["susp-1"]]);
 }
 
 /// PowerMTA's accounting records, in the CSV its `<acct-file>` writes (the field list of its

@@ -1,7 +1,8 @@
 //! Delivering what monitoring decided: signed webhook notifications and KumoMTA suspensions.
 //!
-//! KumoMTA keeps suspensions in memory: a restarted kumod has none. Each round, the suspensions
-//! it lists are compared with the pauses in force, and one that is missing is created again, so a
+//! KumoMTA keeps suspensions in memory, each kumod its own: a pause is suspended on every node
+//! configured, and a restarted kumod has none. Each round, the suspensions each node lists are
+//! compared with the pauses in force, and one that is missing is created again on its node, so a
 //! pause shown as in force holds mail on KumoMTA too. KumoMTA answers a suspension with the same
 //! criteria as one it has with that one's id (a pause resumed and made again before its lift went
 //! out); lifting a pause leaves an id alone while another pause in force holds it.
@@ -63,14 +64,34 @@ pub async fn drain(state: &AppState) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// The suspension ids KumoMTA lists, or why it could not say.
-async fn listed_suspensions(state: &AppState, kumo: &KumoConfig) -> Result<HashSet<String>, String> {
-    let response = kumo_request(state, kumo, reqwest::Method::GET).send().await.map_err(|e| e.to_string())?;
+/// The suspension ids one node lists (as Rebound keeps them), or why it could not say.
+async fn listed_suspensions(state: &AppState, kumo: &KumoConfig, url: &str) -> Result<HashSet<String>, String> {
+    let response = kumo_request(state, kumo, url, reqwest::Method::GET).send().await.map_err(|e| e.to_string())?;
     if !response.status().is_success() {
         return Err(format!("KumoMTA answered {}", response.status()));
     }
     let listed: Vec<Value> = response.json().await.map_err(|e| format!("KumoMTA's list is not JSON: {e}"))?;
-    Ok(listed.iter().filter_map(|s| s["id"].as_str().map(str::to_owned)).collect())
+    Ok(listed.iter().filter_map(|s| s["id"].as_str().map(|id| node_id(url, id))).collect())
+}
+
+/// A suspension id as Rebound keeps it: the node's URL and KumoMTA's id (`URL#ID`), since each
+/// kumod has suspensions of its own.
+fn node_id(url: &str, id: &str) -> String {
+    format!("{url}#{id}")
+}
+
+/// The node and KumoMTA's id of a kept suspension id (one kept before nodes were named is the
+/// first node's).
+fn split_id<'a>(kumo: &'a KumoConfig, kept: &'a str) -> (&'a str, &'a str) {
+    match kept.rsplit_once('#') {
+        Some((url, id)) => (url, id),
+        None => (kumo.urls.first().map_or("", String::as_str), kept),
+    }
+}
+
+/// Every suspension request of a pause, node by node: the order its ids are kept in.
+fn requests<'a>(kumo: &'a KumoConfig, bodies: &'a [Value]) -> impl Iterator<Item = (&'a str, &'a Value)> {
+    kumo.urls.iter().flat_map(move |url| bodies.iter().map(move |body| (url.as_str(), body)))
 }
 
 /// Creates again the suspensions of pauses in force that KumoMTA no longer lists (it restarted).
@@ -85,24 +106,30 @@ async fn reconcile(state: &AppState, kumo: &KumoConfig) -> Result<(), StoreError
     if pauses.is_empty() {
         return Ok(());
     }
-    let listed = match listed_suspensions(state, kumo).await {
-        Ok(listed) => listed,
-        Err(error) => {
-            tracing::warn!(%error, "cannot list KumoMTA's suspensions to check them");
-            return Ok(());
+    // A node that cannot say what it holds is left alone this round.
+    let mut listed = HashSet::new();
+    let mut unknown = HashSet::new();
+    for url in &kumo.urls {
+        match listed_suspensions(state, kumo, url).await {
+            Ok(ids) => listed.extend(ids),
+            Err(error) => {
+                tracing::warn!(%error, node = %crate::config::redact_url(url), "cannot list KumoMTA's suspensions to check them");
+                unknown.insert(url.as_str());
+            }
         }
-    };
+    }
+    let missing = |id: &str| !listed.contains(id) && !unknown.contains(split_id(kumo, id).0);
     let Ok(monitoring) = state.monitoring().await else { return Ok(()) };
     for due in pauses {
-        if due.ids.iter().all(|id| listed.contains(id)) {
+        if !due.ids.iter().any(|id| missing(id)) {
             continue;
         }
         let reason = format!("Rebound pause #{}: {}", due.pause.id, due.pause.reason);
         let bodies = suspensions(&monitoring.isps, &due.pause.scope, &reason, &kumo.duration);
         let mut ids = due.ids.clone();
         let mut created = Vec::new();
-        for (id, body) in ids.iter_mut().zip(&bodies).filter(|(id, _)| !listed.contains(id.as_str())) {
-            match create_suspension(state, kumo, body).await {
+        for (id, (url, body)) in ids.iter_mut().zip(requests(kumo, &bodies)).filter(|(id, _)| missing(id)) {
+            match create_suspension(state, kumo, url, body).await {
                 Ok(new) => {
                     created.push(new.clone());
                     *id = new;
@@ -214,8 +241,8 @@ fn suspensions(state_isps: &rebound_monitor::IspMap, scope: &str, reason: &str, 
     }
 }
 
-fn kumo_request(state: &AppState, kumo: &KumoConfig, method: reqwest::Method) -> reqwest::RequestBuilder {
-    let request = state.monitor.http.request(method, format!("{}/api/admin/suspend/v1", kumo.url));
+fn kumo_request(state: &AppState, kumo: &KumoConfig, url: &str, method: reqwest::Method) -> reqwest::RequestBuilder {
+    let request = state.monitor.http.request(method, format!("{url}/api/admin/suspend/v1"));
     match &kumo.username {
         Some(user) => request.basic_auth(user, kumo.password.as_deref()),
         None => request,
@@ -272,11 +299,11 @@ async fn suspend(state: &AppState, kumo: &KumoConfig, due: &DueMta) -> MtaResult
     if bodies.is_empty() {
         return Err((due.ids.clone(), format!("no domains are known for {}", due.pause.scope)));
     }
-    // Suspension ids are kept in request order, so a retry after a partial failure carries on
-    // with the first request that has none.
+    // Suspension ids are kept in request order (node by node), so a retry after a partial failure
+    // carries on with the first request that has none.
     let mut ids = due.ids.clone();
-    for body in bodies.iter().skip(due.ids.len()) {
-        match create_suspension(state, kumo, body).await {
+    for (url, body) in requests(kumo, &bodies).skip(due.ids.len()) {
+        match create_suspension(state, kumo, url, body).await {
             Ok(id) => ids.push(id),
             Err(error) => return Err((ids, error)),
         }
@@ -284,12 +311,12 @@ async fn suspend(state: &AppState, kumo: &KumoConfig, due: &DueMta) -> MtaResult
     Ok(ids)
 }
 
-/// Creates one suspension; its id.
-async fn create_suspension(state: &AppState, kumo: &KumoConfig, body: &Value) -> Result<String, String> {
-    let response = kumo_request(state, kumo, reqwest::Method::POST).json(body).send().await;
+/// Creates one suspension on the node at `url`; its id, as kept.
+async fn create_suspension(state: &AppState, kumo: &KumoConfig, url: &str, body: &Value) -> Result<String, String> {
+    let response = kumo_request(state, kumo, url, reqwest::Method::POST).json(body).send().await;
     let id = match response {
         Ok(r) if r.status().is_success() => {
-            r.json::<Value>().await.ok().and_then(|v| v["id"].as_str().map(str::to_owned))
+            r.json::<Value>().await.ok().and_then(|v| v["id"].as_str().map(|id| node_id(url, id)))
         }
         Ok(r) => return Err(format!("KumoMTA answered {}", r.status())),
         Err(e) => return Err(format!("KumoMTA unreachable: {e}")),
@@ -298,8 +325,9 @@ async fn create_suspension(state: &AppState, kumo: &KumoConfig, body: &Value) ->
 }
 
 async fn lift(state: &AppState, kumo: &KumoConfig, ids: &[String]) -> MtaResult {
-    for (i, id) in ids.iter().enumerate() {
-        let response = kumo_request(state, kumo, reqwest::Method::DELETE).json(&json!({ "id": id })).send().await;
+    for (i, kept) in ids.iter().enumerate() {
+        let (url, id) = split_id(kumo, kept);
+        let response = kumo_request(state, kumo, url, reqwest::Method::DELETE).json(&json!({ "id": id })).send().await;
         match response {
             Ok(r) if r.status().is_success() || r.status() == reqwest::StatusCode::NOT_FOUND => {}
             Ok(r) => return Err((ids[i..].to_vec(), format!("KumoMTA answered {}", r.status()))),
