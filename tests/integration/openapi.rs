@@ -47,6 +47,13 @@ async fn the_document_matches_the_router() {
     for (path, method) in &documented {
         let operation = &doc["paths"][path.as_str()][method.as_str()];
         let public = operation.get("security").and_then(Value::as_array).is_some_and(Vec::is_empty);
+        // A session's requirement names the least staff role; a key's, its scope.
+        for requirement in operation.get("security").and_then(Value::as_array).into_iter().flatten() {
+            for role in requirement.get("cookieAuth").and_then(Value::as_array).into_iter().flatten() {
+                let role = role.as_str().unwrap_or_default();
+                assert!(["viewer", "operator", "admin"].contains(&role), "{method} {path}: cookieAuth names `{role}`");
+            }
+        }
         let url = format!("{API_PREFIX}{}", path.replace("{id}", "1"));
         assert!(!url.contains('{'), "{path}: give the test a value for this path parameter");
         let http_method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
