@@ -264,22 +264,7 @@ user unknown (in reply to RCPT TO command))\n",
     let append = |path: &Path, text: &str| {
         std::fs::OpenOptions::new().create(true).append(true).open(path).unwrap().write_all(text.as_bytes()).unwrap();
     };
-    let listed = |follower: &mut std::process::Child, address: &str| {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-        loop {
-            let out = rebound(&dir, &["export"]);
-            if String::from_utf8_lossy(&out.stdout).lines().any(|l| l == format!("{address}@example.com")) {
-                return;
-            }
-            if let Some(status) = follower.try_wait().unwrap() {
-                let mut said = String::new();
-                std::io::Read::read_to_string(follower.stderr.as_mut().unwrap(), &mut said).unwrap();
-                panic!("the follower stopped ({status}) before {address} was read: {said}");
-            }
-            assert!(std::time::Instant::now() < deadline, "{address} was never read");
-            std::thread::sleep(std::time::Duration::from_millis(200));
-        }
-    };
+    let listed = |follower: &mut std::process::Child, address: &str| wait_listed(&dir, follower, address);
     let follow = || start(&dir, &["ingest", "postfix", "--follow", log.to_str().unwrap()]);
 
     // The database exists before the follower starts (two processes creating one file at once
@@ -304,10 +289,7 @@ user unknown (in reply to RCPT TO command))\n",
     listed(&mut again, "after");
     again.kill().unwrap();
     let out = again.wait_with_output().unwrap();
-    let read: u64 = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["records"].as_u64().unwrap())
-        .sum();
+    let read = records_read(&out.stdout);
     assert_eq!(read, 1, "the restarted follower reads only the new line: {}", String::from_utf8_lossy(&out.stdout));
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -329,22 +311,7 @@ fn ingest_pmta_follows_a_directory_across_rotation_and_restart() {
     let append = |path: &Path, text: &str| {
         std::fs::OpenOptions::new().create(true).append(true).open(path).unwrap().write_all(text.as_bytes()).unwrap();
     };
-    let listed = |follower: &mut std::process::Child, address: &str| {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-        loop {
-            let out = rebound(&dir, &["export"]);
-            if String::from_utf8_lossy(&out.stdout).lines().any(|l| l == format!("{address}@example.com")) {
-                return;
-            }
-            if let Some(status) = follower.try_wait().unwrap() {
-                let mut said = String::new();
-                std::io::Read::read_to_string(follower.stderr.as_mut().unwrap(), &mut said).unwrap();
-                panic!("the follower stopped ({status}) before {address} was read: {said}");
-            }
-            assert!(std::time::Instant::now() < deadline, "{address} was never read");
-            std::thread::sleep(std::time::Duration::from_millis(200));
-        }
-    };
+    let listed = |follower: &mut std::process::Child, address: &str| wait_listed(&dir, follower, address);
     let follow = || start(&dir, &["ingest", "pmta", "--follow", logs.to_str().unwrap()]);
 
     assert!(rebound(&dir, &["export"]).status.success());
@@ -373,16 +340,40 @@ fn ingest_pmta_follows_a_directory_across_rotation_and_restart() {
     listed(&mut again, "after");
     again.kill().unwrap();
     let out = again.wait_with_output().unwrap();
-    let read: u64 = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["records"].as_u64().unwrap())
-        .sum();
+    let read = records_read(&out.stdout);
     assert_eq!(read, 1, "the restarted follower reads only the new record: {}", String::from_utf8_lossy(&out.stdout));
     let out = rebound(&dir, &["export"]);
     let listed: Vec<String> =
         String::from_utf8_lossy(&out.stdout).lines().filter(|l| !l.starts_with('#')).map(str::to_owned).collect();
     assert_eq!(listed.len(), 7, "{listed:?}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Waits until `address@example.com` is on the list of the database in `dir`, failing when the
+/// follower stops first or a minute passes.
+fn wait_listed(dir: &Path, follower: &mut std::process::Child, address: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let out = rebound(dir, &["export"]);
+        if String::from_utf8_lossy(&out.stdout).lines().any(|l| l == format!("{address}@example.com")) {
+            return;
+        }
+        if let Some(status) = follower.try_wait().unwrap() {
+            let mut said = String::new();
+            std::io::Read::read_to_string(follower.stderr.as_mut().unwrap(), &mut said).unwrap();
+            panic!("the follower stopped ({status}) before {address} was read: {said}");
+        }
+        assert!(std::time::Instant::now() < deadline, "{address} was never read");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+/// The records a follower's summary lines say it read.
+fn records_read(stdout: &[u8]) -> u64 {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["records"].as_u64().unwrap())
+        .sum()
 }
 
 /// Two processes started together on a new data directory (a server and a command, say) both

@@ -4,7 +4,7 @@
 //!
 //! Each file prints one JSON line, `{"file","records","events","skipped","errors"}`: the records
 //! read (PowerMTA: the accounting records, the header line aside; Postfix: the log's lines), the
-//! events stored (a record read again is recognised by its idempotency key and not stored twice),
+//! events taken (a record read again is recognised by its idempotency key and counted once),
 //! the records that stand for nothing Rebound keeps, and those that could not be read or failed a
 //! check. A file that cannot be opened or read, or is not an accounting file, makes the command
 //! exit non-zero after the other files are done.
@@ -20,7 +20,6 @@ use std::path::{Path, PathBuf};
 use rebound_api::v1::EventInput;
 use rebound_core::{Kind, Reason};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use tokio::io::AsyncReadExt;
 
 use crate::auth::Principal;
@@ -33,8 +32,8 @@ use crate::state::AppState;
 
 /// Bytes read from a file at a time.
 const READ_CHUNK: usize = 256 * 1024;
-/// Postfix deliveries stored at a time: a batch's worth, less room for the recipients one
-/// expiry line can add.
+/// Postfix deliveries stored at a time (a chunk's lines may add a few thousand more before the
+/// count is looked at: the log mode's limit leaves room for them).
 const POSTFIX_BATCH: usize = LOG_BATCH;
 
 mod pmta;
@@ -107,10 +106,11 @@ struct Pending {
 async fn postfix_file(state: &AppState, path: &Path, summary: &mut Summary) -> Result<(), String> {
     use tokio::io::AsyncSeekExt;
     let mut file = tokio::fs::File::open(path).await.map_err(|e| format!("cannot open the file: {e}"))?;
-    let id = file_id(&file.metadata().await.map_err(|e| format!("cannot read the file: {e}"))?);
+    let metadata = file.metadata().await.map_err(|e| format!("cannot read the file: {e}"))?;
+    let id = file_id(&metadata);
     let source = format!("postfix-file:{id}");
     let stored = state.store.ingest_offset(&source).await.map_err(|e| e.to_string())?;
-    let start = stored.map_or(0, |(_, at)| at);
+    let start = resume_at(stored.map(|(_, at)| at), metadata.len()) as i64;
     file.seek(std::io::SeekFrom::Start(start as u64)).await.map_err(|e| format!("cannot read the file: {e}"))?;
     let mut reader = LogReader::new(state.clock.now());
     let (mut pending, mut lines) = (Pending::default(), Lines::default());
@@ -205,6 +205,12 @@ fn file_id(metadata: &std::fs::Metadata) -> String {
         Some(born) => format!("{}:{}:{}.{:09}", metadata.dev(), metadata.ino(), born.as_secs(), born.subsec_nanos()),
         None => format!("{}:{}", metadata.dev(), metadata.ino()),
     }
+}
+
+/// Where a file read before is read on from: the recorded position, or its start when the file
+/// is now shorter (truncated in place, as logrotate's `copytruncate` does, which keeps its identity).
+fn resume_at(recorded: Option<i64>, len: u64) -> u64 {
+    recorded.and_then(|at| u64::try_from(at).ok()).filter(|&at| at <= len).unwrap_or(0)
 }
 
 /// Follows a live Postfix log: reads it from where the last follower of the same path stopped,
@@ -321,21 +327,13 @@ async fn store_pending(state: &AppState, pending: &mut Pending, summary: &mut Su
 
 /// A Postfix delivery's event, and whether it ends an attempt.
 fn postfix_event(delivery: &Delivery) -> (EventInput, bool) {
-    let mut hash = Sha256::new();
-    for part in [&delivery.queue_id, &delivery.to, &delivery.text] {
-        hash.update(part.as_bytes());
-        hash.update([0]);
-    }
-    hash.update(format!("{:?} {:?}", delivery.status, delivery.at).as_bytes());
+    let when = format!("{:?} {:?}", delivery.status, delivery.at);
+    let parts = [&delivery.queue_id, &delivery.to, &delivery.text].map(|p| p.as_bytes());
+    let key = log_ingest::record_key("postfix", delivery.at, parts.into_iter().chain([when.as_bytes()]));
     let mut event = EventInput {
         recipient: Some(delivery.orig_to.clone().unwrap_or_else(|| delivery.to.clone())),
         source: Some("postfix".to_owned()),
-        // Led by the time, so that a log's keys are stored in order (see the PowerMTA records').
-        idempotency_key: Some(format!(
-            "postfix:{:010x}:{}",
-            delivery.at.unwrap_or_default().max(0),
-            hex::encode(&hash.finalize()[..16])
-        )),
+        idempotency_key: Some(key),
         occurred_at: delivery.at,
         ..EventInput::default()
     };
@@ -350,6 +348,16 @@ fn postfix_event(delivery: &Delivery) -> (EventInput, bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A file is read on from its recorded position, or from its start when it is now shorter
+    /// than that (truncated in place) or was never read.
+    #[test]
+    fn a_truncated_file_is_read_from_its_start() {
+        assert_eq!(resume_at(Some(100), 250), 100);
+        assert_eq!(resume_at(Some(250), 250), 250);
+        assert_eq!(resume_at(Some(300), 250), 0);
+        assert_eq!(resume_at(None, 250), 0);
+    }
 
     /// Lines cut by chunk boundaries come out whole and numbered; what follows the last line end
     /// is kept apart (a follower waits for the rest of it, a file read to its end takes it).

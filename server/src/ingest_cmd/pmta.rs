@@ -14,7 +14,7 @@ use std::path::Path;
 
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
-use super::{FOLLOW_POLL, READ_CHUNK, Summary, file_id};
+use super::{FOLLOW_POLL, READ_CHUNK, Summary, file_id, resume_at};
 use crate::auth::Principal;
 use crate::config::Database;
 use crate::csv::{CsvRecords, CsvStep};
@@ -56,9 +56,11 @@ fn unreadable(e: std::io::Error) -> Failure {
 /// end included: the file is taken as closed), adding to `summary`.
 pub(super) async fn read_file(state: &AppState, path: &Path, summary: &mut Summary) -> Result<(), String> {
     let mut file = tokio::fs::File::open(path).await.map_err(|e| format!("cannot open the file: {e}"))?;
-    let id = file_id(&file.metadata().await.map_err(|e| format!("cannot read the file: {e}"))?);
-    let start = state.store.ingest_offset(&source_of(&id)).await.map_err(|e| e.to_string())?.map_or(0, |(_, at)| at);
-    read_on(state, &mut file, &id, start as u64, true, summary).await.map(|_| ()).map_err(Failure::text)
+    let metadata = file.metadata().await.map_err(|e| format!("cannot read the file: {e}"))?;
+    let id = file_id(&metadata);
+    let recorded = state.store.ingest_offset(&source_of(&id)).await.map_err(|e| e.to_string())?;
+    let start = resume_at(recorded.map(|(_, at)| at), metadata.len());
+    read_on(state, &mut file, &id, start, true, summary).await.map(|_| ()).map_err(Failure::text)
 }
 
 /// Follows a directory that PowerMTA writes one accounting file's files to (the live file and
@@ -71,10 +73,11 @@ pub async fn follow_dir(database: Database, dir: &Path) -> Result<(), StartError
     let mut read_to: HashMap<String, u64> = HashMap::new();
     loop {
         for (path, id, len) in accounting_files(dir)? {
-            let start = match read_to.get(&id) {
-                Some(&at) => at,
-                None => state.store.ingest_offset(&source_of(&id)).await?.map_or(0, |(_, at)| at as u64),
+            let recorded = match read_to.get(&id) {
+                Some(&at) => Some(at as i64),
+                None => state.store.ingest_offset(&source_of(&id)).await?.map(|(_, at)| at),
             };
+            let start = resume_at(recorded, len);
             if len <= start {
                 read_to.insert(id, start);
                 continue;

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use rebound_api::v1::{EventInput, SendCount};
+use sha2::{Digest, Sha256};
 
 use crate::AppState;
 use crate::auth::Principal;
@@ -43,8 +44,21 @@ impl Outcome {
     }
 }
 
+/// A log record's idempotency key: `PREFIX:TIME:DIGEST`, the record's time (hex Unix seconds)
+/// first, so that the keys of a log written in time order go into the index in order, then 128
+/// bits of the SHA-256 of `parts` (each ended by a NUL).
+pub(crate) fn record_key<'a>(prefix: &str, at: Option<i64>, parts: impl IntoIterator<Item = &'a [u8]>) -> String {
+    let mut hash = Sha256::new();
+    for part in parts {
+        hash.update(part);
+        hash.update([0]);
+    }
+    format!("{prefix}:{:010x}:{}", at.unwrap_or_default().max(0), hex::encode(&hash.finalize()[..16]))
+}
+
 /// How a log's records are taken: a bad record is left out (a batch refused for one record would
-/// be sent again and again), a delivery is marked rather than stored as an event.
+/// be sent again and again), a delivery is marked rather than stored as an event; a stretch may
+/// hold `LOG_BATCH` records and what the last chunk read added.
 const LOG_MODE: Mode = Mode {
     single: false,
     bad: BadItems::Skip,

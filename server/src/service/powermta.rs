@@ -14,15 +14,14 @@
 //!   It never changes a verdict the reply explains, so it cannot make a block hard.
 //! - `jobId` is the campaign, the VMTA (`vmta`) the stream, `dlvSourceIp` the sending IP,
 //!   `timeLogged` (Unix seconds or `YYYY-MM-DD HH:MM:SS±hhmm`) the time.
-//! - Each record's idempotency key is the SHA-256 of its fields: a file sent again records each
-//!   event once, and its attempt (counted with its event) once. A record that cannot be read
+//! - Each record's idempotency key is its time and a digest of its fields: a file sent again
+//!   records each event once, and its attempt (counted with its event) once. A record that cannot be read
 //!   or fails a check is left out and named in `problems`; the rest are stored.
 
 use std::sync::Arc;
 
 use rebound_api::v1::EventInput;
 use rebound_core::{Kind, Reason};
-use sha2::{Digest, Sha256};
 
 use crate::AppState;
 use crate::auth::Principal;
@@ -141,16 +140,7 @@ enum Use {
 fn use_of(record: &Record<'_>, engine: &Engine, raw: &[String]) -> Use {
     let Some(recipient) = record.get(record.columns.rcpt) else { return Use::Ignore };
     let at = record.get(record.columns.time_logged).and_then(time_of);
-    // The record's time leads its key, so that the keys of a file (written in time order) are
-    // stored in order rather than scattered through the index; the digest of its fields follows.
-    let key = {
-        let mut hash = Sha256::new();
-        for field in raw {
-            hash.update(field.as_bytes());
-            hash.update([0]);
-        }
-        format!("pmta:{:010x}:{}", at.unwrap_or_default().max(0), hex::encode(&hash.finalize()[..16]))
-    };
+    let key = log_ingest::record_key("pmta", at, raw.iter().map(|field| field.as_bytes()));
     let event = |reply: Option<String>, kind: Option<Kind>, reason: Option<Reason>| EventInput {
         recipient: Some(recipient.to_owned()),
         reply,
